@@ -1,0 +1,81 @@
+"""Turn the snippet's exceptions into errors a learner can act on.
+
+Only the snippet's own frames are shown, with its line numbers and source
+text. ``NameError`` and ``AttributeError`` get the nearest existing name,
+which the traceback module of Python 3.11 does not add by itself.
+"""
+
+from __future__ import annotations
+
+import builtins
+import difflib
+from types import TracebackType
+from typing import Any
+
+from .protocol import SNIPPET_FILENAME
+
+MAX_TRACEBACK_FRAMES = 50
+MAX_MESSAGE = 2000
+
+
+def _near_name(name: str, candidates: list[str]) -> str | None:
+    names = [c for c in candidates if isinstance(c, str) and not (c.startswith("_") and not name.startswith("_"))]
+    matches = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def _suggestion(exc: BaseException, tb: TracebackType | None) -> str | None:
+    name = getattr(exc, "name", None)
+    if not isinstance(name, str):
+        return None
+    if isinstance(exc, NameError):
+        frame = None
+        while tb is not None:
+            frame, tb = tb.tb_frame, tb.tb_next
+        if frame is None:
+            return None
+        candidates = list(frame.f_locals) + list(frame.f_globals) + dir(builtins)
+        return _near_name(name, candidates)
+    if isinstance(exc, AttributeError):
+        try:
+            candidates = dir(getattr(exc, "obj", None))
+        except Exception:
+            return None
+        return _near_name(name, candidates)
+    return None
+
+
+def _source_line(lines: list[str], number: int | None) -> str:
+    if number is None or not 1 <= number <= len(lines):
+        return ""
+    return lines[number - 1].strip()
+
+
+def describe(exc: BaseException, source: str) -> dict[str, Any]:
+    """The trace's ``error`` object for an exception the snippet raised."""
+    lines = source.splitlines()
+    if isinstance(exc, SyntaxError) and exc.filename == SNIPPET_FILENAME:
+        line = exc.lineno
+        message = exc.msg
+        frames = [{"line": line, "name": "<module>", "text": _source_line(lines, line)}]
+    else:
+        frames = []
+        tb = exc.__traceback__
+        while tb is not None:
+            code = tb.tb_frame.f_code
+            if code.co_filename == SNIPPET_FILENAME:
+                frames.append({"line": tb.tb_lineno, "name": code.co_name, "text": _source_line(lines, tb.tb_lineno)})
+            tb = tb.tb_next
+        frames = frames[-MAX_TRACEBACK_FRAMES:]
+        line = frames[-1]["line"] if frames else None
+        message = str(exc)
+        near = _suggestion(exc, exc.__traceback__)
+        if near is not None:
+            message = f"{message}. Did you mean: '{near}'?"
+    error: dict[str, Any] = {
+        "type": type(exc).__name__,
+        "message": message[:MAX_MESSAGE],
+        "line": line,
+        "traceback": frames,
+    }
+    return error

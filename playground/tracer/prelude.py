@@ -1,0 +1,159 @@
+"""The trusted start of every run, inside the jail, before the snippet.
+
+It reads the settings and the snippet from standard input, sets the resource
+limits, installs the tracer (clock, loop policy, output capture, warnings),
+then runs the snippet as ``__main__`` and reports how it ended. Call
+``main()``; it never returns.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import builtins
+import gc
+import inspect
+import json
+import linecache
+import os
+import resource
+import sys
+import warnings
+from typing import Any, NoReturn
+
+from . import protocol
+from .capture import RecordedStream
+from .channel import Channel
+from .clock import Clock
+from .errors import describe
+from .loop import TracingPolicy
+from .recorder import Recorder
+
+MAX_SETTINGS_BYTES = 64 * 1024
+MAX_SOURCE_BYTES = 1024 * 1024
+
+_RLIMITS = {
+    "cpu_seconds": resource.RLIMIT_CPU,
+    "memory_bytes": resource.RLIMIT_AS,
+    "file_size_bytes": resource.RLIMIT_FSIZE,
+    "open_files": resource.RLIMIT_NOFILE,
+    "processes": resource.RLIMIT_NPROC,
+}
+
+
+def set_limits(limits: dict[str, int]) -> None:
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    for name, value in limits.items():
+        if name == "cpu_seconds":
+            # The soft limit sends SIGXCPU; the hard one a second later SIGKILL.
+            resource.setrlimit(_RLIMITS[name], (value, value + 1))
+        else:
+            resource.setrlimit(_RLIMITS[name], (value, value))
+
+
+class Run:
+    """One snippet's run: owns the recorder and decides how the run ended."""
+
+    def __init__(self, settings: dict[str, Any], source: str) -> None:
+        self.source = source
+        self.clock = Clock(
+            virtual=settings.get("clock") != "real",
+            horizon=float(settings.get("horizon_seconds", 3600)),
+            on_horizon=self.end_at_horizon,
+        )
+        self.recorder = Recorder(
+            self.clock,
+            Channel(protocol.EVENTS_FD),
+            blocking_threshold=float(settings.get("blocking_threshold", 0.05)),
+            max_events=int(settings.get("max_events", 20000)),
+        )
+
+    def install(self) -> None:
+        recorder = self.recorder
+        recorder.channel.send(protocol.START, "virtual" if self.clock.virtual else "real")
+        self.clock.on_sleep = recorder.sleep_called
+        self.clock.install()
+        asyncio.set_event_loop_policy(TracingPolicy(recorder, self.end_in_deadlock))
+        sys.stdout = RecordedStream(recorder, "stdout")
+        sys.stderr = RecordedStream(recorder, "stderr")
+        warnings.showwarning = self.show_warning
+        warnings.simplefilter("default")
+        linecache.cache[protocol.SNIPPET_FILENAME] = (
+            len(self.source),
+            None,
+            self.source.splitlines(True),
+            protocol.SNIPPET_FILENAME,
+        )
+
+    def show_warning(self, message: Warning | str, category: type[Warning], filename: str,
+                     lineno: int, file: Any = None, line: str | None = None) -> None:
+        at = lineno if filename == protocol.SNIPPET_FILENAME else None
+        self.recorder.event("warning", f"{category.__name__}: {message}", self.recorder.current, at)
+
+    def execute(self) -> tuple[str, dict[str, Any] | None]:
+        try:
+            code = compile(self.source, protocol.SNIPPET_FILENAME, "exec",
+                           flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
+        except (SyntaxError, ValueError) as exc:
+            return "error", describe(exc, self.source)
+        namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
+        try:
+            if code.co_flags & inspect.CO_COROUTINE:
+                asyncio.run(eval(code, namespace))
+            else:
+                exec(code, namespace)
+        except SystemExit as exc:
+            if exc.code in (None, 0):
+                return "ok", None
+            return "error", describe(exc, self.source)
+        except MemoryError as exc:
+            return "memory_limit", describe(exc, self.source)
+        except BaseException as exc:
+            return "error", describe(exc, self.source)
+        self.hint_if_nothing_ran(namespace)
+        return "ok", None
+
+    def hint_if_nothing_ran(self, namespace: dict[str, Any]) -> None:
+        main = namespace.get("main")
+        if self.recorder.loops_started == 0 and inspect.iscoroutinefunction(main):
+            self.recorder.event(
+                "hint",
+                "The snippet defines async def main() but never runs it: "
+                "add asyncio.run(main()) at the end.",
+            )
+
+    def end(self, status: str, error: dict[str, Any] | None = None) -> NoReturn:
+        # Let asyncio report tasks whose exception was never retrieved.
+        gc.collect()
+        self.recorder.finish(status, error)
+        os._exit(0)
+
+    def end_in_deadlock(self) -> NoReturn:
+        for task_id, name, on, line in self.recorder.pending_tasks():
+            waiting = f" on {on}" if on else ""
+            self.recorder.event("deadlock", f"{name} waits forever{waiting}", task_id, line)
+        self.end("deadlock")
+
+    def end_at_horizon(self, message: str) -> NoReturn:
+        self.recorder.event("limit", message)
+        self.end("timeout")
+
+
+def read_input() -> tuple[dict[str, Any], str]:
+    stdin = sys.stdin.buffer
+    settings = json.loads(stdin.readline(MAX_SETTINGS_BYTES))
+    source = stdin.read(MAX_SOURCE_BYTES).decode("utf-8", "replace")
+    return settings, source
+
+
+def main() -> NoReturn:
+    settings, source = read_input()
+    set_limits(settings.get("limits", {}))
+    run = Run(settings, source)
+    run.install()
+    status, error = run.execute()
+    run.end(status, error)
+
+
+if __name__ == "__main__":
+    main()

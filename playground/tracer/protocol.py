@@ -1,0 +1,30 @@
+"""The wire protocol between the jail and the server.
+
+The server writes one JSON line of settings, then the snippet, to the jail's
+standard input, and closes it. The tracer answers on file descriptor
+``EVENTS_FD`` with one JSON array per line, ``[kind, *fields]``, as things
+happen, so a jail killed at a limit has already sent everything up to then.
+
+Everything on that descriptor is untrusted: the snippet can write to it too.
+The server parses and validates each line (see :mod:`playground.trace`).
+"""
+
+EVENTS_FD = 3
+
+SNIPPET_FILENAME = "<snippet>"
+
+# Messages, with their fields after the kind:
+START = "start"  # clock ("virtual" or "real")
+TASK = "task"  # id, name, coro, parent id or null, line or null, created
+TASK_END = "done"  # id, ended, state, error type or null, error message or null, line or null
+SLICE = "slice"  # task id or null, start, end, blocking, reason or null
+WAIT = "wait"  # task id, start, end, on or null, line or null
+OUTPUT = "out"  # t, task id or null, stream, text
+EVENT = "event"  # t, kind, task id or null, message, line or null
+ERROR = "error"  # {type, message, line, traceback: [{line, name, text}]}
+TRUNCATED = "truncated"  # (no fields)
+END = "end"  # status claimed by the tracer, duration
+
+# Statuses the tracer may claim. The server alone decides the others
+# (timeout, cpu_limit, output_limit, crashed) from what it sees outside.
+TRACER_STATUSES = ("ok", "error", "deadlock", "memory_limit", "timeout")
