@@ -63,7 +63,7 @@ class Run:
         )
         self.recorder = Recorder(
             self.clock,
-            Channel(protocol.EVENTS_FD),
+            Channel(int(settings.get("events_fd", protocol.EVENTS_FD))),
             blocking_threshold=float(settings.get("blocking_threshold", 0.05)),
             max_events=int(settings.get("max_events", 20000)),
         )

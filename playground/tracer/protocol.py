@@ -1,8 +1,8 @@
 """The wire protocol between the jail and the server.
 
 The server writes one JSON line of settings, then the snippet, to the jail's
-standard input, and closes it. The tracer answers on file descriptor
-``EVENTS_FD`` with one JSON array per line, ``[kind, *fields]``, as things
+standard input, and closes it. The tracer answers on the file descriptor the
+settings name (``events_fd``, by default ``EVENTS_FD``) with one JSON array per line, ``[kind, *fields]``, as things
 happen, so a jail killed at a limit has already sent everything up to then.
 
 Everything on that descriptor is untrusted: the snippet can write to it too.

@@ -19,6 +19,12 @@ from .channel import FLUSH_INTERVAL, Channel
 from .clock import Clock
 
 _SLEEP_CODE = asyncio.sleep.__code__
+# Tasks asyncio.run creates for its own shutdown, not the snippet's work.
+_INTERNAL_CODES = {
+    asyncio.BaseEventLoop.shutdown_asyncgens.__code__,
+    asyncio.BaseEventLoop.shutdown_default_executor.__code__,
+}
+_HIDDEN = 0
 _GatheringFuture: type = getattr(asyncio.tasks, "_GatheringFuture", type(None))
 
 
@@ -134,17 +140,21 @@ class Recorder:
 
     # Tasks.
 
-    def task_id(self, task: asyncio.Task[Any]) -> int:
+    def task_id(self, task: asyncio.Task[Any]) -> int | None:
+        """Our id for ``task``, or None for asyncio's own hidden tasks."""
         task_id = self._ids.get(task)
         if task_id is None:
             task_id = self.task_created(task)
-        return task_id
+        return task_id or None
 
     def task_created(self, task: asyncio.Task[Any]) -> int:
+        coro = task.get_coro()
+        if getattr(coro, "cr_code", None) in _INTERNAL_CODES:
+            self._ids[task] = _HIDDEN
+            return _HIDDEN
         task_id = self._next_id
         self._next_id += 1
         self._ids[task] = task_id
-        coro = task.get_coro()
         coro_name = getattr(coro, "__qualname__", None) or type(coro).__name__
         creator = asyncio.current_task(task.get_loop())
         parent = None if creator is None else self._ids.get(creator)
@@ -258,7 +268,7 @@ class Recorder:
         """Tasks that are still waiting: id, name, what on, and the line."""
         found = []
         for task, task_id in list(self._ids.items()):
-            if not task.done():
+            if task_id != _HIDDEN and not task.done():
                 on, line = describe_wait(task)
                 found.append((task_id, task.get_name(), on, line))
         return sorted(found)

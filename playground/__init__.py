@@ -1,0 +1,49 @@
+"""The asyncio playground: run asyncio snippets in a jail, see their timeline.
+
+``create_app`` is the Flask application factory. Settings come from the
+defaults below, then ``PLAYGROUND_*`` environment variables (Flask's
+``from_prefixed_env``), then ``test_config``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULTS: dict[str, Any] = {
+    "SANDBOX": "bwrap",
+    "JAIL_PYTHON": "/usr/bin/python3",
+    "JAIL_UID_BASE": 61000,
+    "CONCURRENCY": os.cpu_count() or 2,
+    "QUEUE_SIZE": 16,
+    "QUEUE_WAIT_SECONDS": 10.0,
+    "MAX_CONTENT_LENGTH": 256 * 1024,
+}
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    from . import api, errors, health, pages
+    from .sandbox import Sandbox
+
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("PLAYGROUND")
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+
+    app.extensions["playground.sandbox"] = Sandbox.from_config(app.config)
+    errors.register(app)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(health.bp)
+    return app

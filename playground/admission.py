@@ -1,0 +1,58 @@
+"""Admission: how many jails run at once, and how long a run may queue.
+
+A run takes one of ``slots`` numbered places (the jail uses its number, e.g.
+for a uid of its own) or waits in a bounded queue up to ``wait_seconds``.
+Past the queue, or past the wait, it is refused at once as busy.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class Busy(Exception):
+    """No slot is free and the queue is full or the wait ran out."""
+
+
+class Admission:
+    def __init__(self, slots: int, queue: int, wait_seconds: float) -> None:
+        self.slots = slots
+        self.queue = queue
+        self.wait_seconds = wait_seconds
+        self._free = list(range(slots))
+        self._waiting = 0
+        self._condition = threading.Condition()
+
+    @property
+    def running(self) -> int:
+        return self.slots - len(self._free)
+
+    @contextmanager
+    def slot(self) -> Iterator[int]:
+        number = self._acquire()
+        try:
+            yield number
+        finally:
+            with self._condition:
+                self._free.append(number)
+                self._condition.notify()
+
+    def _acquire(self) -> int:
+        with self._condition:
+            if not self._free:
+                if self._waiting >= self.queue:
+                    raise Busy
+                self._waiting += 1
+                deadline = time.monotonic() + self.wait_seconds
+                try:
+                    while not self._free:
+                        remaining = deadline - time.monotonic()
+                        if remaining <= 0:
+                            raise Busy
+                        self._condition.wait(remaining)
+                finally:
+                    self._waiting -= 1
+            return self._free.pop()

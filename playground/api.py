@@ -1,0 +1,89 @@
+"""The JSON API: run a snippet, list the examples.
+
+Requests are checked before any work: JSON only (415), within the body size
+(413), an object with exactly the documented fields (400). A snippet's own
+failure, a limit or a timeout is a normal 200 whose trace ``status`` says so.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from .errors import RETRY_AFTER_SECONDS, APIError
+from .examples import EXAMPLES
+from .sandbox import Busy, JailUnavailable, Sandbox
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+CLOCKS = ("virtual", "real")
+RUN_FIELDS = {"code", "clock"}
+
+
+def sandbox() -> Sandbox:
+    return current_app.extensions["playground.sandbox"]  # type: ignore[no-any-return]
+
+
+def json_body(allowed: set[str]) -> dict[str, Any]:
+    """The request's JSON object, or an APIError saying what is wrong."""
+    if not request.is_json:
+        raise APIError(415, "unsupported_media_type",
+                       "Send the request as JSON, with Content-Type: application/json.")
+    raw = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise APIError(400, "malformed_json", f"The body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise APIError(400, "wrong_fields", "The body must be a JSON object.")
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise APIError(400, "wrong_fields",
+                       f"Unknown field {unknown[0]!r}; this call takes {', '.join(sorted(allowed))}.")
+    return body
+
+
+def text_field(body: dict[str, Any], name: str, max_bytes: int) -> str:
+    value = body.get(name)
+    if not isinstance(value, str):
+        raise APIError(400, "wrong_fields", f"Field {name!r} must be a string.")
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise APIError(400, "wrong_fields", f"Field {name!r} holds invalid Unicode (a lone surrogate).") from None
+    if size > max_bytes:
+        raise APIError(413, "too_large",
+                       f"Field {name!r} is {size} bytes; the limit is {max_bytes} bytes.")
+    return value
+
+
+def clock_field(body: dict[str, Any]) -> str:
+    clock = body.get("clock", "virtual")
+    if clock not in CLOCKS:
+        raise APIError(400, "wrong_fields", "Field 'clock' must be 'virtual' or 'real'.")
+    return clock  # type: ignore[no-any-return]
+
+
+@bp.post("/run")
+def run() -> Response:
+    service = sandbox()
+    body = json_body(RUN_FIELDS)
+    code = text_field(body, "code", service.limits.code_bytes)
+    clock = clock_field(body)
+    try:
+        trace = service.run(code, clock)  # type: ignore[arg-type]
+    except Busy:
+        raise APIError(503, "busy", "All jails are busy and the queue is full: try again in a few seconds.",
+                       retry_after=RETRY_AFTER_SECONDS) from None
+    except JailUnavailable as exc:
+        raise APIError(503, "sandbox_unavailable", str(exc), retry_after=60) from None
+    response = jsonify(trace.to_json())
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/examples")
+def examples() -> Response:
+    return jsonify(examples=[example.to_json() for example in EXAMPLES])

@@ -1,0 +1,220 @@
+"""How a jail is built: the command that starts one run's interpreter.
+
+A jail is a fresh bubblewrap sandbox holding the interpreter, its standard
+library, the shared libraries they load (found with ``ldd``) and the tracer,
+all read-only, plus a small fresh tmpfs as ``/tmp`` and working directory.
+It has new user, pid, net, ipc, uts and mount namespaces, a cleared
+environment, no capabilities, and is started as an unprivileged uid when the
+server runs as root (bubblewrap started by root would keep root's powers).
+
+The runner only sees ``Jail.command()``; nothing else here leaks out.
+``Unsandboxed`` runs the same interpreter command with no jail, for local
+use when bubblewrap is missing and the operator said so.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .limits import Limits
+
+TRACER_DIR = Path(__file__).parent / "tracer"
+JAIL_TRACER_PARENT = "/sandbox"
+DEFAULT_JAIL_PYTHON = "/usr/bin/python3"
+DEFAULT_UID_BASE = 61000
+
+NO_BWRAP_MESSAGE = (
+    "This server cannot run code: bubblewrap (bwrap) is not installed. "
+    "Install it (apt-get install bubblewrap), or for local use only start the "
+    "server with PLAYGROUND_SANDBOX=none."
+)
+
+
+def bootstrap(tracer_parent: str) -> str:
+    """The ``python -c`` program that hands control to the tracer's prelude."""
+    return (
+        f"import sys; sys.path.insert(0, {tracer_parent!r}); "
+        "from tracer.prelude import main; main()"
+    )
+
+
+class JailUnavailable(RuntimeError):
+    """No jail can be started here; the message says what to do."""
+
+
+@dataclass
+class JailCommand:
+    """Everything ``subprocess.Popen`` needs to start one jail."""
+
+    argv: list[str]
+    pass_fds: tuple[int, ...] = ()
+    user: int | None = None
+    group: int | None = None
+    cwd: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    cleanup: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        for step in self.cleanup:
+            step()
+        self.cleanup.clear()
+
+
+class Jail(ABC):
+    sandboxed: bool = True
+    name: str = "jail"
+
+    @abstractmethod
+    def command(self, slot: int, limits: Limits) -> JailCommand:
+        """The command for one run in jail slot ``slot`` (0 to concurrency-1)."""
+
+    def rlimits(self, limits: Limits) -> dict[str, int]:
+        """The resource limits the prelude sets inside the jail."""
+        return {
+            "cpu_seconds": limits.cpu_seconds,
+            "memory_bytes": limits.memory_bytes,
+            "file_size_bytes": limits.file_size_bytes,
+            "open_files": limits.open_files,
+            "processes": limits.processes,
+        }
+
+
+def _tracer_files() -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(TRACER_DIR.glob("*.py"))}
+
+
+_LDD_LINE = re.compile(r"(?:=>\s*)?(/\S+)\s+\(0x")
+
+
+def _shared_libraries(binaries: list[str]) -> set[str]:
+    """The shared libraries these binaries load, as ``ldd`` reports them."""
+    found: set[str] = set()
+    for binary in binaries:
+        result = subprocess.run(["ldd", binary], capture_output=True, text=True, check=False)
+        for line in result.stdout.splitlines():
+            match = _LDD_LINE.search(line)
+            if match:
+                found.add(match.group(1))
+    return found
+
+
+def _canonical(path: str) -> str:
+    """``path`` with its directories resolved but not its last symlink."""
+    return os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
+
+
+class Bubblewrap(Jail):
+    name = "bwrap"
+
+    def __init__(self, python: str = DEFAULT_JAIL_PYTHON, uid_base: int = DEFAULT_UID_BASE) -> None:
+        self.bwrap = shutil.which("bwrap")
+        if self.bwrap is None:
+            raise JailUnavailable(NO_BWRAP_MESSAGE)
+        self.python = python
+        self.uid_base = uid_base
+        self._tracer = _tracer_files()
+        self._binds: list[str] | None = None
+        self._lock = threading.Lock()
+
+    def _interpreter_binds(self) -> list[str]:
+        """bwrap arguments that make the interpreter and its stdlib visible."""
+        with self._lock:
+            if self._binds is None:
+                self._binds = self._find_interpreter_binds()
+            return self._binds
+
+    def _find_interpreter_binds(self) -> list[str]:
+        python = os.path.realpath(self.python)
+        if not os.access(python, os.X_OK):
+            raise JailUnavailable(f"This server cannot run code: no interpreter at {self.python}.")
+        probe = subprocess.run(
+            [python, "-I", "-S", "-c",
+             "import json, sysconfig; print(json.dumps([sysconfig.get_path('stdlib'), "
+             "sysconfig.get_path('platstdlib')]))"],
+            capture_output=True, text=True, check=True,
+        )
+        stdlib_dirs = sorted({os.path.realpath(p) for p in json.loads(probe.stdout)})
+        extensions = [str(p) for d in stdlib_dirs for p in Path(d, "lib-dynload").glob("*.so")]
+        args = ["--ro-bind", python, DEFAULT_JAIL_PYTHON]
+        for directory in stdlib_dirs:
+            args += ["--ro-bind", directory, directory]
+        for library in sorted(_shared_libraries([python, *extensions])):
+            args += ["--ro-bind", os.path.realpath(library), _canonical(library)]
+        for link in ("/lib", "/lib64", "/bin"):
+            if os.path.islink(link):
+                args += ["--symlink", os.readlink(link), link]
+        return args
+
+    def command(self, slot: int, limits: Limits) -> JailCommand:
+        args = [
+            self.bwrap or "bwrap",
+            "--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc",
+            "--unshare-uts", "--unshare-cgroup-try", "--disable-userns",
+            "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+            "--hostname", "playground",
+            "--clearenv", "--setenv", "PATH", "/usr/bin", "--setenv", "LANG", "C.UTF-8",
+            "--setenv", "HOME", "/tmp",
+            *self._interpreter_binds(),
+            "--dev", "/dev",
+            "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp",
+        ]
+        fds: list[int] = []
+        for name, content in self._tracer.items():
+            fd = os.memfd_create(f"tracer-{name}", 0)
+            os.write(fd, content)
+            os.lseek(fd, 0, os.SEEK_SET)
+            fds.append(fd)
+            args += ["--ro-bind-data", str(fd), f"{JAIL_TRACER_PARENT}/tracer/{name}"]
+        args += [
+            "--remount-ro", "/",
+            "--chdir", "/tmp",
+            "--", DEFAULT_JAIL_PYTHON, "-I", "-S", "-B", "-c", bootstrap(JAIL_TRACER_PARENT),
+        ]
+        command = JailCommand(argv=args, pass_fds=tuple(fds), env={})
+        command.cleanup.append(lambda: [os.close(fd) for fd in fds])
+        if os.geteuid() == 0:
+            command.user = command.group = self.uid_base + slot
+        return command
+
+
+class Unsandboxed(Jail):
+    """No jail at all: the snippet runs as the server's user. Local use only."""
+
+    sandboxed = False
+    name = "none"
+
+    def command(self, slot: int, limits: Limits) -> JailCommand:
+        workdir = tempfile.mkdtemp(prefix="playground-run-")
+        command = JailCommand(
+            argv=[sys.executable, "-I", "-S", "-B", "-c", bootstrap(str(TRACER_DIR.parent))],
+            cwd=workdir,
+            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": workdir},
+        )
+        command.cleanup.append(lambda: shutil.rmtree(workdir, ignore_errors=True))
+        return command
+
+    def rlimits(self, limits: Limits) -> dict[str, int]:
+        # RLIMIT_NPROC counts every process of the server's user, not just
+        # this run's, so it cannot be used without a uid of the run's own.
+        values = super().rlimits(limits)
+        del values["processes"]
+        return values
+
+
+def make_jail(sandbox: str, python: str = DEFAULT_JAIL_PYTHON, uid_base: int = DEFAULT_UID_BASE) -> Jail:
+    if sandbox == "none":
+        return Unsandboxed()
+    if sandbox == "bwrap":
+        return Bubblewrap(python=python, uid_base=uid_base)
+    raise JailUnavailable(f"Unknown PLAYGROUND_SANDBOX {sandbox!r}: use 'bwrap' (default) or 'none'.")

@@ -1,0 +1,207 @@
+"""Run one snippet in a jail and return its trace.
+
+The runner starts the jail, sends it the settings and the snippet, reads the
+event stream and the raw output as they come, and enforces from outside what
+the snippet could otherwise ignore: the wall-clock limit, the output cap and
+the size of the stream. At any limit it kills the whole jail and keeps
+everything already received. It alone decides the run's ``status`` and
+``wall``; the tracer's own claim is taken only when the jail exited normally.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import subprocess
+import time
+from typing import Literal
+
+from .jail import Jail, JailCommand, JailUnavailable
+from .limits import (
+    CPU_MESSAGE,
+    CRASH_MESSAGE,
+    EVENTS_MESSAGE,
+    MEMORY_MESSAGE,
+    OUTPUT_MESSAGE,
+    TIMEOUT_MESSAGE,
+    Limits,
+    limit_message,
+)
+from .trace import Event, Output, Trace, TraceBuilder, clean_text
+
+READ_SIZE = 64 * 1024
+# After the jail's leader exits, how long to drain what it already wrote.
+EXIT_DRAIN_SECONDS = 0.5
+
+Clock = Literal["virtual", "real"]
+
+
+def settings_for(jail: Jail, clock: Clock, limits: Limits, events_fd: int) -> dict[str, object]:
+    return {
+        "clock": clock,
+        "events_fd": events_fd,
+        "horizon_seconds": limits.horizon_seconds,
+        "blocking_threshold": limits.blocking_threshold,
+        "max_events": limits.max_events,
+        "limits": jail.rlimits(limits),
+    }
+
+
+def _start(command: JailCommand, events_write: int) -> subprocess.Popen[bytes]:
+    try:
+        return subprocess.Popen(
+            command.argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            pass_fds=(*command.pass_fds, events_write),
+            cwd=command.cwd,
+            env=command.env,
+            user=command.user,
+            group=command.group,
+            extra_groups=[] if command.group is not None else None,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise JailUnavailable(f"This server cannot start a jail: {exc}") from exc
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def run_snippet(jail: Jail, code: str, clock: Clock, limits: Limits, slot: int = 0) -> Trace:
+    """Run ``code`` in a fresh jail and return its trace, whatever happens."""
+    builder = TraceBuilder(clock, max_tasks=limits.max_tasks, max_items=limits.max_events + 100)
+    command = jail.command(slot, limits)
+    events_read, events_write = os.pipe()
+    started = time.monotonic()
+    try:
+        process = _start(command, events_write)
+    finally:
+        os.close(events_write)
+        command.close()
+    settings = settings_for(jail, clock, limits, events_write)
+    payload = json.dumps(settings).encode() + b"\n" + code.encode("utf-8", "surrogatepass")
+    try:
+        stop_reason, raw = _watch(process, payload, events_read, builder, limits, started)
+    finally:
+        # Kill whatever is left of the jail before reaping its leader, so the
+        # process group id cannot have been reused by then.
+        _kill(process)
+        _, wait_status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(wait_status)
+        os.close(events_read)
+        if process.stdout is not None:
+            process.stdout.close()
+    trace = builder.trace
+    trace.wall = round(time.monotonic() - started, 6)
+    _add_raw_output(trace, raw[: limits.output_bytes], builder)
+    _decide_status(trace, builder, stop_reason, process.returncode,
+                   usage.ru_utime + usage.ru_stime, limits)
+    return trace
+
+
+def _watch(process: subprocess.Popen[bytes], payload: bytes, events_read: int,
+           builder: TraceBuilder, limits: Limits, started: float) -> tuple[str | None, bytes]:
+    """Feed the jail, read it until it ends or a limit is hit; why it stopped."""
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        process.stdin.write(payload)
+        process.stdin.close()
+    except BrokenPipeError:
+        pass
+    raw = bytearray()
+    channel_bytes = 0
+    deadline = started + limits.wall_seconds
+    exited_at: float | None = None
+    pidfd = os.pidfd_open(process.pid)
+    try:
+        with selectors.DefaultSelector() as selector:
+            selector.register(events_read, selectors.EVENT_READ, "events")
+            selector.register(process.stdout.fileno(), selectors.EVENT_READ, "raw")
+            selector.register(pidfd, selectors.EVENT_READ, "exit")
+            while len(selector.get_map()) > (0 if exited_at is None else 1):
+                now = time.monotonic()
+                if now >= deadline:
+                    return "timeout", bytes(raw)
+                if exited_at is not None and now - exited_at > EXIT_DRAIN_SECONDS:
+                    break
+                for key, _ in selector.select(min(deadline - now, EXIT_DRAIN_SECONDS)):
+                    if key.data == "exit":
+                        selector.unregister(pidfd)
+                        exited_at = time.monotonic()
+                        continue
+                    data = os.read(key.fd, READ_SIZE)
+                    if not data:
+                        selector.unregister(key.fd)
+                    elif key.data == "events":
+                        channel_bytes += len(data)
+                        builder.feed(data)
+                    elif len(raw) <= limits.output_bytes:
+                        raw += data
+                if builder.output_bytes + len(raw) > limits.output_bytes:
+                    return "output_limit", bytes(raw)
+                if channel_bytes > limits.channel_bytes:
+                    return "channel", bytes(raw)
+    finally:
+        os.close(pidfd)
+    return None, bytes(raw)
+
+
+def _add_raw_output(trace: Trace, raw: bytes, builder: TraceBuilder) -> None:
+    """What the jail wrote to its real stdout/stderr, bypassing the tracer."""
+    if not raw:
+        return
+    at = builder.latest_time()
+    text = raw.decode("utf-8", "replace")
+    for line in text.splitlines():
+        trace.output.append(Output(at, None, "stderr", clean_text(line, 4000)))
+
+
+def _decide_status(trace: Trace, builder: TraceBuilder, stop_reason: str | None,
+                   returncode: int | None, cpu_used: float, limits: Limits) -> None:
+    if trace.duration == 0.0:
+        trace.duration = builder.latest_time()
+    at = trace.duration
+
+    def limit(status: str, template: str, **extra: object) -> None:
+        trace.status = status  # type: ignore[assignment]
+        trace.events.append(Event(at, "limit", None, limit_message(template, limits, **extra)))
+
+    if stop_reason == "timeout":
+        limit("timeout", TIMEOUT_MESSAGE)
+    elif stop_reason == "output_limit":
+        limit("output_limit", OUTPUT_MESSAGE)
+    elif stop_reason == "channel":
+        trace.truncated = True
+        limit("output_limit", OUTPUT_MESSAGE)
+    elif returncode is not None and returncode != 0 or builder.claimed_status is None:
+        signal_number = _signal_of(returncode)
+        if signal_number in (signal.SIGXCPU, signal.SIGKILL) and cpu_used >= limits.cpu_seconds * 0.9:
+            limit("cpu_limit", CPU_MESSAGE)
+        else:
+            how = f"signal {signal.Signals(signal_number).name}" if signal_number else f"exit code {returncode}"
+            limit("crashed", CRASH_MESSAGE, how=how)
+    else:
+        trace.status = builder.claimed_status  # type: ignore[assignment]
+        if trace.status == "memory_limit":
+            trace.events.append(Event(at, "limit", None, limit_message(MEMORY_MESSAGE, limits)))
+    if trace.truncated:
+        trace.events.append(Event(at, "limit", None, limit_message(EVENTS_MESSAGE, limits)))
+
+
+def _signal_of(returncode: int | None) -> int | None:
+    """The signal that ended the jail: negative for a direct child, 128+N via bwrap."""
+    if returncode is None:
+        return None
+    if returncode < 0:
+        return -returncode
+    if returncode > 128 and returncode - 128 < signal.NSIG:
+        return returncode - 128
+    return None

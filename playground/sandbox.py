@@ -1,0 +1,80 @@
+"""The sandbox as the web layer sees it: run code, or say why it cannot.
+
+``Sandbox`` ties together the jail (how it is built), the runner (how a run is
+watched), the limits and admission. The web layer calls ``run`` and
+``health`` and knows nothing else about jails.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from .admission import Admission, Busy
+from .jail import Jail, JailUnavailable, make_jail
+from .limits import Limits
+from .runner import Clock, run_snippet
+from .trace import Trace
+
+__all__ = ["Busy", "JailUnavailable", "Sandbox"]
+
+HEALTH_CACHE_SECONDS = 5.0
+
+
+class Sandbox:
+    def __init__(self, jail: Jail | None, limits: Limits, admission: Admission,
+                 unavailable: str | None = None) -> None:
+        self.jail = jail
+        self.limits = limits
+        self.admission = admission
+        self.unavailable = unavailable
+        self._health: tuple[float, str | None] | None = None
+        self._health_lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, config: dict[str, object]) -> Sandbox:
+        limits = Limits.from_config(config)
+        admission = Admission(
+            slots=int(config["CONCURRENCY"]),  # type: ignore[call-overload]
+            queue=int(config["QUEUE_SIZE"]),  # type: ignore[call-overload]
+            wait_seconds=float(config["QUEUE_WAIT_SECONDS"]),  # type: ignore[arg-type]
+        )
+        try:
+            jail = make_jail(str(config["SANDBOX"]), python=str(config["JAIL_PYTHON"]),
+                             uid_base=int(config["JAIL_UID_BASE"]))  # type: ignore[call-overload]
+        except JailUnavailable as exc:
+            return cls(None, limits, admission, unavailable=str(exc))
+        return cls(jail, limits, admission)
+
+    @property
+    def sandboxed(self) -> bool:
+        return self.jail is None or self.jail.sandboxed
+
+    def run(self, code: str, clock: Clock) -> Trace:
+        """Run a snippet; raises ``Busy`` or ``JailUnavailable``."""
+        if self.jail is None:
+            raise JailUnavailable(self.unavailable or "No jail is configured.")
+        with self.admission.slot() as slot:
+            return run_snippet(self.jail, code, clock, self.limits, slot)
+
+    def health(self) -> str | None:
+        """None when a jail can start and run a trivial snippet; else why not."""
+        if self.jail is None:
+            return self.unavailable
+        with self._health_lock:
+            if self._health is not None and time.monotonic() - self._health[0] < HEALTH_CACHE_SECONDS:
+                return self._health[1]
+            problem = self._check()
+            self._health = (time.monotonic(), problem)
+            return problem
+
+    def _check(self) -> str | None:
+        try:
+            trace = self.run("print('ok')", "virtual")
+        except Busy:
+            return None  # every slot is running code: jails do start
+        except (JailUnavailable, OSError) as exc:
+            return str(exc)
+        if trace.status != "ok" or [o.text for o in trace.output] != ["ok"]:
+            return f"a test run in the jail ended with status {trace.status}"
+        return None

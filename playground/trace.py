@@ -1,0 +1,317 @@
+"""The run result: one typed JSON shape (trace contract version 1).
+
+These types are shared by the sandbox runner, URL mode and the web layer, and
+import only the standard library. ``TraceBuilder`` assembles a trace from the
+jail's event stream, which is untrusted: every message is parsed defensively,
+checked against the contract, capped, and dropped when it does not fit.
+The fields the snippet must not forge (``status``, ``wall``, limits) are set
+by the runner, never by a message.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from .tracer import protocol
+
+VERSION = 1
+
+Status = Literal[
+    "ok", "error", "timeout", "cpu_limit", "memory_limit", "output_limit", "deadlock", "crashed"
+]
+TaskState = Literal["done", "error", "cancelled", "pending"]
+
+MAX_NAME = 200
+MAX_TEXT = 4000
+MAX_MESSAGE = 2000
+MAX_LINE_BYTES = 64 * 1024
+MAX_TRACEBACK = 50
+MAX_TIME = 1e9
+MAX_ID = 2**31 - 1
+
+
+@dataclass
+class TaskRecord:
+    id: int
+    name: str
+    coro: str
+    parent: int | None
+    line: int | None
+    created: float
+    ended: float | None = None
+    state: TaskState = "pending"
+    error: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Slice:
+    task: int | None
+    start: float
+    end: float
+    blocking: bool
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class Wait:
+    task: int
+    start: float
+    end: float
+    on: str | None
+    line: int | None
+
+
+@dataclass(frozen=True)
+class Output:
+    t: float
+    task: int | None
+    stream: Literal["stdout", "stderr"]
+    text: str
+
+
+@dataclass(frozen=True)
+class Event:
+    t: float
+    kind: str
+    task: int | None
+    message: str
+    line: int | None = None
+
+
+@dataclass
+class Trace:
+    status: Status
+    clock: Literal["virtual", "real"]
+    duration: float = 0.0
+    wall: float = 0.0
+    tasks: list[TaskRecord] = field(default_factory=list)
+    slices: list[Slice] = field(default_factory=list)
+    waits: list[Wait] = field(default_factory=list)
+    output: list[Output] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    error: dict[str, Any] | None = None
+    truncated: bool = False
+    version: int = VERSION
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Invalid(ValueError):
+    """A message from the jail that does not fit the contract."""
+
+
+def clean_text(value: object, limit: int) -> str:
+    """A string from the jail, made safe to keep: valid Unicode, capped."""
+    if not isinstance(value, str):
+        raise Invalid("not a string")
+    text = value[:limit]
+    # Lone surrogates (from "\udc80" escapes) cannot be encoded: replace them.
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _optional_text(value: object, limit: int) -> str | None:
+    return None if value is None else clean_text(value, limit)
+
+
+def _number(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise Invalid("not a number")
+    number = float(value)
+    if not math.isfinite(number) or not 0 <= number <= MAX_TIME:
+        raise Invalid("time out of range")
+    return number
+
+
+def _integer(value: object, *, low: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_ID:
+        raise Invalid("not an id")
+    return value
+
+
+def _optional_integer(value: object) -> int | None:
+    return None if value is None else _integer(value)
+
+
+def _boolean(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise Invalid("not a boolean")
+    return value
+
+
+def _one_of(value: object, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise Invalid("unexpected value")
+    return value  # type: ignore[return-value]
+
+
+class TraceBuilder:
+    """Builds a trace from the jail's untrusted event lines, within caps."""
+
+    def __init__(self, clock: Literal["virtual", "real"], *, max_tasks: int, max_items: int) -> None:
+        self.trace = Trace(status="crashed", clock=clock)
+        self.max_tasks = max_tasks
+        self.max_items = max_items
+        self.claimed_status: str | None = None
+        self.output_bytes = 0
+        self.rejected = 0
+        self._items = 0
+        self._tasks: dict[int, TaskRecord] = {}
+        self._partial = b""
+
+    def feed(self, data: bytes) -> None:
+        """Take bytes as they arrive; complete lines are parsed at once."""
+        lines = (self._partial + data).split(b"\n")
+        self._partial = lines.pop()
+        if len(self._partial) > MAX_LINE_BYTES:
+            self._partial = b""
+            self.rejected += 1
+        for line in lines:
+            if line:
+                self.take_line(line)
+
+    def take_line(self, line: bytes) -> None:
+        if len(line) > MAX_LINE_BYTES:
+            self.rejected += 1
+            return
+        try:
+            message = json.loads(line)
+            if not isinstance(message, list) or not message or not isinstance(message[0], str):
+                raise Invalid("not a message")
+            handler = self._handlers.get(message[0])
+            if handler is None:
+                raise Invalid("unknown kind")
+            handler(self, *message[1:])
+        except (ValueError, TypeError, RecursionError):
+            self.rejected += 1
+
+    def _count(self) -> bool:
+        """Count one more recorded item; False once the cap is reached."""
+        if self._items >= self.max_items:
+            self.trace.truncated = True
+            return False
+        self._items += 1
+        return True
+
+    def _known_task(self, value: object) -> int | None:
+        task = _optional_integer(value)
+        if task is not None and task not in self._tasks:
+            raise Invalid("unknown task")
+        return task
+
+    def _start(self, clock: object) -> None:
+        _one_of(clock, ("virtual", "real"))
+
+    def _task(self, task_id: object, name: object, coro: object, parent: object,
+              line: object, created: object) -> None:
+        record = TaskRecord(
+            id=_integer(task_id, low=1),
+            name=clean_text(name, MAX_NAME),
+            coro=clean_text(coro, MAX_NAME),
+            parent=self._known_task(parent),
+            line=_optional_integer(line),
+            created=_number(created),
+        )
+        if record.id in self._tasks:
+            raise Invalid("duplicate task")
+        if len(self._tasks) >= self.max_tasks or not self._count():
+            self.trace.truncated = True
+            return
+        self._tasks[record.id] = record
+        self.trace.tasks.append(record)
+
+    def _task_end(self, task_id: object, ended: object, state: object, error_type: object,
+                  error_message: object, line: object) -> None:
+        record = self._tasks.get(_integer(task_id, low=1))
+        if record is None:
+            raise Invalid("unknown task")
+        record.ended = _number(ended)
+        record.state = _one_of(state, ("done", "error", "cancelled"))  # type: ignore[assignment]
+        if record.state == "error":
+            record.error = {
+                "type": clean_text(error_type, MAX_NAME),
+                "message": clean_text(error_message, MAX_MESSAGE),
+                "line": _optional_integer(line),
+            }
+
+    def _slice(self, task: object, start: object, end: object, blocking: object, reason: object) -> None:
+        item = Slice(self._known_task(task), _number(start), _number(end), _boolean(blocking),
+                     _optional_text(reason, MAX_MESSAGE))
+        if self._count():
+            self.trace.slices.append(item)
+
+    def _wait(self, task: object, start: object, end: object, on: object, line: object) -> None:
+        task_id = self._known_task(task)
+        if task_id is None:
+            raise Invalid("a wait needs a task")
+        item = Wait(task_id, _number(start), _number(end), _optional_text(on, MAX_NAME), _optional_integer(line))
+        if self._count():
+            self.trace.waits.append(item)
+
+    def _output(self, t: object, task: object, stream: object, text: object) -> None:
+        item = Output(_number(t), self._known_task(task), _one_of(stream, ("stdout", "stderr")),  # type: ignore[arg-type]
+                      clean_text(text, MAX_TEXT))
+        self.output_bytes += len(item.text.encode()) + 1
+        if self._count():
+            self.trace.output.append(item)
+
+    def _event(self, t: object, kind: object, task: object, message: object, line: object) -> None:
+        item = Event(_number(t), clean_text(kind, 40), self._known_task(task),
+                     clean_text(message, MAX_MESSAGE), _optional_integer(line))
+        if self._count():
+            self.trace.events.append(item)
+
+    def _error(self, error: object) -> None:
+        if not isinstance(error, dict):
+            raise Invalid("not an error")
+        frames = error.get("traceback")
+        if not isinstance(frames, list):
+            raise Invalid("no traceback")
+        self.trace.error = {
+            "type": clean_text(error.get("type"), MAX_NAME),
+            "message": clean_text(error.get("message"), MAX_MESSAGE),
+            "line": _optional_integer(error.get("line")),
+            "traceback": [
+                {
+                    "line": _optional_integer(frame.get("line")),
+                    "name": clean_text(frame.get("name"), MAX_NAME),
+                    "text": clean_text(frame.get("text"), MAX_TEXT),
+                }
+                for frame in frames[-MAX_TRACEBACK:]
+                if isinstance(frame, dict)
+            ],
+        }
+
+    def _truncated(self) -> None:
+        self.trace.truncated = True
+
+    def _end(self, status: object, duration: object) -> None:
+        self.claimed_status = _one_of(status, protocol.TRACER_STATUSES)
+        self.trace.duration = _number(duration)
+
+    _handlers: dict[str, Any] = {
+        protocol.START: _start,
+        protocol.TASK: _task,
+        protocol.TASK_END: _task_end,
+        protocol.SLICE: _slice,
+        protocol.WAIT: _wait,
+        protocol.OUTPUT: _output,
+        protocol.EVENT: _event,
+        protocol.ERROR: _error,
+        protocol.TRUNCATED: _truncated,
+        protocol.END: _end,
+    }
+
+    def latest_time(self) -> float:
+        """The last moment the stream told of, for a run cut short."""
+        times = [0.0, self.trace.duration]
+        for items in (self.trace.slices, self.trace.waits):
+            if items:
+                times.append(items[-1].end)
+        for points in (self.trace.output, self.trace.events):
+            if points:
+                times.append(points[-1].t)
+        return max(times)

@@ -1,0 +1,482 @@
+// The playground page: editor, run, status, output, timeline.
+// Everything that comes from a run is inserted as text, never as markup.
+
+import { renderTimeline, clearTimeline, formatDuration } from "./timeline.js";
+
+const $ = (selector) => document.querySelector(selector);
+
+const editorHost = $('[data-testid="editor"]');
+const runButton = $('[data-testid="run"]');
+const statusBox = $('[data-testid="status"]');
+const statusText = statusBox.querySelector(".status-text");
+const statusDetail = statusBox.querySelector(".status-detail");
+const outputBox = $('[data-testid="output"]');
+const outputCount = $(".output-count");
+const timelineBox = $('[data-testid="timeline"]');
+const exampleSelect = $("#example-select");
+const clockSelect = $("#clock-select");
+
+function readExamples() {
+  const node = document.getElementById("examples-data");
+  if (!node) return [];
+  try {
+    const data = JSON.parse(node.textContent || "[]");
+    return Array.isArray(data) ? data.filter((e) => e && typeof e.code === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+const examples = readExamples();
+const isMac = /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent || "");
+if (isMac) {
+  const kbd = runButton.querySelector(".btn-run-kbd");
+  if (kbd) kbd.textContent = "\u2318\u2009\u21b5";
+}
+
+// ----------------------------------------------------------------- editor
+
+const editor = CodeMirror(editorHost, {
+  value: examples.length ? examples[0].code : "",
+  mode: "python",
+  lineNumbers: true,
+  indentUnit: 4,
+  tabSize: 4,
+  indentWithTabs: false,
+  matchBrackets: true,
+  autoCloseBrackets: true,
+  viewportMargin: 50,
+  screenReaderLabel: "Python code",
+  extraKeys: {
+    "Ctrl-Enter": () => run(),
+    "Cmd-Enter": () => run(),
+    Tab: (cm) => (cm.somethingSelected() ? cm.indentSelection("add") : cm.execCommand("insertSoftTab")),
+    "Shift-Tab": (cm) => cm.indentSelection("subtract"),
+    // Esc then Tab leaves the editor instead of indenting (no keyboard trap).
+    Esc: (cm) => cm.getInputField().blur(),
+  },
+});
+
+let errorLine = null;
+let selectedLine = null;
+let selectedTimer = 0;
+
+function clearErrorLine() {
+  if (errorLine) editor.removeLineClass(errorLine, "background", "cm-error-line");
+  errorLine = null;
+}
+
+function markErrorLine(line) {
+  clearErrorLine();
+  if (!(line >= 1 && line <= editor.lineCount())) return;
+  errorLine = editor.addLineClass(line - 1, "background", "cm-error-line");
+}
+
+/** Put the cursor on a snippet line (1-based), scroll to it and flash it. */
+function selectLine(line) {
+  line = Number(line);
+  if (!(line >= 1 && line <= editor.lineCount())) return;
+  if (selectedLine) editor.removeLineClass(selectedLine, "background", "cm-selected-line");
+  clearTimeout(selectedTimer);
+  selectedLine = editor.addLineClass(line - 1, "background", "cm-selected-line");
+  const handle = selectedLine;
+  selectedTimer = setTimeout(() => {
+    editor.removeLineClass(handle, "background", "cm-selected-line");
+    if (selectedLine === handle) selectedLine = null;
+  }, 2500);
+  editor.setCursor({ line: line - 1, ch: 0 });
+  editor.scrollIntoView({ line: line - 1, ch: 0 }, 60);
+  editor.focus();
+}
+
+// ------------------------------------------------------------------- URL
+
+function parseFragment() {
+  const hash = location.hash.replace(/^#/, "");
+  if (!hash) return null;
+  const params = new URLSearchParams(hash);
+  if (!params.has("code")) return null;
+  return { code: params.get("code") || "", clock: params.get("clock"), run: params.get("run") === "1" };
+}
+
+function shareFragment(code, clock) {
+  // encodeURIComponent keeps spaces as %20 (URLSearchParams would write "+").
+  return `#code=${encodeURIComponent(code)}&clock=${encodeURIComponent(clock)}`;
+}
+
+function setUrl(search, hash) {
+  const url = `${location.pathname}${search}${hash}`;
+  if (url !== `${location.pathname}${location.search}${location.hash}`) history.replaceState(null, "", url);
+}
+
+function loadExample(name, { updateUrl = true } = {}) {
+  const ex = examples.find((e) => e.name === name);
+  if (!ex) return false;
+  editor.setValue(ex.code);
+  editor.clearHistory();
+  clearErrorLine();
+  exampleSelect.value = ex.name;
+  if (updateUrl) setUrl(`?example=${encodeURIComponent(ex.name)}`, "");
+  return true;
+}
+
+exampleSelect.addEventListener("change", () => {
+  loadExample(exampleSelect.value);
+  editor.focus();
+});
+
+// ---------------------------------------------------------------- status
+
+const ADVICE = {
+  timeout:
+    "The run hit the wall-clock limit and was stopped. Look for a loop that never awaits, or a time.sleep() / CPU-heavy step that holds the loop (with the real clock, long asyncio.sleep() calls count too).",
+  cpu_limit:
+    "The run used up its CPU-time limit. Look for a busy loop or heavy computation; make the work smaller, or await between steps.",
+  memory_limit:
+    "The run went over the memory limit. Look for lists, strings or queues that grow without end.",
+  output_limit:
+    "The run printed more than the output limit, so it was stopped. Print less, for example not on every pass of a loop.",
+  deadlock:
+    "Every task is waiting for something that will never happen, so the loop stopped. Check that each Queue.get() has a put(), each Event.wait() a set(), and that locks are released.",
+  crashed:
+    "The interpreter running your code was killed (a crash or a signal). Try a smaller snippet; if it keeps happening, it may be a bug in the playground.",
+};
+
+const STATUS_TITLE = {
+  timeout: "Timed out",
+  cpu_limit: "CPU limit reached",
+  memory_limit: "Memory limit reached",
+  output_limit: "Output limit reached",
+  deadlock: "Deadlock",
+  crashed: "Crashed",
+};
+
+let tickTimer = 0;
+
+function setStatus(state, text) {
+  clearInterval(tickTimer);
+  statusBox.dataset.status = state;
+  statusText.textContent = text;
+  statusDetail.replaceChildren();
+}
+
+function addDetail(className, text) {
+  const p = document.createElement("p");
+  p.className = className;
+  p.textContent = text;
+  statusDetail.appendChild(p);
+  return p;
+}
+
+function lineButton(line, text) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "line-link";
+  button.dataset.line = String(line);
+  button.textContent = text;
+  button.addEventListener("click", () => selectLine(line));
+  return button;
+}
+
+const str = (v) => (v === null || v === undefined ? "" : String(v));
+const num = (v, d) => (typeof v === "number" && Number.isFinite(v) ? v : d);
+const validLine = (l) => Number.isInteger(l) && l > 0;
+
+function taskNames(trace) {
+  const names = new Map();
+  for (const t of Array.isArray(trace.tasks) ? trace.tasks : []) {
+    if (t && typeof t === "object") names.set(t.id, str(t.name) || `task ${str(t.id)}`);
+  }
+  return names;
+}
+
+function deadlockDetail(trace) {
+  const events = Array.isArray(trace.events) ? trace.events : [];
+  const names = taskNames(trace);
+  const messages = events.filter((e) => e && e.kind === "deadlock" && e.message).map((e) => str(e.message));
+  if (messages.length) return messages.join(" ");
+  // Fall back on the tasks that never ended and what they last waited on.
+  const waits = Array.isArray(trace.waits) ? trace.waits : [];
+  const stuck = [];
+  for (const t of Array.isArray(trace.tasks) ? trace.tasks : []) {
+    if (!t || (t.ended !== null && t.ended !== undefined)) continue;
+    const last = waits.filter((w) => w && w.task === t.id).pop();
+    const on = last && last.on ? ` (on ${str(last.on)}${validLine(last.line) ? `, line ${last.line}` : ""})` : "";
+    stuck.push(`${names.get(t.id)}${on}`);
+  }
+  const fromEvents = events
+    .filter((e) => e && e.task !== null && e.task !== undefined && /wait|deadlock|pending/i.test(str(e.kind)))
+    .map((e) => names.get(e.task))
+    .filter(Boolean);
+  if (stuck.length) return `Waiting forever: ${stuck.join(", ")}.`;
+  if (fromEvents.length) return `Waiting forever: ${[...new Set(fromEvents)].join(", ")}.`;
+  return "";
+}
+
+function showTrace(trace, clientSeconds) {
+  const status = str(trace.status) || "error";
+  const clock = trace.clock === "real" ? "real clock" : "virtual clock";
+  const wall = num(trace.wall, clientSeconds);
+  const timing = `${formatDuration(num(trace.duration, 0))} of loop time (${clock}) \u00b7 ran in ${num(wall, 0).toFixed(2)} s`;
+  const err = trace.error && typeof trace.error === "object" ? trace.error : null;
+  const errLine = err && validLine(err.line) ? err.line : null;
+
+  if (status === "ok") {
+    setStatus("ok", `ok \u00b7 ${timing}`);
+  } else if (status === "error" && err) {
+    const where = errLine ? ` on line ${errLine}` : "";
+    setStatus("error", `${str(err.type) || "Error"}${where}: ${str(err.message)}`);
+  } else {
+    setStatus(status, `${STATUS_TITLE[status] || status} \u00b7 ${timing}`);
+  }
+
+  // What to do next.
+  if (status === "error") {
+    if (err && /^(SyntaxError|IndentationError|TabError)$/.test(str(err.type))) {
+      addDetail("advice", "Python could not parse the code. Check the highlighted line (and the one before it) for a typo, a missing bracket or colon, or wrong indentation.");
+    } else if (err) {
+      addDetail("advice", errLine ? "An exception was not caught. The failing line is highlighted in the editor; fix it and run again." : "An exception was not caught. Fix it and run again.");
+    } else {
+      addDetail("advice", "The run failed without an error report.");
+    }
+  } else if (ADVICE[status]) {
+    addDetail("advice", ADVICE[status]);
+    if (status === "deadlock") {
+      const who = deadlockDetail(trace);
+      if (who) addDetail("deadlock-tasks", who);
+    }
+  } else if (status !== "ok") {
+    addDetail("advice", `The run ended with status \u201c${status}\u201d.`);
+  }
+  if (status !== "ok" && status !== "error") {
+    for (const e of Array.isArray(trace.events) ? trace.events : []) {
+      if (e && e.kind === "limit" && e.message) addDetail("limit", str(e.message));
+    }
+  }
+
+  // Traceback frames: each one jumps to its line.
+  if (err) {
+    if (errLine) {
+      const p = addDetail("error-where", "");
+      p.appendChild(lineButton(errLine, `Show line ${errLine} in the editor`));
+    }
+    const frames = Array.isArray(err.traceback) ? err.traceback.filter((f) => f && typeof f === "object") : [];
+    if (frames.length) {
+      const list = document.createElement("ol");
+      list.className = "traceback";
+      list.setAttribute("aria-label", "Traceback, most recent call last");
+      for (const f of frames) {
+        const li = document.createElement("li");
+        const head = validLine(f.line) ? lineButton(f.line, `line ${f.line}`) : document.createElement("span");
+        if (!validLine(f.line)) head.textContent = "line ?";
+        li.appendChild(head);
+        if (str(f.name)) {
+          const name = document.createElement("span");
+          name.className = "tb-name";
+          name.textContent = ` in ${str(f.name)}`;
+          li.appendChild(name);
+        }
+        if (str(f.text)) {
+          const code = document.createElement("code");
+          code.className = "tb-text";
+          code.textContent = str(f.text);
+          li.appendChild(code);
+        }
+        list.appendChild(li);
+      }
+      statusDetail.appendChild(list);
+    }
+  }
+  if (errLine) markErrorLine(errLine);
+
+  // Notes worth reading: blocking steps, warnings, unretrieved exceptions.
+  const names = taskNames(trace);
+  const notes = (Array.isArray(trace.events) ? trace.events : []).filter(
+    (e) => e && ["blocking", "warning", "exception"].includes(e.kind) && e.message,
+  );
+  if (notes.length) {
+    const list = document.createElement("ul");
+    list.className = "notes";
+    for (const e of notes.slice(0, 5)) {
+      const li = document.createElement("li");
+      li.className = `note note-${e.kind}`;
+      const who = names.has(e.task) ? `${names.get(e.task)}: ` : "";
+      li.textContent = `${num(e.t, 0).toFixed(3)} s \u00b7 ${who}${str(e.message)}`;
+      list.appendChild(li);
+    }
+    if (notes.length > 5) {
+      const li = document.createElement("li");
+      li.className = "note";
+      li.textContent = `\u2026 and ${notes.length - 5} more`;
+      list.appendChild(li);
+    }
+    statusDetail.appendChild(list);
+  }
+
+  if (trace.truncated) {
+    addDetail("truncated", "The trace was cut: the run produced more events, tasks or output than the playground records. What is shown is everything up to the cut.");
+  }
+
+  renderOutput(trace, names);
+  renderTimeline(timelineBox, trace, { onSelectLine: selectLine });
+}
+
+function renderOutput(trace, names) {
+  const lines = (Array.isArray(trace.output) ? trace.output : []).filter((o) => o && typeof o === "object");
+  outputBox.replaceChildren();
+  outputCount.textContent = lines.length ? `${lines.length} line${lines.length === 1 ? "" : "s"}` : "";
+  if (!lines.length) {
+    const p = document.createElement("p");
+    p.className = "empty";
+    p.textContent = "No output yet";
+    outputBox.appendChild(p);
+    return;
+  }
+  const frag = document.createDocumentFragment();
+  for (const o of lines) {
+    const row = document.createElement("div");
+    const stream = o.stream === "stderr" ? "stderr" : "stdout";
+    row.className = `out-line out-${stream}`;
+    row.setAttribute("data-output-line", "");
+    row.dataset.stream = stream;
+    const t = document.createElement("span");
+    t.className = "out-t";
+    t.textContent = `${num(o.t, 0).toFixed(3)} s`;
+    const task = document.createElement("span");
+    task.className = "out-task";
+    task.textContent = o.task === null || o.task === undefined ? "\u2014" : names.get(o.task) || `task ${str(o.task)}`;
+    const text = document.createElement("span");
+    text.className = "out-text";
+    text.textContent = str(o.text).replace(/\n$/, "");
+    row.append(t, task, text);
+    frag.appendChild(row);
+  }
+  outputBox.appendChild(frag);
+}
+
+function resetResults(message) {
+  outputBox.replaceChildren();
+  const p = document.createElement("p");
+  p.className = "empty";
+  p.textContent = "No output yet";
+  outputBox.appendChild(p);
+  outputCount.textContent = "";
+  clearTimeline(timelineBox, message);
+}
+
+// ------------------------------------------------------------------- run
+
+let running = null;
+
+function run() {
+  if (running) return running;
+  const code = editor.getValue();
+  const clock = clockSelect.value === "real" ? "real" : "virtual";
+  setUrl("", shareFragment(code, clock));
+  clearErrorLine();
+
+  const started = performance.now();
+  setStatus("running", "Running\u2026 0.0 s");
+  const tick = () => {
+    statusText.textContent = `Running\u2026 ${((performance.now() - started) / 1000).toFixed(1)} s`;
+  };
+  tickTimer = setInterval(tick, 100);
+  runButton.disabled = true;
+  runButton.setAttribute("aria-busy", "true");
+
+  running = (async () => {
+    try {
+      let response;
+      try {
+        response = await fetch(new URL("api/run", new URL(document.baseURI).origin + scriptRoot()), {
+          method: "POST",
+          headers: { "Content-Type": "application/json", Accept: "application/json" },
+          body: JSON.stringify({ code, clock }),
+          credentials: "same-origin",
+        });
+      } catch {
+        requestError("Could not reach the server. Check your connection and try again.");
+        return;
+      }
+      let body = null;
+      try {
+        body = await response.json();
+      } catch {
+        body = null;
+      }
+      if (!response.ok) {
+        const message = body && body.error && body.error.message ? str(body.error.message) : `The server answered ${response.status} ${response.statusText}.`;
+        const retry = response.headers.get("Retry-After");
+        const hint = retry && (response.status === 429 || response.status === 503) ? ` Try again in ${retry} s.` : "";
+        requestError(message + hint, body && body.error && body.error.code);
+        return;
+      }
+      if (!body || typeof body !== "object" || Array.isArray(body)) {
+        requestError("The server sent an answer the page cannot read.");
+        return;
+      }
+      showTrace(body, (performance.now() - started) / 1000);
+    } finally {
+      clearInterval(tickTimer);
+      runButton.disabled = false;
+      runButton.removeAttribute("aria-busy");
+      running = null;
+    }
+  })();
+  return running;
+}
+
+function requestError(message, code) {
+  setStatus("request-error", message);
+  if (code) statusBox.dataset.errorCode = str(code);
+  else delete statusBox.dataset.errorCode;
+  addDetail("advice", "Nothing ran. Your code is still in the editor.");
+  resetResults("No timeline: the run did not happen.");
+}
+
+/** The app's URL prefix ("" at the root, "/app" when mounted below it). */
+function scriptRoot() {
+  const link = document.querySelector("a.brand");
+  const href = link ? link.getAttribute("href") || "/" : "/";
+  return href.endsWith("/") ? href : `${href}/`;
+}
+
+runButton.addEventListener("click", () => run());
+
+document.addEventListener("keydown", (event) => {
+  if (event.defaultPrevented || event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) return;
+  event.preventDefault();
+  run();
+});
+
+// ------------------------------------------------------------------ start
+
+function start() {
+  const fragment = parseFragment();
+  const query = new URLSearchParams(location.search);
+  if (fragment) {
+    editor.setValue(fragment.code);
+    editor.clearHistory();
+    if (fragment.clock === "real" || fragment.clock === "virtual") clockSelect.value = fragment.clock;
+    const same = examples.find((e) => e.code === fragment.code);
+    if (same) exampleSelect.value = same.name;
+    else exampleSelect.selectedIndex = -1;
+    if (fragment.run) run();
+  } else if (query.has("example") && loadExample(query.get("example"), { updateUrl: false })) {
+    // loaded
+  } else if (examples.length) {
+    exampleSelect.value = examples[0].name;
+  }
+  if (!fragment || !fragment.run) editor.focus();
+}
+
+window.addEventListener("hashchange", () => {
+  const fragment = parseFragment();
+  if (!fragment || fragment.code === editor.getValue()) return;
+  editor.setValue(fragment.code);
+  if (fragment.clock === "real" || fragment.clock === "virtual") clockSelect.value = fragment.clock;
+  if (fragment.run) run();
+});
+
+window.playground = { editor, run, selectLine, renderTrace: showTrace, examples };
+start();
