@@ -57,14 +57,14 @@ class Clock:
         return self._monotonic_origin + self.now()
 
     def sleep(self, seconds: float) -> None:
-        seconds = float(seconds)
-        if math.isnan(seconds):
+        length = float(seconds)
+        if math.isnan(length):
             raise ValueError("Invalid value NaN (not a number)")
-        if seconds < 0:
+        if length < 0:
             raise ValueError("sleep length must be non-negative")
         if self.on_sleep is not None:
             self.on_sleep(seconds)
-        self.advance(seconds)
+        self.advance(length)
 
     def install(self) -> None:
         """Make the ``time`` module read and advance this clock."""
@@ -73,7 +73,7 @@ class Clock:
                 on_sleep = self.on_sleep
 
                 def real_sleep(seconds: float) -> None:
-                    on_sleep(float(seconds))
+                    on_sleep(seconds)
                     _real_sleep(seconds)
 
                 time.sleep = real_sleep

@@ -1,0 +1,42 @@
+"""Shared fixtures: the Flask app and client (flaskr style), and a tracer runner."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from playground import create_app
+from playground.jail import Unsandboxed
+from playground.limits import Limits
+from playground.runner import run_snippet
+
+
+@pytest.fixture
+def app() -> Iterator[Flask]:
+    app = create_app({"TESTING": True, "SANDBOX": "bwrap"})
+    yield app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+RunTrace = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture
+def run_trace() -> RunTrace:
+    """Run a snippet through the tracer (no jail: these tests are about the
+    tracer) and return the trace as JSON, the way the API would."""
+
+    def run(code: str, clock: str = "virtual", **limits: Any) -> dict[str, Any]:
+        trace = run_snippet(Unsandboxed(), textwrap.dedent(code), clock, Limits(**limits))  # type: ignore[arg-type]
+        return trace.to_json()
+
+    return run
