@@ -14,6 +14,7 @@ use when bubblewrap is missing and the operator said so.
 
 from __future__ import annotations
 
+import ctypes
 import json
 from abc import ABC, abstractmethod
 import os
@@ -63,6 +64,9 @@ class JailCommand:
     group: int | None = None
     cwd: str | None = None
     env: dict[str, str] = field(default_factory=dict)
+    # Where bubblewrap tells the pid (outside) of the jail's pid-1 init, whose
+    # death takes every process of the jail with it.
+    info_fd: int | None = None
     cleanup: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
@@ -114,6 +118,17 @@ def _canonical(path: str) -> str:
     return os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
 
 
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def _become_child_subreaper() -> None:
+    """Adopt orphaned descendants, so a jail's init is reaped by the runner
+    rather than left a zombie under an init that may not reap it."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise JailUnavailable(f"prctl(PR_SET_CHILD_SUBREAPER) failed: errno {ctypes.get_errno()}")
+
+
 class Bubblewrap(Jail):
     name = "bwrap"
 
@@ -124,6 +139,7 @@ class Bubblewrap(Jail):
         self.python = python
         self.uid_base = uid_base
         self._tracer = _tracer_files()
+        _become_child_subreaper()
         self._binds: list[str] | None = None
         self._lock = threading.Lock()
 
@@ -176,12 +192,15 @@ class Bubblewrap(Jail):
             os.lseek(fd, 0, os.SEEK_SET)
             fds.append(fd)
             args += ["--ro-bind-data", str(fd), f"{JAIL_TRACER_PARENT}/tracer/{name}"]
+        info_read, info_write = os.pipe()
+        fds.append(info_write)
         args += [
+            "--info-fd", str(info_write),
             "--remount-ro", "/",
             "--chdir", "/tmp",
             "--", DEFAULT_JAIL_PYTHON, "-I", "-S", "-B", "-c", bootstrap(JAIL_TRACER_PARENT),
         ]
-        command = JailCommand(argv=args, pass_fds=tuple(fds), env={})
+        command = JailCommand(argv=args, pass_fds=tuple(fds), env={}, info_fd=info_read)
         command.cleanup.append(lambda: [os.close(fd) for fd in fds])
         if os.geteuid() == 0:
             command.user = command.group = self.uid_base + slot

@@ -34,6 +34,8 @@ from .trace import Event, Output, Trace, TraceBuilder, clean_text
 READ_SIZE = 64 * 1024
 # After the jail's leader exits, how long to drain what it already wrote.
 EXIT_DRAIN_SECONDS = 0.5
+KILL_WAIT_SECONDS = 2.0
+INFO_WAIT_SECONDS = 0.5
 
 Clock = Literal["virtual", "real"]
 
@@ -68,48 +70,123 @@ def _start(command: JailCommand, events_write: int) -> subprocess.Popen[bytes]:
         raise JailUnavailable(f"This server cannot start a jail: {exc}") from exc
 
 
-def _kill(process: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+class JailProcess:
+    """A started jail: its leader process, and the jail's init once known."""
+
+    def __init__(self, process: subprocess.Popen[bytes], info_fd: int | None) -> None:
+        self.process = process
+        self.info_fd = info_fd
+        self._info = b""
+        self._init_pidfd: int | None = None
+
+    def take_info(self, data: bytes) -> None:
+        """bubblewrap's ``--info-fd`` JSON, which names the jail's init."""
+        self._info += data[:4096]
+        try:
+            pid = json.loads(self._info)["child-pid"]
+        except (ValueError, KeyError, TypeError):
+            return
+        if isinstance(pid, int) and self._init_pidfd is None:
+            try:
+                self._init_pidfd = os.pidfd_open(pid)
+            except OSError:
+                pass
+
+    def reap_init(self) -> None:
+        """Wait for the jail's init to be gone.
+
+        bwrap can exit as soon as the init reports the snippet's exit code,
+        leaving the init to be reaped by whoever adopts it. The jail makes
+        this process a child subreaper, so it adopts the init and reaps it
+        here; if bwrap reaped it already, there is nothing to wait for.
+        """
+        if self._init_pidfd is None:
+            return
+        try:
+            os.waitid(os.P_PIDFD, self._init_pidfd, os.WEXITED)
+        except ChildProcessError:
+            pass
+
+    def _read_pending_info(self) -> None:
+        if self.info_fd is None or self._init_pidfd is not None:
+            return
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.info_fd, selectors.EVENT_READ)
+            while self._init_pidfd is None and selector.select(INFO_WAIT_SECONDS):
+                data = os.read(self.info_fd, 4096)
+                if not data:
+                    return
+                self.take_info(data)
+
+    def kill(self) -> None:
+        """Kill everything in the jail, and wait until it is gone."""
+        self._read_pending_info()
+        if self._init_pidfd is not None:
+            # Killing a pid namespace's init kills all of the namespace, and
+            # the leader (bwrap) exits once that is done.
+            try:
+                signal.pidfd_send_signal(self._init_pidfd, signal.SIGKILL)
+            except OSError:
+                pass
+            try:
+                self.process.wait(KILL_WAIT_SECONDS)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def close(self) -> None:
+        for fd in (self.info_fd, self._init_pidfd):
+            if fd is not None:
+                os.close(fd)
 
 
 def run_snippet(jail: Jail, code: str, clock: Clock, limits: Limits, slot: int = 0) -> Trace:
     """Run ``code`` in a fresh jail and return its trace, whatever happens."""
-    builder = TraceBuilder(clock, max_tasks=limits.max_tasks, max_items=limits.max_events + 100)
+    builder = TraceBuilder(clock, max_tasks=limits.max_tasks, max_items=limits.max_events + 100,
+                           max_output_bytes=limits.output_bytes)
     command = jail.command(slot, limits)
     events_read, events_write = os.pipe()
     started = time.monotonic()
     try:
         process = _start(command, events_write)
+    except BaseException:
+        if command.info_fd is not None:
+            os.close(command.info_fd)
+        raise
     finally:
         os.close(events_write)
         command.close()
+    jailed = JailProcess(process, command.info_fd)
     settings = settings_for(jail, clock, limits, events_write)
     payload = json.dumps(settings).encode() + b"\n" + code.encode("utf-8", "surrogatepass")
     try:
-        stop_reason, raw = _watch(process, payload, events_read, builder, limits, started)
+        stop_reason, raw = _watch(jailed, payload, events_read, builder, limits, started)
     finally:
         # Kill whatever is left of the jail before reaping its leader, so the
         # process group id cannot have been reused by then.
-        _kill(process)
-        _, wait_status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(wait_status)
+        jailed.kill()
+        if process.returncode is None:
+            _, wait_status = os.waitpid(process.pid, 0)
+            process.returncode = os.waitstatus_to_exitcode(wait_status)
+        jailed.reap_init()
+        jailed.close()
         os.close(events_read)
         if process.stdout is not None:
             process.stdout.close()
     trace = builder.trace
     trace.wall = round(time.monotonic() - started, 6)
     _add_raw_output(trace, raw[: limits.output_bytes], builder)
-    _decide_status(trace, builder, stop_reason, process.returncode,
-                   usage.ru_utime + usage.ru_stime, limits)
+    _decide_status(trace, builder, stop_reason, process.returncode, limits)
     return trace
 
 
-def _watch(process: subprocess.Popen[bytes], payload: bytes, events_read: int,
+def _watch(jailed: JailProcess, payload: bytes, events_read: int,
            builder: TraceBuilder, limits: Limits, started: float) -> tuple[str | None, bytes]:
     """Feed the jail, read it until it ends or a limit is hit; why it stopped."""
+    process = jailed.process
     assert process.stdin is not None and process.stdout is not None
     try:
         process.stdin.write(payload)
@@ -126,7 +203,9 @@ def _watch(process: subprocess.Popen[bytes], payload: bytes, events_read: int,
             selector.register(events_read, selectors.EVENT_READ, "events")
             selector.register(process.stdout.fileno(), selectors.EVENT_READ, "raw")
             selector.register(pidfd, selectors.EVENT_READ, "exit")
-            while len(selector.get_map()) > (0 if exited_at is None else 1):
+            if jailed.info_fd is not None:
+                selector.register(jailed.info_fd, selectors.EVENT_READ, "info")
+            while any(key.data in ("events", "raw", "exit") for key in selector.get_map().values()):
                 now = time.monotonic()
                 if now >= deadline:
                     return "timeout", bytes(raw)
@@ -143,6 +222,8 @@ def _watch(process: subprocess.Popen[bytes], payload: bytes, events_read: int,
                     elif key.data == "events":
                         channel_bytes += len(data)
                         builder.feed(data)
+                    elif key.data == "info":
+                        jailed.take_info(data)
                     elif len(raw) <= limits.output_bytes:
                         raw += data
                 if builder.output_bytes + len(raw) > limits.output_bytes:
@@ -165,7 +246,7 @@ def _add_raw_output(trace: Trace, raw: bytes, builder: TraceBuilder) -> None:
 
 
 def _decide_status(trace: Trace, builder: TraceBuilder, stop_reason: str | None,
-                   returncode: int | None, cpu_used: float, limits: Limits) -> None:
+                   returncode: int | None, limits: Limits) -> None:
     if trace.duration == 0.0:
         trace.duration = builder.latest_time()
     at = trace.duration
@@ -183,7 +264,11 @@ def _decide_status(trace: Trace, builder: TraceBuilder, stop_reason: str | None,
         limit("output_limit", OUTPUT_MESSAGE)
     elif returncode is not None and returncode != 0 or builder.claimed_status is None:
         signal_number = _signal_of(returncode)
-        if signal_number in (signal.SIGXCPU, signal.SIGKILL) and cpu_used >= limits.cpu_seconds * 0.9:
+        # SIGXCPU comes from the CPU rlimit's soft limit, SIGKILL from its hard
+        # one a second later when SIGXCPU was ignored.
+        if signal_number == signal.SIGXCPU or (
+            signal_number == signal.SIGKILL and trace.wall >= limits.cpu_seconds
+        ):
             limit("cpu_limit", CPU_MESSAGE)
         else:
             how = f"signal {signal.Signals(signal_number).name}" if signal_number else f"exit code {returncode}"

@@ -151,10 +151,12 @@ def _one_of(value: object, allowed: tuple[str, ...]) -> str:
 class TraceBuilder:
     """Builds a trace from the jail's untrusted event lines, within caps."""
 
-    def __init__(self, clock: Literal["virtual", "real"], *, max_tasks: int, max_items: int) -> None:
+    def __init__(self, clock: Literal["virtual", "real"], *, max_tasks: int, max_items: int,
+                 max_output_bytes: int) -> None:
         self.trace = Trace(status="crashed", clock=clock)
         self.max_tasks = max_tasks
         self.max_items = max_items
+        self.max_output_bytes = max_output_bytes
         self.claimed_status: str | None = None
         self.output_bytes = 0
         self.rejected = 0
@@ -255,7 +257,7 @@ class TraceBuilder:
         item = Output(_number(t), self._known_task(task), _one_of(stream, ("stdout", "stderr")),  # type: ignore[arg-type]
                       clean_text(text, MAX_TEXT))
         self.output_bytes += len(item.text.encode()) + 1
-        if self._count():
+        if self.output_bytes <= self.max_output_bytes and self._count():
             self.trace.output.append(item)
 
     def _event(self, t: object, kind: object, task: object, message: object, line: object) -> None:

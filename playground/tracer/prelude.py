@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import builtins
+import faulthandler
 import gc
 import inspect
 import json
@@ -69,6 +70,9 @@ class Run:
         )
 
     def install(self) -> None:
+        # A crash (say, a segfault through ctypes) prints the snippet's
+        # frames on the jail's raw stderr, which the server shows.
+        faulthandler.enable(file=sys.__stderr__)
         recorder = self.recorder
         recorder.channel.send(protocol.START, "virtual" if self.clock.virtual else "real")
         self.clock.on_sleep = recorder.sleep_called

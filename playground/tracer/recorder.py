@@ -126,7 +126,6 @@ class Recorder:
         self._send(protocol.EVENT, self.clock.now(), kind, task, message, line)
 
     def flush(self) -> None:
-        self._flush_partial_lines()
         self._last_flush = self.clock.real_elapsed()
         self.channel.flush()
 
@@ -249,6 +248,10 @@ class Recorder:
             started = now
         if rest:
             self._partial[stream] = (task_id, started, rest)
+        if not self._in_step and lines:
+            # Outside the loop nothing else flushes soon, and a crash would
+            # lose what was printed.
+            self.flush()
 
     def _flush_partial_lines(self) -> None:
         while self._partial:
