@@ -27,7 +27,7 @@ DEFAULTS: dict[str, Any] = {
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    from . import api, errors, health, pages
+    from . import api, errors, headers, health, pages
     from .sandbox import Sandbox
 
     app = Flask(
@@ -43,6 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.extensions["playground.sandbox"] = Sandbox.from_config(app.config)
     errors.register(app)
+    headers.register(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)

@@ -10,11 +10,13 @@ const runButton = $('[data-testid="run"]');
 const statusBox = $('[data-testid="status"]');
 const statusText = statusBox.querySelector(".status-text");
 const statusDetail = statusBox.querySelector(".status-detail");
+const statusElapsed = statusBox.querySelector(".status-elapsed");
 const outputBox = $('[data-testid="output"]');
 const outputCount = $(".output-count");
 const timelineBox = $('[data-testid="timeline"]');
 const exampleSelect = $("#example-select");
 const clockSelect = $("#clock-select");
+const resultsPane = $(".pane-results");
 
 function readExamples() {
   const node = document.getElementById("examples-data");
@@ -53,7 +55,7 @@ const editor = CodeMirror(editorHost, {
     Tab: (cm) => (cm.somethingSelected() ? cm.indentSelection("add") : cm.execCommand("insertSoftTab")),
     "Shift-Tab": (cm) => cm.indentSelection("subtract"),
     // Esc then Tab leaves the editor instead of indenting (no keyboard trap).
-    Esc: (cm) => cm.getInputField().blur(),
+    Esc: (cm) => (cm.listSelections().length > 1 ? cm.execCommand("singleSelection") : cm.getInputField().blur()),
   },
 });
 
@@ -115,9 +117,29 @@ function loadExample(name, { updateUrl = true } = {}) {
   editor.setValue(ex.code);
   editor.clearHistory();
   clearErrorLine();
-  exampleSelect.value = ex.name;
+  showExampleFor(ex.code);
   if (updateUrl) setUrl(`?example=${encodeURIComponent(ex.name)}`, "");
   return true;
+}
+
+/** Select the example whose code this is, or a "Your code" entry. */
+function showExampleFor(code) {
+  const same = examples.find((e) => e.code === code);
+  let custom = exampleSelect.querySelector("option[data-custom]");
+  if (same) {
+    exampleSelect.value = same.name;
+    if (custom) custom.remove();
+    return;
+  }
+  if (!custom) {
+    custom = document.createElement("option");
+    custom.value = "";
+    custom.dataset.custom = "";
+    custom.disabled = true;
+    custom.textContent = "Your code";
+    exampleSelect.prepend(custom);
+  }
+  exampleSelect.value = "";
 }
 
 exampleSelect.addEventListener("change", () => {
@@ -157,6 +179,7 @@ function setStatus(state, text) {
   clearInterval(tickTimer);
   statusBox.dataset.status = state;
   statusText.textContent = text;
+  statusElapsed.textContent = "";
   statusDetail.replaceChildren();
 }
 
@@ -240,7 +263,8 @@ function showTrace(trace, clientSeconds) {
       addDetail("advice", "The run failed without an error report.");
     }
   } else if (ADVICE[status]) {
-    addDetail("advice", ADVICE[status]);
+    const after = status === "timeout" && num(trace.wall, 0) > 0 ? ` (stopped after ${num(trace.wall, 0).toFixed(1)} s)` : "";
+    addDetail("advice", ADVICE[status].replace("limit and was stopped.", `limit${after}.`));
     if (status === "deadlock") {
       const who = deadlockDetail(trace);
       if (who) addDetail("deadlock-tasks", who);
@@ -376,13 +400,17 @@ function run() {
   clearErrorLine();
 
   const started = performance.now();
-  setStatus("running", "Running\u2026 0.0 s");
+  setStatus("running", "Running\u2026");
+  // The ticking seconds are aria-hidden so screen readers hear "Running…"
+  // once, not ten times a second.
   const tick = () => {
-    statusText.textContent = `Running\u2026 ${((performance.now() - started) / 1000).toFixed(1)} s`;
+    statusElapsed.textContent = `${((performance.now() - started) / 1000).toFixed(1)} s`;
   };
+  tick();
   tickTimer = setInterval(tick, 100);
   runButton.disabled = true;
   runButton.setAttribute("aria-busy", "true");
+  resultsPane.classList.add("is-stale");
 
   running = (async () => {
     try {
@@ -420,6 +448,7 @@ function run() {
       clearInterval(tickTimer);
       runButton.disabled = false;
       runButton.removeAttribute("aria-busy");
+      resultsPane.classList.remove("is-stale");
       running = null;
     }
   })();
@@ -458,9 +487,7 @@ function start() {
     editor.setValue(fragment.code);
     editor.clearHistory();
     if (fragment.clock === "real" || fragment.clock === "virtual") clockSelect.value = fragment.clock;
-    const same = examples.find((e) => e.code === fragment.code);
-    if (same) exampleSelect.value = same.name;
-    else exampleSelect.selectedIndex = -1;
+    showExampleFor(fragment.code);
     if (fragment.run) run();
   } else if (query.has("example") && loadExample(query.get("example"), { updateUrl: false })) {
     // loaded
@@ -474,6 +501,7 @@ window.addEventListener("hashchange", () => {
   const fragment = parseFragment();
   if (!fragment || fragment.code === editor.getValue()) return;
   editor.setValue(fragment.code);
+  showExampleFor(fragment.code);
   if (fragment.clock === "real" || fragment.clock === "virtual") clockSelect.value = fragment.clock;
   if (fragment.run) run();
 });

@@ -59,15 +59,22 @@ export function formatDuration(d) {
 
 /** Decimals that make neighbouring times distinct for a trace this long. */
 function timeDecimals(domain) {
-  const d = Math.ceil(-Math.log10(domain)) + 4;
-  return Math.min(7, Math.max(3, Number.isFinite(d) ? d : 4));
+  if (domain >= 10) return 3;
+  if (domain >= 0.1) return 4;
+  const d = Math.floor(-Math.log10(domain)) + 4;
+  return Math.min(7, Number.isFinite(d) ? d : 4);
 }
 
-function niceStep(raw) {
-  const pow = Math.pow(10, Math.floor(Math.log10(raw)));
-  const f = raw / pow;
-  const m = f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10;
-  return m * pow;
+/** The smallest 1-2-5 step whose ticks are at least minGap pixels apart. */
+function niceStep(domain, plotWidth, minGap) {
+  let step = Math.pow(10, Math.floor(Math.log10(domain)) - 3);
+  for (let i = 0; i < 40; i++) {
+    for (const m of [1, 2, 5]) {
+      if ((plotWidth * step * m) / domain >= minGap) return step * m;
+    }
+    step *= 10;
+  }
+  return domain;
 }
 
 function axisUnit(domain) {
@@ -77,8 +84,7 @@ function axisUnit(domain) {
 }
 
 function ticksFor(domain, plotWidth) {
-  const target = Math.max(2, Math.min(10, Math.floor(plotWidth / 80)));
-  const step = niceStep(domain / target);
+  const step = niceStep(domain, plotWidth, 64);
   const unit = axisUnit(domain);
   const decimals = Math.max(0, -Math.floor(Math.log10(step * unit.scale) + 1e-9));
   const ticks = [];
@@ -147,7 +153,8 @@ function buildModel(trace) {
   if (noTask) lanes.push(noTask);
 
   const duration = num(trace.duration, end);
-  return { lanes, names, domain: end > 0 ? end : 1e-3, duration };
+  const error = trace.error && typeof trace.error === "object" ? trace.error : null;
+  return { lanes, names, domain: end > 0 ? end : 1e-3, duration, error };
 }
 
 // --------------------------------------------------------------- drawing
@@ -199,6 +206,7 @@ function draw(container, state) {
   const compact = count > 24;
   const laneH = count <= 8 ? 44 : compact ? 22 : 34;
   const barH = compact ? 10 : 14;
+  const top0 = 4;
   const labelW = Math.round(Math.min(200, Math.max(96, width * 0.26)));
   const x0 = labelW + 10;
   const x1 = width - 14;
@@ -209,7 +217,7 @@ function draw(container, state) {
   const fmt = (t) => `${num(t, 0).toFixed(decimals)} s`;
   const range = (a, b) => `${num(a, 0).toFixed(decimals)}\u2013${num(b, 0).toFixed(decimals)} s`;
   const ticks = ticksFor(domain, plotW);
-  const lanesH = count * laneH + 8;
+  const lanesH = count * laneH + top0 * 2;
 
   // Axis: its own SVG, sticky at the top of the scrolling area.
   const axis = svg("svg", { class: "tl-axis", width, height: AXIS_H, viewBox: `0 0 ${width} ${AXIS_H}`, "aria-hidden": "true" }, scroll);
@@ -233,6 +241,13 @@ function draw(container, state) {
     "aria-label": `Timeline of ${count} lane${count === 1 ? "" : "s"} over ${formatDuration(domain)}`,
   }, scroll);
 
+  // Dash patterns for waits (plain and hovered).
+  const defs = svg("defs", null, root);
+  for (const [id, cls] of [["tl-dash", "tl-dash"], ["tl-dash-hover", "tl-dash tl-dash-hover"]]) {
+    const pattern = svg("pattern", { id, width: 7, height: 4, patternUnits: "userSpaceOnUse" }, defs);
+    svg("rect", { class: cls, x: 0, y: 0, width: 4, height: 4 }, pattern);
+  }
+
   // Grid lines behind everything.
   const grid = svg("g", { class: "tl-grid", "aria-hidden": "true" }, root);
   for (const tick of ticks) {
@@ -240,21 +255,21 @@ function draw(container, state) {
     svg("line", { x1: tx, x2: tx, y1: 0, y2: lanesH }, grid);
   }
 
-  const tips = [];
-  const tip = (node, title, lines, line) => {
-    node.setAttribute("data-tip", String(tips.length));
-    tips.push({ title, lines });
-    if (line !== null && line !== undefined && Number.isFinite(Number(line)) && Number(line) > 0) {
-      node.setAttribute("data-line", String(Number(line)));
-      node.classList.add("tl-clickable");
-    }
-  };
+  // One element per drawn item, no per-item listeners: hovering and
+  // clicking find the item under the pointer from its lane and x range
+  // (lane.hits), so even thin waits and 1 px slices are easy to point at.
   const charW = compact ? 6.2 : 6.8;
   const labelChars = Math.floor((labelW - 14) / charW);
+  const lineOf = (v) => (Number.isInteger(v) && v > 0 ? v : null);
 
   model.lanes.forEach((lane, i) => {
-    const top = 4 + i * laneH;
+    const top = top0 + i * laneH;
     const cy = top + laneH / 2;
+    const my = compact ? cy : cy - barH / 2 - 5;
+    const hits = [];
+    lane.hits = hits;
+    lane.cy = cy;
+    lane.my = my;
     const attrs = { class: "tl-lane" };
     if (lane.task) attrs["data-task-id"] = str(lane.id);
     else attrs["data-lane"] = "none";
@@ -262,11 +277,16 @@ function draw(container, state) {
     if (lane.task && lane.task.state) g.classList.add(`tl-state-${str(lane.task.state).replace(/[^a-z_]/gi, "")}`);
     svg("rect", { class: i % 2 ? "tl-lane-bg tl-odd" : "tl-lane-bg", x: 0, y: top, width, height: laneH }, g);
 
-    // Label: task name and coroutine.
-    const label = svg("g", { class: "tl-label", tabindex: "0", role: "button" }, g);
-    svg("rect", { class: "tl-label-hit", x: 0, y: top, width: labelW, height: laneH }, label);
+    // Label: task name and coroutine; focusable, Enter jumps to the line
+    // that created the task.
     const heading = lane.coro ? `${lane.name} \u00b7 ${lane.coro}` : lane.name;
+    const label = svg("g", { class: "tl-label", tabindex: "0", "data-lane-index": i }, g);
+    const taskLine = lane.task ? lineOf(lane.task.line) : null;
+    if (taskLine) {
+      label.setAttribute("role", "button");
+    }
     label.setAttribute("aria-label", `${heading}. ${describeTask(lane, model, fmt).join(". ")}`);
+    svg("rect", { class: "tl-label-hit", x: 0, y: top, width: labelW, height: laneH }, label);
     if (compact) {
       const t = svg("text", { class: "tl-name", x: 8, y: cy + 4 }, label);
       t.textContent = truncate(lane.name, labelChars);
@@ -280,99 +300,161 @@ function draw(container, state) {
       const c = svg("text", { class: "tl-coro", x: 8, y: cy + 11 }, label);
       c.textContent = truncate(lane.coro, Math.floor((labelW - 14) / 6.1));
     }
-    tip(label, heading, describeTask(lane, model, fmt), lane.task ? lane.task.line : null);
+    lane.labelTip = { el: label, line: taskLine, text: () => [heading, ...describeTask(lane, model, fmt)] };
 
     // Life line from creation to end (or to the end of the run).
     const task = lane.task;
-    const created = task ? num(task.created, 0) : 0;
     const ended = task ? task.ended : null;
-    const lifeEnd = ended === null || ended === undefined ? model.domain : num(ended, model.domain);
+    const open = ended === null || ended === undefined;
     if (task) {
+      const created = num(task.created, 0);
+      const lifeEnd = open ? domain : num(ended, domain);
       svg("line", {
-        class: ended === null || ended === undefined ? "tl-life tl-life-open" : "tl-life",
+        class: open ? "tl-life tl-life-open" : "tl-life",
         x1: x(created), x2: Math.max(x(lifeEnd), x(created) + 1), y1: cy, y2: cy,
       }, g);
     }
+    const who = heading;
 
-    const who = lane.coro && lane.task ? `${lane.name} \u00b7 ${lane.coro}` : lane.name;
-
-    // Waits: dashed segments, with a taller invisible hit area.
+    // Waits: dashed segments. Touching segments closer than a pixel share
+    // one element, so dense traces stay cheap to draw.
+    let lastWait = null;
     for (const w of lane.waits) {
       const a = x(w.start);
       const b = Math.max(x(w.end), a + 1);
-      const wg = svg("g", { class: "tl-item tl-wait" }, g);
-      svg("rect", { class: "tl-hit", x: a, y: cy - barH / 2 - 2, width: Math.max(b - a, 6), height: barH + 4 }, wg);
-      svg("line", { class: "tl-wait-line", x1: a, x2: b, y1: cy, y2: cy }, wg);
-      const on = str(w.on);
-      let text = `waiting ${range(w.start, w.end)} (${formatDuration(num(w.end, 0) - num(w.start, 0))})`;
-      if (on) text += ` on ${on}`;
-      if (w.line !== null && w.line !== undefined) text += ` (line ${str(w.line)})`;
-      tip(wg, who, [text], w.line);
+      if (lastWait && a <= lastWait.b + 0.5 && b - a < 1) {
+        lastWait.b = Math.max(lastWait.b, b);
+        lastWait.el.setAttribute("width", String(lastWait.b - lastWait.a));
+      } else {
+        // A 2 px rect filled with a dash pattern (not a <line>, so that it
+        // has a real box to point at, also for test drivers).
+        lastWait = { a, b, el: svg("rect", { class: "tl-item tl-wait", x: a, y: cy - 1, width: b - a, height: 2 }, g) };
+      }
+      hits.push({
+        kind: "wait", a, b, el: lastWait.el, line: lineOf(w.line),
+        text: () => {
+          let text = `waiting ${range(w.start, w.end)} (${formatDuration(num(w.end, 0) - num(w.start, 0))})`;
+          if (str(w.on)) text += ` on ${str(w.on)}`;
+          if (lineOf(w.line)) text += ` (line ${w.line})`;
+          return [who, text];
+        },
+      });
     }
 
     // Slices: solid bars, blocking ones in the warning colour.
+    const last = { run: null, block: null };
     for (const s of lane.slices) {
       const a = x(s.start);
       const b = Math.max(x(s.end), a + 2);
       const blocking = s.blocking === true;
-      const rect = svg("rect", {
-        class: blocking ? "tl-item tl-slice tl-blocking" : "tl-item tl-slice",
-        x: a, y: cy - barH / 2, width: b - a, height: barH, rx: 2,
-      }, g);
-      const lines = [`${blocking ? "blocking the loop" : "running"} ${range(s.start, s.end)} (${formatDuration(num(s.end, 0) - num(s.start, 0))})`];
-      if (str(s.reason)) lines.push(str(s.reason));
-      if (s.line !== null && s.line !== undefined) lines.push(`line ${str(s.line)}`);
-      tip(rect, who, lines, s.line);
+      const key = blocking ? "block" : "run";
+      const prev = last[key];
+      let el;
+      if (prev && a <= prev.b + 0.5 && x(s.end) - a < 1) {
+        prev.b = Math.max(prev.b, b);
+        prev.el.setAttribute("width", String(prev.b - prev.a));
+        el = prev.el;
+      } else {
+        el = svg("rect", {
+          class: blocking ? "tl-item tl-slice tl-blocking" : "tl-item tl-slice",
+          x: a, y: cy - barH / 2, width: b - a, height: barH, rx: 2,
+        }, g);
+        last[key] = { a, b, el };
+      }
+      hits.push({
+        kind: "slice", a, b, el, line: lineOf(s.line),
+        text: () => {
+          const lines = [who, `${blocking ? "blocking the loop" : "running"} ${range(s.start, s.end)} (${formatDuration(num(s.end, 0) - num(s.start, 0))})`];
+          if (str(s.reason)) lines.push(str(s.reason));
+          if (lineOf(s.line)) lines.push(`line ${s.line}`);
+          return lines;
+        },
+      });
     }
 
-    // Output markers.
-    const my = compact ? cy : cy - barH / 2 - 5;
+    // Output markers (diamonds).
+    const r = compact ? 3.5 : 4;
     for (const o of lane.outputs) {
       const mx = x(o.t);
-      const r = compact ? 3.5 : 4;
-      const marker = svg("path", {
+      const el = svg("path", {
         class: o.stream === "stderr" ? "tl-item tl-print tl-stderr" : "tl-item tl-print",
         d: `M${mx} ${my - r}L${mx + r} ${my}L${mx} ${my + r}L${mx - r} ${my}Z`,
       }, g);
-      const text = str(o.text).replace(/\n$/, "");
-      const shown = text.length > 200 ? text.slice(0, 199) + "\u2026" : text;
-      tip(marker, who, [`printed at ${num(o.t, 0).toFixed(3)} s${o.stream === "stderr" ? " (stderr)" : ""}: ${shown}`], o.line);
+      hits.push({
+        kind: "print", a: mx, b: mx, el, line: lineOf(o.line),
+        text: () => {
+          const text = str(o.text).replace(/\n$/, "");
+          const shown = text.length > 300 ? text.slice(0, 299) + "\u2026" : text;
+          return [who, `printed at ${num(o.t, 0).toFixed(3)} s${o.stream === "stderr" ? " (stderr)" : ""}: ${shown}`];
+        },
+      });
     }
 
     // End marks: red cross for an error, grey strike for a cancellation.
-    if (task && ended !== null && ended !== undefined) {
+    if (task && !open) {
       const ex = x(ended);
       const st = str(task.state);
       if (st === "error") {
         const m = svg("g", { class: "tl-item tl-end tl-end-error" }, g);
         svg("circle", { class: "tl-end-bg", cx: ex, cy, r: 6 }, m);
         svg("path", { d: `M${ex - 3} ${cy - 3}L${ex + 3} ${cy + 3}M${ex + 3} ${cy - 3}L${ex - 3} ${cy + 3}` }, m);
-        const err = task.error && typeof task.error === "object" ? `${str(task.error.type)}: ${str(task.error.message)}` : "";
-        tip(m, who, [`failed at ${fmt(ended)}`].concat(err ? [err] : []), task.error && task.error.line);
+        const err = task.error && typeof task.error === "object" ? task.error : null;
+        // The task's own error rarely carries a line; the run's error does
+        // when it is the same exception.
+        const same = err && model.error && str(model.error.type) === str(err.type) ? lineOf(model.error.line) : null;
+        hits.push({
+          kind: "end", a: ex, b: ex, el: m, line: (err && lineOf(err.line)) || same,
+          text: () => [who, `failed at ${fmt(ended)}`].concat(err ? [`${str(err.type)}: ${str(err.message)}`] : []),
+        });
       } else if (st === "cancelled") {
-        const m = svg("g", { class: "tl-item tl-end tl-end-cancelled" }, g);
-        svg("rect", { class: "tl-hit", x: ex - 6, y: cy - 8, width: 12, height: 16 }, m);
-        svg("path", { d: `M${ex} ${cy - 7}L${ex} ${cy + 7}M${ex - 4} ${cy + 5}L${ex + 4} ${cy - 5}` }, m);
-        tip(m, who, [`cancelled at ${fmt(ended)}`], null);
+        const m = svg("path", { class: "tl-item tl-end tl-end-cancelled", d: `M${ex} ${cy - 7}L${ex} ${cy + 7}M${ex - 4} ${cy + 5}L${ex + 4} ${cy - 5}` }, g);
+        hits.push({ kind: "end", a: ex, b: ex, el: m, line: null, text: () => [who, `cancelled at ${fmt(ended)}`] });
       } else {
         svg("line", { class: "tl-end-done", x1: ex, x2: ex, y1: cy - 5, y2: cy + 5 }, g);
       }
     }
   });
 
-  // Tooltips and clicks, by delegation.
+  // ---- pointing: find the item under the pointer -------------------------
+  const find = (clientX, clientY) => {
+    const box = root.getBoundingClientRect();
+    const px = clientX - box.left;
+    const py = clientY - box.top;
+    const index = Math.floor((py - top0) / laneH);
+    const lane = model.lanes[index];
+    if (!lane) return null;
+    if (px < labelW) return lane.labelTip;
+    let best = null;
+    let bestScore = Infinity;
+    for (const h of lane.hits) {
+      const dist = px < h.a ? h.a - px : px > h.b ? px - h.b : 0;
+      if (dist > 4) continue;
+      let score = dist;
+      if (h.kind === "print") score += Math.abs(py - lane.my) <= 6 ? -10 : 3;
+      else if (h.kind === "end") score -= 5;
+      else if (h.kind === "wait") score += 2;
+      else if (Math.abs(py - lane.cy) > barH / 2 + 3) score += 1;
+      if (score < bestScore) {
+        bestScore = score;
+        best = h;
+      }
+    }
+    return best;
+  };
+
   let current = null;
-  const show = (node, clientX, clientY) => {
-    const info = tips[Number(node.getAttribute("data-tip"))];
-    if (!info) return;
-    if (current !== node) {
-      current = node;
+  const show = (hit, clientX, clientY) => {
+    if (current !== hit) {
+      if (current && current.el) current.el.classList.remove("tl-hover");
+      current = hit;
+      if (hit.el) hit.el.classList.add("tl-hover");
+      const [title, ...lines] = hit.text();
       tooltip.replaceChildren();
-      const head = html("div", "tl-tooltip-title", tooltip);
-      head.textContent = info.title;
-      for (const line of info.lines) html("div", "tl-tooltip-line", tooltip).textContent = line;
-      if (node.hasAttribute("data-line")) html("div", "tl-tooltip-hint", tooltip).textContent = "click to show the line in the editor";
+      html("div", "tl-tooltip-title", tooltip).textContent = title;
+      for (const line of lines) html("div", "tl-tooltip-line", tooltip).textContent = line;
+      if (hit.line) html("div", "tl-tooltip-hint", tooltip).textContent = `click to show line ${hit.line} in the editor`;
       tooltip.hidden = false;
+      scroll.classList.toggle("tl-pointing", Boolean(hit.line));
     }
     const box = container.getBoundingClientRect();
     const tw = tooltip.offsetWidth;
@@ -385,37 +467,40 @@ function draw(container, state) {
     tooltip.style.top = `${Math.round(top)}px`;
   };
   const hide = () => {
+    if (current && current.el) current.el.classList.remove("tl-hover");
     current = null;
     tooltip.hidden = true;
+    scroll.classList.remove("tl-pointing");
   };
+  const select = (hit) => {
+    if (hit && hit.line && typeof opts.onSelectLine === "function") opts.onSelectLine(hit.line);
+  };
+
   scroll.addEventListener("pointermove", (event) => {
-    const node = event.target instanceof Element ? event.target.closest("[data-tip]") : null;
-    if (node) show(node, event.clientX, event.clientY);
+    const hit = find(event.clientX, event.clientY);
+    if (hit) show(hit, event.clientX, event.clientY);
     else hide();
   });
   scroll.addEventListener("pointerleave", hide);
   scroll.addEventListener("scroll", hide, { passive: true });
+  scroll.addEventListener("click", (event) => select(find(event.clientX, event.clientY)));
+  const labelHit = (target) => {
+    const node = target instanceof Element ? target.closest("[data-lane-index]") : null;
+    return node ? model.lanes[Number(node.getAttribute("data-lane-index"))].labelTip : null;
+  };
   scroll.addEventListener("focusin", (event) => {
-    const node = event.target instanceof Element ? event.target.closest("[data-tip]") : null;
-    if (!node) return;
-    const r = node.getBoundingClientRect();
-    show(node, r.left + Math.min(r.width, labelW) - 8, r.top + r.height / 2);
+    const hit = labelHit(event.target);
+    if (!hit) return;
+    const r = hit.el.getBoundingClientRect();
+    show(hit, r.left + labelW - 8, r.top + r.height / 2);
   });
   scroll.addEventListener("focusout", hide);
-  const select = (node) => {
-    const line = Number(node.getAttribute("data-line"));
-    if (line > 0 && typeof opts.onSelectLine === "function") opts.onSelectLine(line);
-  };
-  scroll.addEventListener("click", (event) => {
-    const node = event.target instanceof Element ? event.target.closest("[data-line]") : null;
-    if (node) select(node);
-  });
   scroll.addEventListener("keydown", (event) => {
     if (event.key !== "Enter" && event.key !== " ") return;
-    const node = event.target instanceof Element ? event.target.closest("[data-line]") : null;
-    if (node) {
+    const hit = labelHit(event.target);
+    if (hit && hit.line) {
       event.preventDefault();
-      select(node);
+      select(hit);
     }
   });
 

@@ -150,3 +150,13 @@ def test_unsandboxed_mode_says_so_on_every_page() -> None:
     assert "unsandboxed" in client.get("/").get_data(as_text=True).lower()
     trace = client.post("/api/run", json={"code": "print('hi')"}).get_json()
     assert trace["status"] == "ok"
+
+
+def test_security_headers(client: FlaskClient) -> None:
+    for path in ("/", "/api/examples"):
+        response = client.get(path)
+        csp = response.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert "unsafe-inline" not in csp
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "no-referrer"
