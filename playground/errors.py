@@ -49,7 +49,7 @@ def _wants_json() -> bool:
 def register(app: Flask) -> None:
     @app.errorhandler(APIError)
     def api_error(error: APIError) -> Response:
-        return error_response(error.code, error.error_code, error.message, error.retry_after)
+        return error_response(error.code or 500, error.error_code, error.message, error.retry_after)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response | HTTPException:

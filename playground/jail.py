@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ctypes
 import json
-from abc import ABC, abstractmethod
 import os
 import re
 import shutil
@@ -24,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,7 +201,12 @@ class Bubblewrap(Jail):
             "--", DEFAULT_JAIL_PYTHON, "-I", "-S", "-B", "-c", bootstrap(JAIL_TRACER_PARENT),
         ]
         command = JailCommand(argv=args, pass_fds=tuple(fds), env={}, info_fd=info_read)
-        command.cleanup.append(lambda: [os.close(fd) for fd in fds])
+
+        def close_fds() -> None:
+            for fd in fds:
+                os.close(fd)
+
+        command.cleanup.append(close_fds)
         if os.geteuid() == 0:
             command.user = command.group = self.uid_base + slot
         return command

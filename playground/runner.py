@@ -262,7 +262,7 @@ def _decide_status(trace: Trace, builder: TraceBuilder, stop_reason: str | None,
     elif stop_reason == "channel":
         trace.truncated = True
         limit("output_limit", OUTPUT_MESSAGE)
-    elif returncode is not None and returncode != 0 or builder.claimed_status is None:
+    elif (returncode is not None and returncode != 0) or builder.claimed_status is None:
         signal_number = _signal_of(returncode)
         # SIGXCPU comes from the CPU rlimit's soft limit, SIGKILL from its hard
         # one a second later when SIGXCPU was ignored.

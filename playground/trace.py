@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from .tracer import protocol
 
@@ -294,7 +294,7 @@ class TraceBuilder:
         self.claimed_status = _one_of(status, protocol.TRACER_STATUSES)
         self.trace.duration = _number(duration)
 
-    _handlers: dict[str, Any] = {
+    _handlers: ClassVar[dict[str, Any]] = {
         protocol.START: _start,
         protocol.TASK: _task,
         protocol.TASK_END: _task_end,

@@ -121,7 +121,11 @@ def test_first_example_is_loaded_and_ctrl_enter_runs(page: Page, live_server: st
 
 
 def test_fragment_prefills_and_runs_and_errors_show_their_line(page: Page, live_server: str) -> None:
-    code = "import asyncio\n\nasync def main():\n    await asyncio.sleep(1)\n    print(undefined)\n\nasyncio.run(main())\n"
+    code = (
+        "import asyncio\n\n"
+        "async def main():\n    await asyncio.sleep(1)\n    print(undefined)\n\n"
+        "asyncio.run(main())\n"
+    )
     page.goto(f"{live_server}/#code={urllib.parse.quote(code)}&run=1")
     wait_for_status(page, "error")
     expect(page.get_by_test_id("status")).to_contain_text("NameError")
@@ -143,7 +147,8 @@ def test_hostile_output_and_names_stay_text(page: Page, live_server: str) -> Non
     page.goto(f"{live_server}/#code={urllib.parse.quote(code)}&run=1")
     wait_for_status(page, "error")
     expect(page.get_by_test_id("output")).to_contain_text("<img src=x")
-    assert page.locator('[data-testid="output"] img, [data-testid="timeline"] img, [data-testid="status"] img').count() == 0
+    injected = page.locator('[data-testid="output"] img, [data-testid="timeline"] img, [data-testid="status"] img')
+    assert injected.count() == 0
     assert page.locator("b:text('bold')").count() == 0
     assert page.evaluate("window.__pwned") is None
     screenshot(page, "hostile-text")

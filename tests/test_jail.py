@@ -16,6 +16,7 @@ from playground.jail import DEFAULT_UID_BASE, Bubblewrap
 from playground.limits import Limits
 from playground.runner import run_snippet
 
+
 @pytest.fixture(scope="module")
 def jail() -> Bubblewrap:
     return Bubblewrap()

@@ -17,7 +17,7 @@ class RecordedStream(io.TextIOBase):
         return f"<{self._name}>"
 
     @property
-    def encoding(self) -> str:
+    def encoding(self) -> str:  # type: ignore[override]
         return "utf-8"
 
     def writable(self) -> bool:

@@ -76,12 +76,12 @@ class Clock:
                     on_sleep(seconds)
                     _real_sleep(seconds)
 
-                time.sleep = real_sleep
+                time.sleep = real_sleep  # type: ignore[assignment]
             return
         time.time = self.time
         time.monotonic = self.monotonic
         time.perf_counter = self.monotonic
-        time.sleep = self.sleep
+        time.sleep = self.sleep  # type: ignore[assignment]
         time.time_ns = lambda: int(self.time() * 1e9)
         time.monotonic_ns = lambda: int(self.monotonic() * 1e9)
         time.perf_counter_ns = lambda: int(self.monotonic() * 1e9)

@@ -57,7 +57,7 @@ def describe(exc: BaseException, source: str) -> dict[str, Any]:
     if isinstance(exc, SyntaxError) and exc.filename == SNIPPET_FILENAME:
         line = exc.lineno
         message = exc.msg
-        frames = [{"line": line, "name": "<module>", "text": _source_line(lines, line)}]
+        frames: list[dict[str, Any]] = [{"line": line, "name": "<module>", "text": _source_line(lines, line)}]
     else:
         frames = []
         tb = exc.__traceback__

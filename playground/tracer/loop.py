@@ -20,8 +20,8 @@ from __future__ import annotations
 import asyncio
 import selectors
 import threading
-from concurrent.futures.thread import _worker as _executor_worker
 from collections.abc import Callable
+from concurrent.futures.thread import _worker as _executor_worker
 from contextvars import Context
 from typing import Any, NoReturn
 
@@ -115,7 +115,9 @@ class TracingEventLoop(asyncio.SelectorEventLoop):
         self._ready.append(handle)  # type: ignore[attr-defined]
         return handle
 
-    def create_task(self, coro: Any, *, name: str | None = None, context: Context | None = None) -> asyncio.Task[Any]:
+    def create_task(  # type: ignore[override]
+        self, coro: Any, *, name: str | None = None, context: Context | None = None
+    ) -> asyncio.Task[Any]:
         task = super().create_task(coro, name=name, context=context)
         if self.recorder.enabled:
             try:
@@ -124,7 +126,9 @@ class TracingEventLoop(asyncio.SelectorEventLoop):
                 self.recorder.disable("task_created", exc)
         return task
 
-    def run_in_executor(self, executor: Any, func: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+    def run_in_executor(  # type: ignore[override]
+        self, executor: Any, func: Callable[..., Any], *args: Any
+    ) -> asyncio.Future[Any]:
         future = super().run_in_executor(executor, func, *args)
         self.executor_jobs += 1
         future.add_done_callback(self._executor_job_done)

@@ -72,7 +72,7 @@ class Run:
     def install(self) -> None:
         # A crash (say, a segfault through ctypes) prints the snippet's
         # frames on the jail's raw stderr, which the server shows.
-        faulthandler.enable(file=sys.__stderr__)
+        faulthandler.enable(file=2)
         recorder = self.recorder
         recorder.channel.send(protocol.START, "virtual" if self.clock.virtual else "real")
         self.clock.on_sleep = recorder.sleep_called

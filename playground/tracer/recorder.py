@@ -207,10 +207,7 @@ class Recorder:
         reason = None
         if blocking:
             real = self.clock.real_elapsed() - self._step_real_start
-            if self._sleep_reason is not None:
-                reason = self._sleep_reason
-            else:
-                reason = f"CPU-bound for {real * 1000:.0f} ms"
+            reason = self._sleep_reason or f"CPU-bound for {real * 1000:.0f} ms"
             self.event("blocking", f"{reason} held the loop for {duration:.3f} s", task_id, self._sleep_line)
         if task_id is not None or blocking:
             self._send(protocol.SLICE, task_id, self._step_start, now, blocking, reason)
