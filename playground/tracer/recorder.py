@@ -164,7 +164,7 @@ class Recorder:
     def _task_finished(self, task_id: int, task: asyncio.Task[Any], now: float) -> None:
         if task.cancelled():
             self._send(protocol.TASK_END, task_id, now, "cancelled", None, None, None)
-            self.event("cancelled", f"{task.get_name()} was cancelled", task_id)
+            self.event("cancelled", "was cancelled", task_id)
             return
         # Read the private field: Task.exception() would mark the error as
         # retrieved and hide asyncio's "exception was never retrieved".
@@ -174,7 +174,7 @@ class Recorder:
             return
         line = exception_line(exc)
         self._send(protocol.TASK_END, task_id, now, "error", type(exc).__name__, str(exc), line)
-        self.event("exception", f"{task.get_name()} raised {type(exc).__name__}: {exc}", task_id, line)
+        self.event("exception", f"raised {type(exc).__name__}: {exc}", task_id, line)
 
     # Steps: each time a task (or a plain callback) runs on the loop.
 
