@@ -146,7 +146,7 @@ class JailProcess:
 def run_snippet(jail: Jail, code: str, clock: Clock, limits: Limits, slot: int = 0) -> Trace:
     """Run ``code`` in a fresh jail and return its trace, whatever happens."""
     builder = TraceBuilder(clock, max_tasks=limits.max_tasks, max_items=limits.max_events + 100,
-                           max_output_bytes=limits.output_bytes)
+                           max_output_bytes=limits.output_bytes, max_line_bytes=limits.channel_bytes)
     command = jail.command(slot, limits)
     events_read, events_write = os.pipe()
     started = time.monotonic()

@@ -27,7 +27,6 @@ TaskState = Literal["done", "error", "cancelled", "pending"]
 MAX_NAME = 200
 MAX_TEXT = 4000
 MAX_MESSAGE = 2000
-MAX_LINE_BYTES = 64 * 1024
 MAX_TRACEBACK = 50
 MAX_TIME = 1e9
 MAX_ID = 2**31 - 1
@@ -123,7 +122,9 @@ def _number(value: object) -> float:
     number = float(value)
     if not math.isfinite(number) or not 0 <= number <= MAX_TIME:
         raise Invalid("time out of range")
-    return number
+    # Microseconds are finer than anything the trace can show truthfully,
+    # and the short form keeps large traces small.
+    return round(number, 6)
 
 
 def _integer(value: object, *, low: int = 0) -> int:
@@ -152,43 +153,63 @@ class TraceBuilder:
     """Builds a trace from the jail's untrusted event lines, within caps."""
 
     def __init__(self, clock: Literal["virtual", "real"], *, max_tasks: int, max_items: int,
-                 max_output_bytes: int) -> None:
+                 max_output_bytes: int, max_line_bytes: int = 32 * 1024 * 1024) -> None:
         self.trace = Trace(status="crashed", clock=clock)
         self.max_tasks = max_tasks
         self.max_items = max_items
         self.max_output_bytes = max_output_bytes
+        self.max_line_bytes = max_line_bytes
         self.claimed_status: str | None = None
         self.output_bytes = 0
         self.rejected = 0
         self._items = 0
         self._tasks: dict[int, TaskRecord] = {}
-        self._partial = b""
+        self._partial = bytearray()
+        self._skipping = False
 
     def feed(self, data: bytes) -> None:
         """Take bytes as they arrive; complete lines are parsed at once."""
-        lines = (self._partial + data).split(b"\n")
-        self._partial = lines.pop()
-        if len(self._partial) > MAX_LINE_BYTES:
-            self._partial = b""
+        end = data.rfind(b"\n")
+        if end < 0:
+            self._partial += data
+            if len(self._partial) > self.max_line_bytes:
+                self._partial.clear()
+                self._skipping = True
+            return
+        self._partial += data[:end]
+        lines = self._partial.split(b"\n")
+        self._partial = bytearray(data[end + 1:])
+        if self._skipping:
+            lines.pop(0)  # the tail of a line that was too long
+            self._skipping = False
             self.rejected += 1
         for line in lines:
             if line:
                 self.take_line(line)
 
     def take_line(self, line: bytes) -> None:
-        if len(line) > MAX_LINE_BYTES:
+        """One line: a JSON array of messages, each ``[kind, *fields]``."""
+        if len(line) > self.max_line_bytes:
             self.rejected += 1
             return
         try:
-            message = json.loads(line)
-            if not isinstance(message, list) or not message or not isinstance(message[0], str):
-                raise Invalid("not a message")
-            handler = self._handlers.get(message[0])
-            if handler is None:
-                raise Invalid("unknown kind")
-            handler(self, *message[1:])
-        except (ValueError, TypeError, RecursionError):
+            batch = json.loads(line)
+        except (ValueError, RecursionError):
             self.rejected += 1
+            return
+        if not isinstance(batch, list):
+            self.rejected += 1
+            return
+        for message in batch:
+            try:
+                if not isinstance(message, list) or not message or not isinstance(message[0], str):
+                    raise Invalid("not a message")
+                handler = self._handlers.get(message[0])
+                if handler is None:
+                    raise Invalid("unknown kind")
+                handler(self, *message[1:])
+            except (ValueError, TypeError):
+                self.rejected += 1
 
     def _count(self) -> bool:
         """Count one more recorded item; False once the cap is reached."""

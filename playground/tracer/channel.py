@@ -1,8 +1,10 @@
-"""The tracer's side of the event stream: buffered JSON lines on a descriptor.
+"""The tracer's side of the event stream: batches of messages as JSON lines.
 
-Messages are buffered and written in batches (every loop iteration, and
-during long iterations every ``FLUSH_INTERVAL`` of real time), so that
-tracing stays cheap and a jail killed at a limit has sent nearly everything.
+Messages are buffered as tuples and written in batches (every loop
+iteration, and during long iterations every ``FLUSH_INTERVAL`` of real time),
+each batch one JSON array on one line, encoded by one call into the C
+encoder: tracing stays cheap, and a jail killed at a limit has sent nearly
+everything.
 """
 
 from __future__ import annotations
@@ -14,25 +16,28 @@ from typing import Any
 FLUSH_INTERVAL = 0.05
 FLUSH_COUNT = 2000
 
-_encode = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
+_encode = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), check_circular=False).encode
 
 
 class Channel:
     def __init__(self, fd: int) -> None:
         self.fd = fd
         self.broken = False
-        self._buffer: list[str] = []
+        self.buffer: list[tuple[Any, ...]] = []
 
     def send(self, *message: Any) -> None:
-        self._buffer.append(_encode(message))
-        if len(self._buffer) >= FLUSH_COUNT:
+        self.buffer.append(message)
+        if len(self.buffer) >= FLUSH_COUNT:
             self.flush()
 
     def flush(self) -> None:
-        if not self._buffer:
+        if not self.buffer:
             return
-        data = ("\n".join(self._buffer) + "\n").encode("ascii")
-        self._buffer.clear()
+        try:
+            data = (_encode(self.buffer) + "\n").encode("ascii")
+        except (TypeError, ValueError):
+            data = b""  # a value JSON cannot hold: drop the batch, not the run
+        self.buffer.clear()
         if self.broken:
             return
         view = memoryview(data)

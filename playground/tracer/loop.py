@@ -57,7 +57,7 @@ class StepHandle(asyncio.Handle):
 class WaitingSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-type]
     """The loop's selector, which skips or detects waits nobody can end."""
 
-    def __init__(self, recorder: Recorder, on_deadlock: Callable[[], NoReturn]) -> None:
+    def __init__(self, recorder: Recorder, on_deadlock: Callable[[asyncio.AbstractEventLoop], NoReturn]) -> None:
         super().__init__()
         self.recorder = recorder
         self.on_deadlock = on_deadlock
@@ -69,7 +69,7 @@ class WaitingSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-typ
         if timeout == 0 or self._something_can_arrive():
             return super().select(timeout)
         if timeout is None:
-            self.on_deadlock()
+            self.on_deadlock(self.loop)
         ready = super().select(0)
         if ready:
             return ready
@@ -97,7 +97,7 @@ class WaitingSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-typ
 
 
 class TracingEventLoop(asyncio.SelectorEventLoop):
-    def __init__(self, recorder: Recorder, on_deadlock: Callable[[], NoReturn]) -> None:
+    def __init__(self, recorder: Recorder, on_deadlock: Callable[[asyncio.AbstractEventLoop], NoReturn]) -> None:
         selector = WaitingSelector(recorder, on_deadlock)
         self.recorder = recorder
         self.executor_jobs = 0
@@ -146,7 +146,7 @@ class TracingEventLoop(asyncio.SelectorEventLoop):
 class TracingPolicy(asyncio.DefaultEventLoopPolicy):  # type: ignore[misc,valid-type]
     """Makes ``asyncio.run`` and ``new_event_loop`` build tracing loops."""
 
-    def __init__(self, recorder: Recorder, on_deadlock: Callable[[], NoReturn]) -> None:
+    def __init__(self, recorder: Recorder, on_deadlock: Callable[[asyncio.AbstractEventLoop], NoReturn]) -> None:
         super().__init__()
         self.recorder = recorder
         self.on_deadlock = on_deadlock

@@ -132,8 +132,8 @@ class Run:
         self.recorder.finish(status, error)
         os._exit(0)
 
-    def end_in_deadlock(self) -> NoReturn:
-        for task_id, name, on, line in self.recorder.pending_tasks():
+    def end_in_deadlock(self, loop: asyncio.AbstractEventLoop) -> NoReturn:
+        for task_id, name, on, line in self.recorder.pending_tasks(loop):
             waiting = f" on {on}" if on else ""
             self.recorder.event("deadlock", f"{name} waits forever{waiting}", task_id, line)
         self.end("deadlock")

@@ -2,8 +2,9 @@
 
 The server writes one JSON line of settings, then the snippet, to the jail's
 standard input, and closes it. The tracer answers on the file descriptor the
-settings name (``events_fd``, by default ``EVENTS_FD``) with one JSON array per line, ``[kind, *fields]``, as things
-happen, so a jail killed at a limit has already sent everything up to then.
+settings name (``events_fd``, by default ``EVENTS_FD``) with batches of
+messages as things happen: each line is a JSON array of messages, each
+message an array ``[kind, *fields]``.
 
 Everything on that descriptor is untrusted: the snippet can write to it too.
 The server parses and validates each line (see :mod:`playground.trace`).

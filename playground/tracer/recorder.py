@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import weakref
 from types import FrameType
 from typing import Any
 
 from . import protocol
-from .channel import FLUSH_INTERVAL, Channel
+from .channel import FLUSH_COUNT, FLUSH_INTERVAL, Channel
 from .clock import Clock
 
 _SLEEP_CODE = asyncio.sleep.__code__
@@ -98,7 +97,10 @@ class Recorder:
         self.truncated = False
         self.loops_started = 0
         self._events = 0
-        self._ids: weakref.WeakKeyDictionary[asyncio.Task[Any], int] = weakref.WeakKeyDictionary()
+        # Our ids of the tasks not yet finished, by id(task). A finished task
+        # leaves, so its address can be reused without confusion; keeping no
+        # reference lets asyncio still warn about abandoned pending tasks.
+        self._ids: dict[int, int] = {}
         self._next_id = 1
         self.current: int | None = None
         self._step_start = 0.0
@@ -109,18 +111,19 @@ class Recorder:
         self._waits: dict[int, tuple[float, str | None, int | None]] = {}
         self._partial: dict[str, tuple[int | None, float, str]] = {}
         self._last_flush = 0.0
+        self._buffer = channel.buffer
 
     # Sending, within the event cap.
 
     def _send(self, *message: Any) -> None:
-        if self.truncated:
-            return
         self._events += 1
-        if self._events > self.max_events:
+        if self._events <= self.max_events:
+            self._buffer.append(message)
+            if len(self._buffer) >= FLUSH_COUNT:
+                self.channel.flush()
+        elif not self.truncated:
             self.truncated = True
-            self.channel.send(protocol.TRUNCATED)
-            return
-        self.channel.send(*message)
+            self._buffer.append((protocol.TRUNCATED,))
 
     def event(self, kind: str, message: str, task: int | None = None, line: int | None = None) -> None:
         self._send(protocol.EVENT, self.clock.now(), kind, task, message, line)
@@ -141,7 +144,7 @@ class Recorder:
 
     def task_id(self, task: asyncio.Task[Any]) -> int | None:
         """Our id for ``task``, or None for asyncio's own hidden tasks."""
-        task_id = self._ids.get(task)
+        task_id = self._ids.get(id(task))
         if task_id is None:
             task_id = self.task_created(task)
         return task_id or None
@@ -149,19 +152,20 @@ class Recorder:
     def task_created(self, task: asyncio.Task[Any]) -> int:
         coro = task.get_coro()
         if getattr(coro, "cr_code", None) in _INTERNAL_CODES:
-            self._ids[task] = _HIDDEN
+            self._ids[id(task)] = _HIDDEN
             return _HIDDEN
         task_id = self._next_id
         self._next_id += 1
-        self._ids[task] = task_id
+        self._ids[id(task)] = task_id
         coro_name = getattr(coro, "__qualname__", None) or type(coro).__name__
         creator = asyncio.current_task(task.get_loop())
-        parent = None if creator is None else self._ids.get(creator)
+        parent = None if creator is None else self._ids.get(id(creator)) or None
         line = snippet_line(sys._getframe(1))
         self._send(protocol.TASK, task_id, task.get_name(), coro_name, parent, line, self.clock.now())
         return task_id
 
     def _task_finished(self, task_id: int, task: asyncio.Task[Any], now: float) -> None:
+        del self._ids[id(task)]
         if task.cancelled():
             self._send(protocol.TASK_END, task_id, now, "cancelled", None, None, None)
             self.event("cancelled", "was cancelled", task_id)
@@ -264,11 +268,12 @@ class Recorder:
     def loop_closed(self) -> None:
         self.event("loop_end", f"event loop {self.loops_started} closed")
 
-    def pending_tasks(self) -> list[tuple[int, str, str | None, int | None]]:
+    def pending_tasks(self, loop: asyncio.AbstractEventLoop) -> list[tuple[int, str, str | None, int | None]]:
         """Tasks that are still waiting: id, name, what on, and the line."""
         found = []
-        for task, task_id in list(self._ids.items()):
-            if task_id != _HIDDEN and not task.done():
+        for task in asyncio.all_tasks(loop):
+            task_id = self._ids.get(id(task))
+            if task_id:
                 on, line = describe_wait(task)
                 found.append((task_id, task.get_name(), on, line))
         return sorted(found)
