@@ -187,7 +187,7 @@ class TraceBuilder:
             if line:
                 self.take_line(line)
 
-    def take_line(self, line: bytes) -> None:
+    def take_line(self, line: bytes | bytearray) -> None:
         """One line: a JSON array of messages, each ``[kind, *fields]``."""
         if len(line) > self.max_line_bytes:
             self.rejected += 1

@@ -66,7 +66,7 @@ class WaitingSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-typ
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         recorder = self.recorder
         recorder.flush()
-        if timeout == 0 or self._something_can_arrive():
+        if timeout == 0 or self.loop is None or self._something_can_arrive(self.loop):
             return super().select(timeout)
         if timeout is None:
             self.on_deadlock(self.loop)
@@ -78,10 +78,7 @@ class WaitingSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-typ
             return []
         return super().select(timeout)
 
-    def _something_can_arrive(self) -> bool:
-        loop = self.loop
-        if loop is None:
-            return True
+    def _something_can_arrive(self, loop: TracingEventLoop) -> bool:
         own = {loop._ssock.fileno()}  # type: ignore[attr-defined]
         if any(key.fd not in own for key in self.get_map().values()):
             return True
