@@ -26,10 +26,6 @@ class Admission:
         self._waiting = 0
         self._condition = threading.Condition()
 
-    @property
-    def running(self) -> int:
-        return self.slots - len(self._free)
-
     @contextmanager
     def slot(self) -> Iterator[int]:
         number = self._acquire()

@@ -29,7 +29,7 @@ from .limits import (
     Limits,
     limit_message,
 )
-from .trace import Event, Output, Trace, TraceBuilder, clean_text
+from .trace import MAX_TEXT, Event, Output, Trace, TraceBuilder, clean_text
 
 READ_SIZE = 64 * 1024
 # After the jail's leader exits, how long to drain what it already wrote.
@@ -242,7 +242,7 @@ def _add_raw_output(trace: Trace, raw: bytes, builder: TraceBuilder) -> None:
     at = builder.latest_time()
     text = raw.decode("utf-8", "replace")
     for line in text.splitlines():
-        trace.output.append(Output(at, None, "stderr", clean_text(line, 4000)))
+        trace.output.append(Output(at, None, "stderr", clean_text(line, MAX_TEXT)))
 
 
 def _decide_status(trace: Trace, builder: TraceBuilder, stop_reason: str | None,
