@@ -132,10 +132,12 @@ class JailProcess:
                 self.process.wait(KILL_WAIT_SECONDS)
             except subprocess.TimeoutExpired:
                 pass
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        if self.process.returncode is None:
+            # Not reaped yet, so the process group id is still this jail's.
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
     def close(self) -> None:
         for fd in (self.info_fd, self._init_pidfd):
@@ -165,8 +167,6 @@ def run_snippet(jail: Jail, code: str, clock: Clock, limits: Limits, slot: int =
     try:
         stop_reason, raw = _watch(jailed, payload, events_read, builder, limits, started)
     finally:
-        # Kill whatever is left of the jail before reaping its leader, so the
-        # process group id cannot have been reused by then.
         jailed.kill()
         if process.returncode is None:
             _, wait_status = os.waitpid(process.pid, 0)
