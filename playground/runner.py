@@ -36,6 +36,7 @@ READ_SIZE = 64 * 1024
 EXIT_DRAIN_SECONDS = 0.5
 KILL_WAIT_SECONDS = 2.0
 INFO_WAIT_SECONDS = 0.5
+MAX_INFO_BYTES = 4096
 
 Clock = Literal["virtual", "real"]
 
@@ -81,12 +82,14 @@ class JailProcess:
 
     def take_info(self, data: bytes) -> None:
         """bubblewrap's ``--info-fd`` JSON, which names the jail's init."""
-        self._info += data[:4096]
+        if self._init_pidfd is not None or len(self._info) >= MAX_INFO_BYTES:
+            return  # known already, or not what bwrap writes: stop collecting
+        self._info += data[:MAX_INFO_BYTES]
         try:
             pid = json.loads(self._info)["child-pid"]
         except (ValueError, KeyError, TypeError):
             return
-        if isinstance(pid, int) and self._init_pidfd is None:
+        if isinstance(pid, int):
             try:
                 self._init_pidfd = os.pidfd_open(pid)
             except OSError:
@@ -113,7 +116,7 @@ class JailProcess:
         with selectors.DefaultSelector() as selector:
             selector.register(self.info_fd, selectors.EVENT_READ)
             while self._init_pidfd is None and selector.select(INFO_WAIT_SECONDS):
-                data = os.read(self.info_fd, 4096)
+                data = os.read(self.info_fd, MAX_INFO_BYTES)
                 if not data:
                     return
                 self.take_info(data)
