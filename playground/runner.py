@@ -47,7 +47,9 @@ def settings_for(jail: Jail, clock: Clock, limits: Limits, events_fd: int) -> di
         "events_fd": events_fd,
         "horizon_seconds": limits.horizon_seconds,
         "blocking_threshold": limits.blocking_threshold,
-        "max_events": limits.max_events,
+        # The jail streams more than the trace keeps, so that per-task figures
+        # stay whole when the items are cut at the cap.
+        "max_events": 4 * limits.max_events,
         "limits": jail.rlimits(limits),
     }
 
@@ -183,7 +185,7 @@ def run_snippet(jail: Jail, code: str, clock: Clock, limits: Limits, slot: int =
     trace.wall = round(time.monotonic() - started, 6)
     _add_raw_output(trace, raw[: limits.output_bytes], builder)
     _decide_status(trace, builder, stop_reason, process.returncode, limits)
-    return trace
+    return builder.finish()
 
 
 def _watch(jailed: JailProcess, payload: bytes, events_read: int,

@@ -10,8 +10,10 @@ by the runner, never by a message.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
-import math
+from array import array
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -29,7 +31,9 @@ MAX_TEXT = 4000
 MAX_MESSAGE = 2000
 MAX_TRACEBACK = 50
 MAX_TIME = 1e9
+MAX_TIME_NS = int(MAX_TIME * 1e9)
 MAX_ID = 2**31 - 1
+MAX_CHAIN = 12
 
 
 @dataclass
@@ -43,6 +47,13 @@ class TaskRecord:
     ended: float | None = None
     state: TaskState = "pending"
     error: dict[str, Any] | None = None
+    # Per-task figures, as tokio-console shows them: seconds on the loop,
+    # waiting on something, and scheduled (ready, but the loop was busy with
+    # others), and the number of steps.
+    busy: float = 0.0
+    waiting: float = 0.0
+    scheduled: float = 0.0
+    steps: int = 0
 
 
 @dataclass(frozen=True)
@@ -52,6 +63,7 @@ class Slice:
     end: float
     blocking: bool
     reason: str | None
+    line: int | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,7 @@ class Wait:
     end: float
     on: str | None
     line: int | None
+    chain: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -116,15 +129,21 @@ def _optional_text(value: object, limit: int) -> str | None:
     return None if value is None else clean_text(value, limit)
 
 
-def _number(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise Invalid("not a number")
-    number = float(value)
-    if not math.isfinite(number) or not 0 <= number <= MAX_TIME:
-        raise Invalid("time out of range")
+def _nanoseconds(value: object) -> int:
+    """A time on the wire: integer nanoseconds since the run started."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TIME_NS:
+        raise Invalid("not a time")
+    return value
+
+
+def _seconds(nanoseconds: int) -> float:
     # Microseconds are finer than anything the trace can show truthfully,
     # and the short form keeps large traces small.
-    return round(number, 6)
+    return round(nanoseconds / 1e9, 6)
+
+
+def _number(value: object) -> float:
+    return _seconds(_nanoseconds(value))
 
 
 def _integer(value: object, *, low: int = 0) -> int:
@@ -164,6 +183,9 @@ class TraceBuilder:
         self.rejected = 0
         self._items = 0
         self._tasks: dict[int, TaskRecord] = {}
+        # Per task: busy ns, waiting ns, steps. Counted from every message,
+        # also past the item cap, so the figures stay whole when items are cut.
+        self._figures: dict[int, list[int]] = {}
         self._partial = bytearray()
         self._skipping = False
 
@@ -244,6 +266,7 @@ class TraceBuilder:
             self.trace.truncated = True
             return
         self._tasks[record.id] = record
+        self._figures[record.id] = [0, 0, 0]
         self.trace.tasks.append(record)
 
     def _task_end(self, task_id: object, ended: object, state: object, error_type: object,
@@ -260,19 +283,62 @@ class TraceBuilder:
                 "line": _optional_integer(line),
             }
 
-    def _slice(self, task: object, start: object, end: object, blocking: object, reason: object) -> None:
-        item = Slice(self._known_task(task), _number(start), _number(end), _boolean(blocking),
-                     _optional_text(reason, MAX_MESSAGE))
+    def _step(self, task: object, start: object, end: object, reason: object = None, line: object = None) -> None:
+        task_id = self._known_task(task)
+        first, last = _nanoseconds(start), _nanoseconds(end)
+        if last < first:
+            raise Invalid("a step ends before it starts")
+        self._tally(task_id, first, last, 0)
+        item = Slice(task_id, _seconds(first), _seconds(last), reason is not None,
+                     _optional_text(reason, MAX_MESSAGE), _optional_integer(line))
         if self._count():
             self.trace.slices.append(item)
 
-    def _wait(self, task: object, start: object, end: object, on: object, line: object) -> None:
+    def _steps(self, packed: object) -> None:
+        """Ordinary steps, packed: base64 of int64 (task id, start, end) triples."""
+        if not isinstance(packed, str):
+            raise Invalid("not packed steps")
+        try:
+            raw = base64.b64decode(packed, validate=True)
+        except (binascii.Error, ValueError):
+            raise Invalid("not base64") from None
+        if len(raw) % 24:
+            raise Invalid("not whole steps")
+        numbers = array("q")
+        numbers.frombytes(raw)
+        tasks = self._tasks
+        for index in range(0, len(numbers), 3):
+            task_id, first, last = numbers[index], numbers[index + 1], numbers[index + 2]
+            if task_id not in tasks or not 0 <= first <= last <= MAX_TIME_NS:
+                self.rejected += 1
+                continue
+            self._tally(task_id, first, last, 0)
+            if self._count():
+                self.trace.slices.append(Slice(task_id, _seconds(first), _seconds(last), False, None))
+
+    def _wait(self, task: object, start: object, end: object, on: object, line: object,
+              chain: object = None) -> None:
         task_id = self._known_task(task)
         if task_id is None:
             raise Invalid("a wait needs a task")
-        item = Wait(task_id, _number(start), _number(end), _optional_text(on, MAX_NAME), _optional_integer(line))
+        first, last = _nanoseconds(start), _nanoseconds(end)
+        if last < first:
+            raise Invalid("a wait ends before it starts")
+        names = chain if isinstance(chain, list) else []
+        item = Wait(task_id, _seconds(first), _seconds(last), _optional_text(on, MAX_NAME), _optional_integer(line),
+                    [clean_text(name, MAX_NAME) for name in names[:MAX_CHAIN]])
+        self._tally(task_id, first, last, 1)
         if self._count():
             self.trace.waits.append(item)
+
+    def _tally(self, task_id: int | None, first: int, last: int, which: int) -> None:
+        """Add to a task's figures: busy (0) or waiting (1) nanoseconds."""
+        if task_id is None:
+            return
+        figures = self._figures.get(task_id)
+        if figures is not None:
+            figures[which] += last - first
+            figures[2] += 1 - which
 
     def _output(self, t: object, task: object, stream: object, text: object) -> None:
         item = Output(_number(t), self._known_task(task), _one_of(stream, ("stdout", "stderr")),  # type: ignore[arg-type]
@@ -319,7 +385,8 @@ class TraceBuilder:
         protocol.START: _start,
         protocol.TASK: _task,
         protocol.TASK_END: _task_end,
-        protocol.SLICE: _slice,
+        protocol.STEP: _step,
+        protocol.STEPS: _steps,
         protocol.WAIT: _wait,
         protocol.OUTPUT: _output,
         protocol.EVENT: _event,
@@ -327,6 +394,20 @@ class TraceBuilder:
         protocol.TRUNCATED: _truncated,
         protocol.END: _end,
     }
+
+    def finish(self) -> Trace:
+        """The trace, once the stream has ended: steps in time order, and
+        each task's figures (scheduled is the rest of its life)."""
+        trace = self.trace
+        trace.slices.sort(key=lambda item: item.start)
+        for record in trace.tasks:
+            busy, waiting, steps = self._figures[record.id]
+            end = record.ended if record.ended is not None else max(trace.duration, record.created)
+            record.busy = _seconds(busy)
+            record.waiting = _seconds(waiting)
+            record.steps = steps
+            record.scheduled = max(0.0, round(end - record.created - record.busy - record.waiting, 6))
+        return trace
 
     def latest_time(self) -> float:
         """The last moment the stream told of, for a run cut short."""

@@ -3,9 +3,13 @@ server keeps only what fits the contract, within its caps."""
 
 from __future__ import annotations
 
+import base64
 import json
+from array import array
 
 from playground.trace import TraceBuilder
+
+S = 1_000_000_000  # one second on the wire, in nanoseconds
 
 
 def builder(**caps: int) -> TraceBuilder:
@@ -20,51 +24,87 @@ def line(*messages: list[object]) -> bytes:
 
 def test_valid_messages_build_the_trace() -> None:
     b = builder()
-    b.feed(line(["task", 1, "Task-1", "main", None, 3, 0.0], ["out", 0.5, 1, "stdout", "hi"],
-                ["slice", 1, 0.0, 0.1, False, None], ["done", 1, 1.0, "done", None, None, None],
-                ["end", "ok", 1.0]))
-    trace = b.trace
+    b.feed(line(["task", 1, "Task-1", "main", None, 3, 0], ["out", S // 2, 1, "stdout", "hi"],
+                ["step", 1, 0, S // 10], ["wait", 1, S // 10, 9 * S // 10, "asyncio.sleep(0.8)", 4, ["main", "sleep"]],
+                ["step", 1, 9 * S // 10, S, "time.sleep(0.1)", 5], ["done", 1, S, "done", None, None, None],
+                ["end", "ok", S]))
+    trace = b.finish()
     assert [t.name for t in trace.tasks] == ["Task-1"] and trace.tasks[0].state == "done"
-    assert trace.output[0].text == "hi" and trace.output[0].task == 1
+    assert trace.output[0].text == "hi" and trace.output[0].task == 1 and trace.output[0].t == 0.5
+    assert [(s.start, s.end, s.blocking, s.reason, s.line) for s in trace.slices] == [
+        (0.0, 0.1, False, None, None), (0.9, 1.0, True, "time.sleep(0.1)", 5)]
+    assert trace.waits[0].on == "asyncio.sleep(0.8)" and trace.waits[0].chain == ["main", "sleep"]
+    task = trace.tasks[0]
+    assert (task.busy, task.waiting, task.scheduled, task.steps) == (0.2, 0.8, 0.0, 2)
     assert b.claimed_status == "ok" and b.rejected == 0
+
+
+def packed(*triples: tuple[int, int, int]) -> str:
+    return base64.b64encode(array("q", [n for triple in triples for n in triple]).tobytes()).decode()
+
+
+def test_packed_steps_are_checked_one_by_one() -> None:
+    b = builder()
+    b.feed(line(["task", 1, "Task-1", "main", None, None, 0], ["task", 2, "Task-2", "work", 1, None, 0]))
+    us = 1000
+    b.feed(line(["steps", packed((1, 0, 10 * us), (2, 10 * us, 20 * us), (99, 0, us), (2, 30 * us, 25 * us),
+                                 (1, -5, 3), (2, 40 * us, 50 * us))]))
+    b.feed(line(["steps", "not base64!"], ["steps", base64.b64encode(b"12345").decode()], ["steps", 42]))
+    trace = b.finish()
+    assert [(s.task, s.start, s.end) for s in trace.slices] == [
+        (1, 0.0, 1e-05), (2, 1e-05, 2e-05), (2, 4e-05, 5e-05)]
+    assert b.rejected == 6
+    assert [t.steps for t in trace.tasks] == [1, 2]
+
+
+def test_figures_count_past_the_item_cap() -> None:
+    b = builder(max_items=3)
+    b.feed(line(["task", 1, "Task-1", "main", None, None, 0],
+                *[["step", 1, i * S, i * S + S // 2] for i in range(4)],
+                ["done", 1, 4 * S, "done", None, None, None], ["end", "ok", 4 * S]))
+    trace = b.finish()
+    assert len(trace.slices) == 2 and trace.truncated
+    assert (trace.tasks[0].busy, trace.tasks[0].steps, trace.tasks[0].scheduled) == (2.0, 4, 2.0)
 
 
 def test_garbage_is_rejected_and_counted() -> None:
     b = builder()
     for garbage in (b"{not json\n", b'"a string"\n', b"[1, 2]\n", b'[["nope", 1]]\n', b"\xff\xfe\n",
-                    line(["task", "1", "x", "y", None, None, 0.0]),
+                    line(["task", "1", "x", "y", None, None, 0]),
                     line(["task", 1, "x", "y", None, None, float("nan")]),
-                    line(["slice", 99, 0.0, 1.0, False, None]),
-                    line(["task", 1, "x", "y", 42, None, 0.0]),
-                    line(["end", "hacked", 1.0]),
-                    line(["out", -1.0, None, "stdout", "x"])):
+                    line(["task", 1, "x", "y", None, None, 0.5]),
+                    line(["step", 99, 0, S]),
+                    line(["task", 1, "x", "y", 42, None, 0]),
+                    line(["end", "hacked", S]),
+                    line(["out", -1, None, "stdout", "x"]),
+                    line(["out", 10**30, None, "stdout", "x"])):
         b.feed(garbage)
     assert b.trace.tasks == [] and b.trace.slices == [] and b.trace.output == []
     assert b.claimed_status is None
-    assert b.rejected == 12  # "[1, 2]" is a batch of two bad messages
+    assert b.rejected == 14  # "[1, 2]" is a batch of two bad messages
 
 
 def test_a_line_over_the_cap_is_skipped_whole() -> None:
     b = builder(max_line_bytes=100)
-    huge = line(["out", 0.0, None, "stdout", "x" * 500])
+    huge = line(["out", 0, None, "stdout", "x" * 500])
     b.feed(huge[:60])
     b.feed(huge[60:])
-    b.feed(line(["out", 0.0, None, "stdout", "after"]))
+    b.feed(line(["out", 0, None, "stdout", "after"]))
     assert [o.text for o in b.trace.output] == ["after"]
     assert b.rejected == 1
 
 
 def test_lone_surrogates_are_replaced() -> None:
     b = builder()
-    b.feed(b'[["out", 0.0, null, "stdout", "bad \\ud800 text"]]\n')
+    b.feed(b'[["out", 0, null, "stdout", "bad \\ud800 text"]]\n')
     assert b.trace.output[0].text == "bad ? text"
     json.dumps(b.trace.to_json(), ensure_ascii=False).encode("utf-8")
 
 
 def test_caps_truncate_instead_of_growing() -> None:
     b = builder(max_items=5, max_tasks=2)
-    b.feed(line(*[["task", i, f"T{i}", "c", None, None, 0.0] for i in range(1, 5)]))
-    b.feed(line(*[["out", 0.0, None, "stdout", "x"] for _ in range(10)]))
+    b.feed(line(*[["task", i, f"T{i}", "c", None, None, 0] for i in range(1, 5)]))
+    b.feed(line(*[["out", 0, None, "stdout", "x"] for _ in range(10)]))
     assert len(b.trace.tasks) == 2
     assert len(b.trace.output) == 3
     assert b.trace.truncated
@@ -72,6 +112,6 @@ def test_caps_truncate_instead_of_growing() -> None:
 
 def test_output_bytes_are_counted_past_the_cap() -> None:
     b = builder(max_output_bytes=10)
-    b.feed(line(*[["out", 0.0, None, "stdout", "12345"] for _ in range(5)]))
+    b.feed(line(*[["out", 0, None, "stdout", "12345"] for _ in range(5)]))
     assert b.output_bytes == 30
     assert len(b.trace.output) == 1

@@ -295,19 +295,6 @@ def test_stderr_and_partial_lines(run_trace: RunTrace) -> None:
     assert [(line["stream"], line["text"]) for line in trace["output"]] == [("stdout", "ab"), ("stderr", "oops")]
 
 
-def test_never_retrieved_exception_is_reported(run_trace: RunTrace) -> None:
-    trace = run_trace("""
-        import asyncio
-        async def fail():
-            raise KeyError("lost")
-        async def main():
-            asyncio.create_task(fail())
-            await asyncio.sleep(0.1)
-        asyncio.run(main())
-    """)
-    assert any("never retrieved" in line["text"] for line in trace["output"] if line["stream"] == "stderr")
-
-
 @pytest.mark.parametrize("seconds", [0.3])
 def test_real_clock_takes_real_time(run_trace: RunTrace, seconds: float) -> None:
     trace = run_trace(f"""

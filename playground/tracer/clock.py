@@ -11,34 +11,43 @@ read it, so every clock the snippet can see agrees with the loop's.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
 from typing import NoReturn
 
-_real_perf_counter = time.perf_counter
+real_perf_counter_ns = time.perf_counter_ns
 _real_time = time.time
 _real_monotonic = time.monotonic
 _real_sleep = time.sleep
 
 
 class Clock:
-    """Seconds since the run started, on the run's clock."""
+    """Time since the run started, on the run's clock.
+
+    The trace records integer nanoseconds (``now_ns``): cheap to read and to
+    encode. The loop and the snippet read seconds (``now``).
+    """
 
     def __init__(self, virtual: bool, horizon: float, on_horizon: Callable[[str], NoReturn]) -> None:
         self.virtual = virtual
         self.horizon = horizon
         self.on_horizon = on_horizon
-        self.skipped = 0.0
-        self._origin = _real_perf_counter()
+        self.skipped_ns = 0
+        self.origin_ns = real_perf_counter_ns()
         self._epoch_origin = _real_time()
         self._monotonic_origin = _real_monotonic()
         self.on_sleep: Callable[[float], None] | None = None
+        self._thread = threading.get_ident()
+
+    def now_ns(self) -> int:
+        return real_perf_counter_ns() - self.origin_ns + self.skipped_ns
 
     def now(self) -> float:
-        return _real_perf_counter() - self._origin + self.skipped
+        return (real_perf_counter_ns() - self.origin_ns + self.skipped_ns) / 1e9
 
-    def real_elapsed(self) -> float:
-        return _real_perf_counter() - self._origin
+    def real_elapsed_ns(self) -> int:
+        return real_perf_counter_ns() - self.origin_ns
 
     def advance(self, seconds: float) -> None:
         """Jump virtual time forward, as if ``seconds`` had passed."""
@@ -46,7 +55,7 @@ class Clock:
             self.on_horizon(
                 f"The run would sleep past the virtual clock's horizon of {self.horizon:g} s."
             )
-        self.skipped += seconds
+        self.skipped_ns += math.ceil(seconds * 1e9)
 
     # The snippet's view of the time module, on the virtual clock.
 
@@ -62,6 +71,11 @@ class Clock:
             raise ValueError("Invalid value NaN (not a number)")
         if length < 0:
             raise ValueError("sleep length must be non-negative")
+        if threading.get_ident() != self._thread:
+            # Another thread cannot skip the loop's time: it really sleeps,
+            # and the loop, if it waits for that thread, really waits.
+            _real_sleep(length)
+            return
         if self.on_sleep is not None:
             self.on_sleep(seconds)
         self.advance(length)

@@ -1,24 +1,32 @@
 """The instrumented event loop: every step, every task, on the run's clock.
 
-``TracingEventLoop`` is asyncio's own selector loop with three hooks, using
-asyncio internals that exist unchanged in Python 3.11 to 3.13:
+``TracingEventLoop`` is asyncio's own selector loop with a few hooks, using
+only asyncio internals that exist unchanged in Python 3.11 to 3.13:
 
-* ``BaseEventLoop._call_soon`` builds the ``Handle`` for every callback the
-  loop will run; ours builds a ``StepHandle`` whose ``_run`` reports the step.
-  A task's steps and wake-ups are bound methods of the task, so
-  ``callback.__self__`` says which task ran.
-* ``create_task`` registers each task with the recorder, with its parent (the
-  task running when it was created) and the snippet line that created it.
-* The selector's ``select(timeout)`` is where the loop would wait: on the
-  virtual clock it jumps the clock to the next timer instead of sleeping,
-  unless real I/O or a thread could still wake it; when nothing at all can,
-  the run is a deadlock.
+* ``BaseEventLoop._ready`` is the deque of callbacks ready to run, which
+  ``_run_once`` empties with ``popleft()`` right before running each one.
+  Ours is a ``ReadyQueue`` whose ``popleft`` tells the recorder that the
+  previous step ended and the next begins: one clock reading per step, and
+  no wrapper around the callback. A task's steps and wake-ups are bound to
+  the task, so ``callback.__self__`` says which task runs.
+* ``BaseEventLoop._call_soon`` schedules every callback; ours notes when a
+  parked task is woken, so its wait ends there and the time until it runs
+  counts as scheduled (the loop's contention).
+* ``create_task`` builds a ``TracedTask`` (a subclass of ``asyncio.Task``
+  whose ``cancel`` says who cancelled) and registers it with its parent and
+  the snippet line that created it.
+* The selector's ``select(timeout)`` is where the loop would wait: the step
+  before it ends there; on the virtual clock it jumps the clock to the next
+  timer instead of sleeping, unless real I/O or a thread could still wake it;
+  when nothing at all can, the run is a deadlock.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import selectors
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures.thread import _worker as _executor_worker
@@ -27,31 +35,53 @@ from typing import Any, NoReturn
 
 from .recorder import Recorder
 
+_Handle = asyncio.Handle
+_popleft = collections.deque.popleft
 
-class StepHandle(asyncio.Handle):
-    __slots__ = ()
 
-    def _run(self) -> None:
-        loop: TracingEventLoop = self._loop  # type: ignore[attr-defined]
-        recorder = loop.recorder
-        if not recorder.enabled:
-            return super()._run()
-        task = getattr(self._callback, "__self__", None)  # type: ignore[attr-defined]
-        if not isinstance(task, asyncio.Task):
-            task = None
-        try:
-            recorder.step_started(task)
-        except Exception as exc:
-            recorder.disable("step_started", exc)
-            return super()._run()
-        try:
-            super()._run()
-        finally:
-            if recorder.enabled:
-                try:
-                    recorder.step_finished(task)
-                except Exception as exc:
-                    recorder.disable("step_finished", exc)
+class ReadyQueue(collections.deque):  # type: ignore[type-arg]
+    """The loop's ready queue; taking a callback out marks a step boundary."""
+
+    __slots__ = ("recorder",)
+
+    def __init__(self, recorder: Recorder) -> None:
+        super().__init__()
+        self.recorder = recorder
+
+    def popleft(self) -> Any:
+        handle = _popleft(self)
+        recorder = self.recorder
+        if recorder.enabled:
+            try:
+                recorder.next_step(handle)
+            except Exception as exc:
+                recorder.disable("next_step", exc)
+        return handle
+
+
+class TracedTask(asyncio.Task):  # type: ignore[type-arg]
+    """An ``asyncio.Task`` that tells the recorder who cancelled it."""
+
+    def cancel(self, msg: Any = None) -> bool:
+        loop = self.get_loop()
+        recorder = getattr(loop, "recorder", None)
+        if recorder is not None and recorder.enabled and not self.done():
+            try:
+                recorder.cancel_requested(self, sys._getframe(1))
+            except Exception as exc:
+                recorder.disable("cancel", exc)
+        return super().cancel(msg)
+
+    def uncancel(self) -> int:
+        remaining = super().uncancel()
+        recorder = getattr(self.get_loop(), "recorder", None)
+        if remaining == 0 and recorder is not None and recorder.enabled:
+            recorder.cancel_withdrawn(self)
+        return remaining
+
+
+# Snippets that print a task see asyncio's own name for it.
+TracedTask.__name__ = TracedTask.__qualname__ = "Task"
 
 
 class WaitingSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-type]
@@ -65,6 +95,11 @@ class WaitingSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-typ
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         recorder = self.recorder
+        if recorder.enabled:
+            try:
+                recorder.end_step()
+            except Exception as exc:
+                recorder.disable("end_step", exc)
         recorder.flush()
         if timeout == 0 or self.loop is None or self._something_can_arrive(self.loop):
             return super().select(timeout)
@@ -99,6 +134,7 @@ class TracingEventLoop(asyncio.SelectorEventLoop):
         self.recorder = recorder
         self.executor_jobs = 0
         super().__init__(selector)
+        self._ready = ReadyQueue(recorder)
         selector.loop = self
         recorder.loop_started()
 
@@ -106,21 +142,36 @@ class TracingEventLoop(asyncio.SelectorEventLoop):
         return self.recorder.clock.now()
 
     def _call_soon(self, callback: Callable[..., Any], args: Any, context: Context | None) -> asyncio.Handle:
-        handle = StepHandle(callback, args, self, context)
+        handle = _Handle(callback, args, self, context)
         if handle._source_traceback:  # type: ignore[attr-defined]
             del handle._source_traceback[-1]  # type: ignore[attr-defined]
         self._ready.append(handle)  # type: ignore[attr-defined]
+        recorder = self.recorder
+        if recorder.waits:
+            owner = getattr(callback, "__self__", None)
+            if owner is not None and id(owner) in recorder.waits and recorder.enabled:
+                try:
+                    recorder.task_woken(owner)
+                except Exception as exc:
+                    recorder.disable("wake-up", exc)
         return handle
 
     def create_task(  # type: ignore[override]
         self, coro: Any, *, name: str | None = None, context: Context | None = None
     ) -> asyncio.Task[Any]:
-        task = super().create_task(coro, name=name, context=context)
-        if self.recorder.enabled:
+        if self._task_factory is not None:  # type: ignore[attr-defined]
+            task = super().create_task(coro, name=name, context=context)
+        else:
+            self._check_closed()  # type: ignore[attr-defined]
+            task = TracedTask(coro, loop=self, name=name, context=context)
+            if task._source_traceback:  # type: ignore[attr-defined]
+                del task._source_traceback[-1]  # type: ignore[attr-defined]
+        recorder = self.recorder
+        if recorder.enabled:
             try:
-                self.recorder.task_created(task)
+                recorder.task_created(task)
             except Exception as exc:
-                self.recorder.disable("task_created", exc)
+                recorder.disable("task_created", exc)
         return task
 
     def run_in_executor(  # type: ignore[override]
@@ -128,16 +179,45 @@ class TracingEventLoop(asyncio.SelectorEventLoop):
     ) -> asyncio.Future[Any]:
         future = super().run_in_executor(executor, func, *args)
         self.executor_jobs += 1
+        self.recorder.executor_labels[id(future)] = f"run_in_executor({task_label_of_callable(func)})"
         future.add_done_callback(self._executor_job_done)
         return future
 
     def _executor_job_done(self, future: asyncio.Future[Any]) -> None:
         self.executor_jobs -= 1
+        self.recorder.executor_labels.pop(id(future), None)
+
+    def call_exception_handler(self, context: dict[str, Any]) -> None:
+        recorder = self.recorder
+        if recorder.enabled and self._exception_handler is None:  # type: ignore[attr-defined]
+            try:
+                if recorder.exception_unhandled(context):
+                    return
+            except Exception as exc:
+                recorder.disable("exception handler", exc)
+        super().call_exception_handler(context)
+
+    def run_forever(self) -> None:
+        try:
+            super().run_forever()
+        finally:
+            recorder = self.recorder
+            if recorder.enabled:
+                try:
+                    recorder.end_step()
+                except Exception as exc:
+                    recorder.disable("end_step", exc)
 
     def close(self) -> None:
         if not self.is_closed():
             self.recorder.loop_closed()
         super().close()
+
+
+def task_label_of_callable(func: Any) -> str:
+    inner = getattr(func, "func", func)  # to_thread passes a functools.partial
+    name = getattr(inner, "__qualname__", None) or getattr(inner, "__name__", None)
+    return name if isinstance(name, str) else type(inner).__name__
 
 
 class TracingPolicy(asyncio.DefaultEventLoopPolicy):  # type: ignore[misc,valid-type]
@@ -150,3 +230,29 @@ class TracingPolicy(asyncio.DefaultEventLoopPolicy):  # type: ignore[misc,valid-
 
     def new_event_loop(self) -> asyncio.AbstractEventLoop:
         return TracingEventLoop(self.recorder, self.on_deadlock)
+
+
+def track_timeouts(recorder: Recorder) -> None:
+    """Note each task's active ``asyncio.timeout()`` blocks, so a wait inside
+    one says when it will be cut short."""
+    timeout_type: Any = asyncio.timeouts.Timeout
+    enter, leave = timeout_type.__aenter__, timeout_type.__aexit__
+
+    async def __aenter__(self: Any) -> Any:
+        result = await enter(self)
+        task = asyncio.current_task()
+        if task is not None:
+            recorder.timeouts.setdefault(id(task), []).append(self)
+        return result
+
+    async def __aexit__(self: Any, *exc_info: Any) -> Any:
+        task = asyncio.current_task()
+        active = recorder.timeouts.get(id(task))
+        if active and self in active:
+            active.remove(self)
+            if not active:
+                del recorder.timeouts[id(task)]
+        return await leave(self, *exc_info)
+
+    timeout_type.__aenter__ = __aenter__
+    timeout_type.__aexit__ = __aexit__

@@ -27,7 +27,7 @@ from .capture import RecordedStream
 from .channel import Channel
 from .clock import Clock
 from .errors import describe
-from .loop import TracingPolicy
+from .loop import TracingPolicy, track_timeouts
 from .recorder import Recorder
 
 MAX_SETTINGS_BYTES = 64 * 1024
@@ -78,6 +78,8 @@ class Run:
         self.clock.on_sleep = recorder.sleep_called
         self.clock.install()
         asyncio.set_event_loop_policy(TracingPolicy(recorder, self.end_in_deadlock))
+        track_timeouts(recorder)
+        recorder.start_sampling()
         sys.stdout = RecordedStream(recorder, "stdout")
         sys.stderr = RecordedStream(recorder, "stderr")
         warnings.showwarning = self.show_warning
@@ -92,6 +94,16 @@ class Run:
     def show_warning(self, message: Warning | str, category: type[Warning], filename: str,
                      lineno: int, file: Any = None, line: str | None = None) -> None:
         at = lineno if filename == protocol.SNIPPET_FILENAME else None
+        text = str(message)
+        if category is RuntimeWarning and text.endswith("was never awaited"):
+            self.recorder.event(
+                "never_awaited",
+                f"{text}: calling an async function only makes a coroutine; "
+                "await it, or pass it to asyncio.create_task() to run it",
+                self.recorder.current,
+                at,
+            )
+            return
         self.recorder.event("warning", f"{category.__name__}: {message}", self.recorder.current, at)
 
     def execute(self) -> tuple[str, dict[str, Any] | None]:

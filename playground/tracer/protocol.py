@@ -14,17 +14,19 @@ EVENTS_FD = 3
 
 SNIPPET_FILENAME = "<snippet>"
 
-# Messages, with their fields after the kind:
+# Messages, with their fields after the kind. Times are integer nanoseconds
+# since the run started, on the run's clock.
 START = "start"  # clock ("virtual" or "real")
 TASK = "task"  # id, name, coro, parent id or null, line or null, created
 TASK_END = "done"  # id, ended, state, error type or null, error message or null, line or null
-SLICE = "slice"  # task id or null, start, end, blocking, reason or null
-WAIT = "wait"  # task id, start, end, on or null, line or null
+STEP = "step"  # task id or null, start, end[, blocking reason, line or null]
+STEPS = "steps"  # base64 of native-endian int64 triples: task id, start, end (ordinary steps)
+WAIT = "wait"  # task id, start, end, on or null, line or null, chain (list of names)
 OUTPUT = "out"  # t, task id or null, stream, text
 EVENT = "event"  # t, kind, task id or null, message, line or null
 ERROR = "error"  # {type, message, line, traceback: [{line, name, text}]}
 TRUNCATED = "truncated"  # (no fields)
-END = "end"  # status claimed by the tracer, duration
+END = "end"  # status claimed by the tracer, duration (ns)
 
 # Statuses the tracer may claim. The server alone decides the others
 # (timeout, cpu_limit, output_limit, crashed) from what it sees outside.

@@ -1,83 +1,78 @@
 """What the tracer records: tasks, their steps on the loop, waits and output.
 
-The loop (:mod:`playground.tracer.loop`) calls the ``task_created``,
-``step_started`` and ``step_finished`` hooks; the output streams call
-``write``. Each hook turns what happened into protocol messages. A hook that
-fails disables recording, never the run.
+The loop (:mod:`playground.tracer.loop`) tells the recorder when each
+callback is about to run (``next_step``), when a task is created, woken or
+asked to cancel, and when the loop is about to wait (``end_step``); the
+output streams call ``write``. The recorder turns this into protocol
+messages: raw tuples of integers and short strings, timed in nanoseconds,
+which the server assembles into the trace. A hook that fails disables
+recording, never the run.
+
+``next_step`` runs once per callback of every run, so it is written for
+speed: attributes read once, no calls on the common path.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import signal
 import sys
+import threading
+from array import array
 from types import FrameType
 from typing import Any
 
 from . import protocol
 from .channel import FLUSH_COUNT, FLUSH_INTERVAL, Channel
-from .clock import Clock
+from .clock import Clock, real_perf_counter_ns
+from .waits import describe_wait, exception_line, number, snippet_line, task_label
 
-_SLEEP_CODE = asyncio.sleep.__code__
 # Tasks asyncio.run creates for its own shutdown, not the snippet's work.
 _INTERNAL_CODES = {
     asyncio.BaseEventLoop.shutdown_asyncgens.__code__,
     asyncio.BaseEventLoop.shutdown_default_executor.__code__,
 }
 _HIDDEN = 0
-_GatheringFuture: type = getattr(asyncio.tasks, "_GatheringFuture", type(None))
+_STEP = protocol.STEP
+_Task = asyncio.Task
+_FLUSH_INTERVAL_NS = int(FLUSH_INTERVAL * 1e9)
+_STEPS_FLUSH = 3 * 4 * FLUSH_COUNT
+
+# Who cancels a task, told by the asyncio function that called cancel(), and
+# whether that is a timeout.
+_CANCELLERS = {
+    "Timeout._on_timeout": ("asyncio.timeout(), whose deadline passed", True),
+    "_cancel_and_wait": ("wait_for(), whose timeout expired", True),
+    "TaskGroup._abort": ("its TaskGroup, because {failed} failed", False),
+    "TaskGroup._on_task_done": ("its TaskGroup, because {failed} failed", False),
+    "_GatheringFuture.cancel": ("gather(), which was cancelled", False),
+    "_cancel_all_tasks": ("asyncio.run(), because main() returned", False),
+    "wait_for": ("wait_for(), which was cancelled", False),
+}
 
 
-def _number(value: object) -> str:
-    return repr(value) if type(value) in (int, float) else "…"
-
-
-def snippet_line(frame: FrameType | None) -> int | None:
-    """The line of the innermost snippet frame at or above ``frame``."""
-    while frame is not None:
-        if frame.f_code.co_filename == protocol.SNIPPET_FILENAME:
-            return frame.f_lineno
-        frame = frame.f_back
-    return None
-
-
-def exception_line(exc: BaseException) -> int | None:
-    """The snippet line where ``exc`` was raised (its last snippet frame)."""
-    line = None
-    tb = exc.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == protocol.SNIPPET_FILENAME:
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    return line
-
-
-def describe_wait(task: asyncio.Task[Any]) -> tuple[str | None, int | None]:
-    """Name what a suspended task awaits, and the snippet line of the await."""
-    line = None
-    inner: Any = None  # the first library coroutine below the snippet's frames
-    awaitable: Any = task.get_coro()
-    while awaitable is not None:
-        frame = getattr(awaitable, "cr_frame", None) or getattr(awaitable, "gi_frame", None)
-        if frame is None:
-            break
-        if frame.f_code.co_filename == protocol.SNIPPET_FILENAME:
-            line, inner = frame.f_lineno, None
-        elif inner is None:
-            inner = awaitable
-        awaitable = getattr(awaitable, "cr_await", None) or getattr(awaitable, "gi_yieldfrom", None)
-    waiter = getattr(task, "_fut_waiter", None)
-    if inner is not None and inner.cr_frame.f_code is _SLEEP_CODE:
-        return f"asyncio.sleep({_number(inner.cr_frame.f_locals.get('delay'))})", line
-    if isinstance(waiter, asyncio.Task):
-        return waiter.get_name(), line
-    if isinstance(waiter, _GatheringFuture):
-        count = len(getattr(waiter, "_children", ()))
-        return f"gather({count} task{'s' if count != 1 else ''})", line
-    if inner is not None:
-        return f"{inner.__qualname__}()", line
-    if waiter is not None:
-        return type(waiter).__name__, line
-    return None, line
+def _canceller(qualname: str, frame: FrameType) -> tuple[str, bool] | None:
+    """Who cancels, and whether on a timeout, when ``frame`` (a caller of
+    ``Task.cancel``) tells."""
+    if qualname == "TracedTask.cancel":
+        outer = frame.f_locals.get("self")
+        if isinstance(outer, _Task):
+            return f"{task_label(outer)}, which awaited it and was cancelled", False
+        return None
+    if qualname == "_cancel_and_wait" and frame.f_back is not None:
+        waiter = frame.f_back.f_locals.get("waiter")
+        if isinstance(waiter, asyncio.Future) and waiter.cancelled():
+            return "wait_for(), which was cancelled", False
+    known = _CANCELLERS.get(qualname)
+    if known is None:
+        return None
+    template, on_timeout = known
+    failed = frame.f_locals.get("task")
+    if failed is None and frame.f_back is not None:
+        failed = frame.f_back.f_locals.get("task")
+    culprit = task_label(failed) if isinstance(failed, _Task) else "the async with body"
+    return template.format(failed=culprit), on_timeout
 
 
 class Recorder:
@@ -91,45 +86,77 @@ class Recorder:
     ) -> None:
         self.clock = clock
         self.channel = channel
-        self.blocking_threshold = blocking_threshold
+        self.blocking_ns = int(blocking_threshold * 1e9)
         self.max_events = max_events
         self.enabled = True
         self.truncated = False
         self.loops_started = 0
-        self._events = 0
+        self._sent = 0
         # Our ids of the tasks not yet finished, by id(task). A finished task
         # leaves, so its address can be reused without confusion; keeping no
         # reference lets asyncio still warn about abandoned pending tasks.
+        # Negative until the task is announced, 0 for asyncio's own tasks.
         self._ids: dict[int, int] = {}
         self._next_id = 1
+        # Tasks parked on a future: id(task) -> (task id, since, on, line, chain).
+        self.waits: dict[int, tuple[int, int, str | None, int | None, list[str]]] = {}
+        # Who asked a task to cancel, where, and whether the snippet itself
+        # asked: task id -> (who, line, explicit).
+        self._cancel_requests: dict[int, tuple[str, int | None, bool]] = {}
+        # Tasks created but not yet run, with what the TASK message needs.
+        self._unannounced: dict[int, tuple[asyncio.Task[Any], str, int | None, int | None, int]] = {}
+        # Tasks that ended with an exception, until asyncio says whether
+        # anyone retrieved it: id(task) -> task id.
+        self._errored: dict[int, int] = {}
+        # Labels of futures from run_in_executor, by id(future).
+        self.executor_labels: dict[int, str] = {}
+        # Active asyncio.timeout() blocks, by id(task).
+        self.timeouts: dict[int, list[Any]] = {}
+        # The step running now, if any.
+        self.in_step = False
         self.current: int | None = None
-        self._step_start = 0.0
-        self._step_real_start = 0.0
-        self._in_step = False
+        self._step_task: asyncio.Task[Any] | None = None
+        self._step_start = 0
+        self._step_skipped = 0
         self._sleep_reason: str | None = None
         self._sleep_line: int | None = None
-        self._waits: dict[int, tuple[float, str | None, int | None]] = {}
-        self._partial: dict[str, tuple[int | None, float, str]] = {}
-        self._last_flush = 0.0
-        self._buffer = channel.buffer
+        self._samples: dict[int, int] = {}
+        self._loop_thread = threading.get_ident()
+        self._partial: dict[str, tuple[int | None, int, str]] = {}
+        self._last_flush = 0
+        self.buffer = channel.buffer
+        # Ordinary steps of tasks, as (task id, start, end) int64 triples: the
+        # bulk of every trace, kept out of the tuple buffer because packing
+        # them costs a fraction of encoding them as JSON.
+        self.steps = array("q")
+        self._add_steps = self.steps.extend
 
     # Sending, within the event cap.
 
     def _send(self, *message: Any) -> None:
-        self._events += 1
-        if self._events <= self.max_events:
-            self._buffer.append(message)
-            if len(self._buffer) >= FLUSH_COUNT:
-                self.channel.flush()
-        elif not self.truncated:
-            self.truncated = True
-            self._buffer.append((protocol.TRUNCATED,))
+        self.buffer.append(message)
 
     def event(self, kind: str, message: str, task: int | None = None, line: int | None = None) -> None:
-        self._send(protocol.EVENT, self.clock.now(), kind, task, message, line)
+        self.buffer.append((protocol.EVENT, self.clock.now_ns(), kind, task, message, line))
 
     def flush(self) -> None:
-        self._last_flush = self.clock.real_elapsed()
+        buffer = self.buffer
+        self._last_flush = self.clock.now_ns()
+        steps = self.steps
+        if steps:
+            self._sent += len(steps) // 3 - 1
+            buffer.append((protocol.STEPS, base64.b64encode(steps.tobytes()).decode("ascii")))
+            del steps[:]
+        if not buffer:
+            return
+        self._sent += len(buffer)
+        if self._sent > self.max_events:
+            if self.truncated:
+                buffer.clear()
+                return
+            self.truncated = True
+            del buffer[max(0, len(buffer) - (self._sent - self.max_events)):]
+            buffer.append((protocol.TRUNCATED,))
         self.channel.flush()
 
     def disable(self, where: str, exc: BaseException) -> None:
@@ -137,106 +164,239 @@ class Recorder:
         if not self.enabled:
             return
         self.enabled = False
+        self.in_step = False
         self.event("warning", f"tracing stopped: {where} failed ({type(exc).__name__}: {exc})")
         self.flush()
 
     # Tasks.
 
-    def task_id(self, task: asyncio.Task[Any]) -> int | None:
-        """Our id for ``task``, or None for asyncio's own hidden tasks."""
-        task_id = self._ids.get(id(task))
-        if task_id is None:
-            task_id = self.task_created(task)
-        return task_id or None
-
     def task_created(self, task: asyncio.Task[Any]) -> int:
+        """Give a new task its id. It is announced at its first step, because
+        ``asyncio.create_task(name=...)`` names a task after creating it."""
         coro = task.get_coro()
+        key = id(task)
+        if self.waits:
+            self.waits.pop(key, None)  # a task that vanished while parked had this address
         if getattr(coro, "cr_code", None) in _INTERNAL_CODES:
-            self._ids[id(task)] = _HIDDEN
+            self._ids[key] = _HIDDEN
             return _HIDDEN
         task_id = self._next_id
         self._next_id += 1
-        self._ids[id(task)] = task_id
+        self._ids[key] = -task_id
         coro_name = getattr(coro, "__qualname__", None) or type(coro).__name__
-        creator = asyncio.current_task(task.get_loop())
+        creator = self._step_task
         parent = None if creator is None else self._ids.get(id(creator)) or None
         line = snippet_line(sys._getframe(1))
-        self._send(protocol.TASK, task_id, task.get_name(), coro_name, parent, line, self.clock.now())
+        self._unannounced[task_id] = (task, coro_name, parent, line, self.clock.now_ns())
+        return -task_id
+
+    def _announce(self, key: int, task_id: int) -> int:
+        task, coro_name, parent, line, created = self._unannounced.pop(task_id)
+        self._ids[key] = task_id
+        self.buffer.append((protocol.TASK, task_id, task.get_name(), coro_name, parent, line, created))
         return task_id
 
-    def _task_finished(self, task_id: int, task: asyncio.Task[Any], now: float) -> None:
+    def _announce_all(self) -> None:
+        for task_id, (task, *_) in list(self._unannounced.items()):
+            self._announce(id(task), task_id)
+
+    def _task_finished(self, task_id: int, task: asyncio.Task[Any], now: int) -> None:
         del self._ids[id(task)]
+        request = self._cancel_requests.pop(task_id, None)
         if task.cancelled():
-            self._send(protocol.TASK_END, task_id, now, "cancelled", None, None, None)
-            self.event("cancelled", "was cancelled", task_id)
+            self.buffer.append((protocol.TASK_END, task_id, now, "cancelled", None, None, None))
+            who, line, _ = request or ("an unknown caller", None, False)
+            self.buffer.append((protocol.EVENT, now, "cancelled", task_id, f"cancelled by {who}", line))
             return
+        if request is not None and request[2] and task.cancelling():
+            who, line, _ = request
+            self.buffer.append((protocol.EVENT, now, "warning", task_id,
+                                f"went on after {who} asked it to cancel: it caught CancelledError", line))
         # Read the private field: Task.exception() would mark the error as
         # retrieved and hide asyncio's "exception was never retrieved".
         exc = getattr(task, "_exception", None)
         if exc is None:
-            self._send(protocol.TASK_END, task_id, now, "done", None, None, None)
+            self.buffer.append((protocol.TASK_END, task_id, now, "done", None, None, None))
             return
         line = exception_line(exc)
-        self._send(protocol.TASK_END, task_id, now, "error", type(exc).__name__, str(exc), line)
-        self.event("exception", f"raised {type(exc).__name__}: {exc}", task_id, line)
+        self._errored[id(task)] = task_id
+        self.buffer.append((protocol.TASK_END, task_id, now, "error", type(exc).__name__, str(exc), line))
+        self.buffer.append((protocol.EVENT, now, "exception", task_id, f"raised {type(exc).__name__}: {exc}", line))
+
+    def cancel_requested(self, task: asyncio.Task[Any], caller: FrameType | None) -> None:
+        """Someone called ``task.cancel()``: remember who, for when it ends."""
+        task_id = abs(self._ids.get(id(task)) or 0)
+        if not task_id or task_id in self._cancel_requests:
+            return
+        known = None
+        frame = caller
+        while frame is not None and known is None:
+            code = frame.f_code
+            if code.co_filename != protocol.SNIPPET_FILENAME:
+                known = _canceller(code.co_qualname, frame)
+            frame = frame.f_back
+        line = snippet_line(caller)
+        if known is None:
+            canceller = self._step_task
+            who = task_label(canceller) if canceller is not None else "a callback"
+            if line is not None:
+                who += f" at line {line}"
+            self._cancel_requests[task_id] = (who, line, True)
+            return
+        who, on_timeout = known
+        self._cancel_requests[task_id] = (who, line, False)
+        if on_timeout:
+            wait = self.waits.get(id(task))
+            wait_line = wait[3] if wait is not None else None
+            source = who.split(",", 1)[0]
+            self.event("timeout", f"{source} timed out: cancelling {task_label(task)}", task_id, wait_line)
+
+    def cancel_withdrawn(self, task: asyncio.Task[Any]) -> None:
+        """``task.uncancel()`` took back every request (as timeouts and
+        TaskGroups do once they have handled it)."""
+        self._cancel_requests.pop(abs(self._ids.get(id(task)) or 0), None)
+
+    def task_woken(self, task: object) -> None:
+        """A parked task was scheduled to run again: its wait ends now."""
+        wait = self.waits.pop(id(task), None)
+        if wait is not None and isinstance(task, _Task):
+            task_id, since, on, line, chain = wait
+            self.buffer.append((protocol.WAIT, task_id, since, self.clock.now_ns(), on, line, chain))
+
+    def exception_unhandled(self, context: dict[str, Any]) -> bool:
+        """asyncio reports a problem nobody handled; True when told as an event."""
+        message = str(context.get("message", ""))
+        task = context.get("future") or context.get("task")
+        now = self.clock.now_ns()
+        if isinstance(task, _Task) and "exception was never retrieved" in message:
+            exc = context.get("exception")
+            task_id = self._errored.pop(id(task), None)
+            text = f"{type(exc).__name__}: {exc}" if exc is not None else "an exception"
+            self.buffer.append((protocol.EVENT, now, "never_retrieved", task_id,
+                                f"{task_label(task)} raised {text}, and nothing awaited it to see the error",
+                                None if exc is None else exception_line(exc)))
+            return True
+        if isinstance(task, _Task) and "was destroyed but it is pending" in message:
+            task_id = abs(self._ids.pop(id(task), 0)) or None
+            if task_id is not None and task_id in self._unannounced:
+                self._announce(id(task), task_id)
+            wait = self.waits.pop(id(task), None)
+            line = wait[3] if wait is not None else None
+            self.buffer.append((protocol.EVENT, now, "destroyed_pending", task_id,
+                                f"{task_label(task)} was destroyed while still pending: keep a reference "
+                                "to tasks you create, and await them", line))
+            return True
+        return False
 
     # Steps: each time a task (or a plain callback) runs on the loop.
 
-    def step_started(self, task: asyncio.Task[Any] | None) -> None:
-        now = self.clock.now()
-        task_id = None if task is None else self.task_id(task)
-        if task_id is not None:
-            wait = self._waits.pop(task_id, None)
-            if wait is not None:
-                start, on, line = wait
-                self._send(protocol.WAIT, task_id, start, now, on, line)
-        self._flush_partial_lines()
+    def next_step(self, handle: asyncio.Handle) -> None:
+        """The loop is about to run ``handle``; the step before it ended now."""
+        clock = self.clock
+        now = real_perf_counter_ns() - clock.origin_ns + clock.skipped_ns
+        if self.in_step:
+            start = self._step_start
+            task_id = self.current
+            if now - start >= self.blocking_ns:
+                self._blocking_step(task_id, start, now)
+            elif task_id is not None:
+                self._add_steps((task_id, start, now))
+            task = self._step_task
+            if task is not None:
+                if task.done():
+                    self._task_finished(task_id, task, now)  # type: ignore[arg-type]
+                elif task._fut_waiter is not None:  # type: ignore[attr-defined]
+                    self._wait_started(task_id, task, now)  # type: ignore[arg-type]
+        if handle._cancelled:  # type: ignore[attr-defined]
+            self.in_step = False
+            self.current = self._step_task = None
+            return
+        owner = getattr(handle._callback, "__self__", None)  # type: ignore[attr-defined]
+        if owner is not None and isinstance(owner, _Task):
+            key = id(owner)
+            task_id = self._ids.get(key)
+            if task_id is None:
+                task_id = self.task_created(owner)
+            if task_id <= 0:
+                if task_id:
+                    task_id = self._announce(key, -task_id)
+                else:
+                    owner = task_id = None
+            elif key in self.waits:
+                self.task_woken(owner)
+        else:
+            owner = task_id = None
         self.current = task_id
+        self._step_task = owner
         self._step_start = now
-        self._step_real_start = self.clock.real_elapsed()
-        self._sleep_reason = None
-        self._sleep_line = None
-        self._in_step = True
-        if self._step_real_start - self._last_flush > FLUSH_INTERVAL:
+        self._step_skipped = clock.skipped_ns
+        self.in_step = True
+        if now - self._last_flush > _FLUSH_INTERVAL_NS or len(self.buffer) >= FLUSH_COUNT or (
+            len(self.steps) >= _STEPS_FLUSH
+        ):
             self.flush()
 
-    def step_finished(self, task: asyncio.Task[Any] | None) -> None:
-        now = self.clock.now()
-        task_id = self.current
-        self.current = None
-        self._in_step = False
-        self._flush_partial_lines()
-        duration = now - self._step_start
-        blocking = duration >= self.blocking_threshold
-        reason = None
-        if blocking:
-            real = self.clock.real_elapsed() - self._step_real_start
-            reason = self._sleep_reason or f"CPU-bound for {real * 1000:.0f} ms"
-            self.event("blocking", f"{reason} held the loop for {duration:.3f} s", task_id, self._sleep_line)
-        if task_id is not None or blocking:
-            self._send(protocol.SLICE, task_id, self._step_start, now, blocking, reason)
-        if task is None or task_id is None:
+    def end_step(self) -> None:
+        """The loop is about to wait or stop: the running step, if any, ended."""
+        if not self.in_step:
             return
-        if task.done():
-            self._task_finished(task_id, task, now)
-        else:
-            on, line = describe_wait(task)
-            self._waits[task_id] = (now, on, line)
+        self.next_step(_NO_HANDLE)  # type: ignore[arg-type]
+
+    def _wait_started(self, task_id: int, task: asyncio.Task[Any], now: int) -> None:
+        on, line, chain = describe_wait(task, self.executor_labels)
+        deadline = self._timeout_deadline(task)
+        if deadline is not None and on is not None and not on.startswith("wait_for("):
+            on += f" (asyncio.timeout at {deadline:.3f} s)"
+        self.waits[id(task)] = (task_id, now, on, line, chain)
+
+    def _timeout_deadline(self, task: asyncio.Task[Any]) -> float | None:
+        active = self.timeouts.get(id(task))
+        if not active:
+            return None
+        deadlines = [when for when in (block.when() for block in active) if when is not None]
+        return min(deadlines) if deadlines else None
+
+    def _blocking_step(self, task_id: int | None, start: int, now: int) -> None:
+        real_ms = (now - start - (self.clock.skipped_ns - self._step_skipped)) / 1e6
+        reason = self._sleep_reason or f"CPU-bound for {real_ms:.0f} ms"
+        line = self._sleep_line
+        if line is None and self._samples:
+            samples = dict(self._samples)
+            line = max(samples, key=samples.__getitem__)
+        self._samples.clear()
+        self._sleep_reason = self._sleep_line = None
+        self.buffer.append((_STEP, task_id, start, now, reason, line))
+        self.buffer.append((protocol.EVENT, now, "blocking", task_id,
+                            f"{reason} held the loop for {(now - start) / 1e9:.3f} s", line))
 
     def sleep_called(self, seconds: float) -> None:
         """``time.sleep`` was called: it holds the loop if inside a step."""
-        if not self._in_step:
+        if not self.in_step or threading.get_ident() != self._loop_thread:
             return
-        label = f"time.sleep({_number(seconds)})"
+        label = f"time.sleep({number(seconds)})"
         self._sleep_reason = label if self._sleep_reason is None else "time.sleep() calls"
         self._sleep_line = snippet_line(sys._getframe(1))
+
+    def sample(self, signum: int, frame: FrameType | None) -> None:
+        """A CPU-time tick (SIGPROF): note which snippet line is running."""
+        if self.in_step:
+            line = snippet_line(frame)
+            if line is not None:
+                self._samples[line] = self._samples.get(line, 0) + 1
+
+    def start_sampling(self) -> None:
+        """Tick every half blocking threshold of CPU time, to find the lines
+        that keep the loop busy; costs nothing while the run is idle."""
+        interval = max(self.blocking_ns / 2e9, 0.005)
+        signal.signal(signal.SIGPROF, self.sample)
+        signal.setitimer(signal.ITIMER_PROF, interval, interval)
 
     # Output, one message per line, attributed to the task that printed it.
 
     def write(self, stream: str, text: str) -> None:
         if not text:
             return
-        now = self.clock.now()
+        now = self.clock.now_ns()
         task_id = self.current
         partial = self._partial.pop(stream, None)
         if partial is not None and partial[0] != task_id:
@@ -249,7 +409,7 @@ class Recorder:
             started = now
         if rest:
             self._partial[stream] = (task_id, started, rest)
-        if not self._in_step and lines:
+        if (not self.in_step and lines) or len(self.buffer) >= FLUSH_COUNT:
             # Outside the loop nothing else flushes soon, and a crash would
             # lose what was printed.
             self.flush()
@@ -266,21 +426,40 @@ class Recorder:
         self.event("loop_start", f"event loop {self.loops_started} started")
 
     def loop_closed(self) -> None:
+        self.end_step()
         self.event("loop_end", f"event loop {self.loops_started} closed")
 
     def pending_tasks(self, loop: asyncio.AbstractEventLoop) -> list[tuple[int, str, str | None, int | None]]:
         """Tasks that are still waiting: id, name, what on, and the line."""
         found = []
+        self._announce_all()
         for task in asyncio.all_tasks(loop):
             task_id = self._ids.get(id(task))
             if task_id:
-                on, line = describe_wait(task)
+                on, line, _ = describe_wait(task, self.executor_labels)
                 found.append((task_id, task.get_name(), on, line))
         return sorted(found)
 
     def finish(self, status: str, error: dict[str, Any] | None = None) -> None:
+        if self.enabled:
+            self.end_step()
+            self._announce_all()
+        now = self.clock.now_ns()
+        for task_id, since, on, line, chain in self.waits.values():
+            self._send(protocol.WAIT, task_id, since, now, on, line, chain)
+        self.waits.clear()
         self._flush_partial_lines()
+        self.flush()
         if error is not None:
             self.channel.send(protocol.ERROR, error)
-        self.channel.send(protocol.END, status, self.clock.now())
+        self.channel.send(protocol.END, status, now)
         self.channel.flush()
+
+
+class _NoHandle:
+    """Stands for "no callback": the loop is between steps."""
+
+    _cancelled = True
+
+
+_NO_HANDLE = _NoHandle()
