@@ -12,6 +12,7 @@ Prints the medians, their ratio, and the size of the trace as JSON.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import statistics
 import subprocess
@@ -47,12 +48,12 @@ def untraced(code: str) -> float:
     return float(result.stdout.strip())
 
 
-def traced(code: str, limits: Limits) -> tuple[float, int, bool]:
+def traced(code: str, limits: Limits) -> tuple[float, int, int, bool]:
     trace = run_snippet(Unsandboxed(), code, "real", limits)
     if trace.status != "ok":
         raise SystemExit(f"traced run ended with {trace.status}: {trace.error}")
-    size = len(json.dumps(trace.to_json(), separators=(",", ":")))
-    return float(trace.output[-1].text), size, trace.truncated
+    body = json.dumps(trace.to_json(), separators=(",", ":")).encode()
+    return float(trace.output[-1].text), len(body), len(gzip.compress(body, compresslevel=5)), trace.truncated
 
 
 def main() -> None:
@@ -63,19 +64,21 @@ def main() -> None:
     code = textwrap.dedent(SNIPPET.format(tasks=args.tasks))
     limits = Limits(max_events=10 * args.tasks, max_tasks=2 * args.tasks, wall_seconds=120, cpu_seconds=120,
                     memory_bytes=4 * 1024**3, channel_bytes=1024**3)
-    plain, instrumented, sizes = [], [], []
+    plain, instrumented, sizes, gzipped = [], [], [], []
     truncated = False
     for _ in range(args.rounds):
         plain.append(untraced(code))
-        seconds, size, truncated = traced(code, limits)
+        seconds, size, packed, truncated = traced(code, limits)
         instrumented.append(seconds)
         sizes.append(size)
+        gzipped.append(packed)
     print(f"tasks:              {args.tasks}")
     print(f"rounds:             {args.rounds}")
     print(f"untraced p50:       {statistics.median(plain) * 1000:8.1f} ms")
     print(f"traced p50:         {statistics.median(instrumented) * 1000:8.1f} ms")
     print(f"ratio:              {statistics.median(instrumented) / statistics.median(plain):8.2f}x")
     print(f"trace size (JSON):  {max(sizes) / 1e6:8.2f} MB{' (truncated)' if truncated else ''}")
+    print(f"trace size (gzip):  {max(gzipped) / 1e6:8.2f} MB (as /api/run sends it to a browser)")
 
 
 if __name__ == "__main__":

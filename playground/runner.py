@@ -10,6 +10,7 @@ everything already received. It alone decides the run's ``status`` and
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import selectors
@@ -32,6 +33,7 @@ from .limits import (
 from .trace import MAX_TEXT, Event, Output, Trace, TraceBuilder, clean_text
 
 READ_SIZE = 64 * 1024
+PIPE_BYTES = 1024 * 1024
 # After the jail's leader exits, how long to drain what it already wrote.
 EXIT_DRAIN_SECONDS = 0.5
 KILL_WAIT_SECONDS = 2.0
@@ -52,6 +54,14 @@ def settings_for(jail: Jail, clock: Clock, limits: Limits, events_fd: int) -> di
         "max_events": 4 * limits.max_events,
         "limits": jail.rlimits(limits),
     }
+
+
+def _widen_pipe(fd: int) -> None:
+    """Let the tracer write ahead of our parsing instead of stalling the run."""
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except OSError:
+        pass  # above /proc/sys/fs/pipe-max-size: the default size still works
 
 
 def _start(command: JailCommand, events_write: int) -> subprocess.Popen[bytes]:
@@ -156,6 +166,7 @@ def run_snippet(jail: Jail, code: str, clock: Clock, limits: Limits, slot: int =
                            max_output_bytes=limits.output_bytes, max_line_bytes=limits.channel_bytes)
     command = jail.command(slot, limits)
     events_read, events_write = os.pipe()
+    _widen_pipe(events_write)
     started = time.monotonic()
     try:
         process = _start(command, events_write)

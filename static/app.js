@@ -2,6 +2,7 @@
 // Everything that comes from a run is inserted as text, never as markup.
 
 import { renderTimeline, clearTimeline, formatDuration } from "./timeline.js";
+import { downloadChromeTrace } from "./perfetto.js";
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -17,6 +18,12 @@ const timelineBox = $('[data-testid="timeline"]');
 const exampleSelect = $("#example-select");
 const clockSelect = $("#clock-select");
 const resultsPane = $(".pane-results");
+const exportButton = $('[data-testid="export-perfetto"]');
+let lastTrace = null;
+
+exportButton.addEventListener("click", () => {
+  if (lastTrace) downloadChromeTrace(lastTrace);
+});
 
 function readExamples() {
   const node = document.getElementById("examples-data");
@@ -237,6 +244,8 @@ function deadlockDetail(trace) {
 }
 
 function showTrace(trace, clientSeconds) {
+  lastTrace = trace;
+  exportButton.disabled = false;
   const status = str(trace.status) || "error";
   const clock = trace.clock === "real" ? "real clock" : "virtual clock";
   const wall = num(trace.wall, clientSeconds);

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 
 import pytest
@@ -160,3 +161,19 @@ def test_security_headers(client: FlaskClient) -> None:
         assert "unsafe-inline" not in csp
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_large_traces_are_gzipped_for_clients_that_accept_it(client: FlaskClient) -> None:
+    code = (
+        "import asyncio\n"
+        "async def main():\n"
+        "    await asyncio.gather(*(asyncio.sleep(0.1) for _ in range(300)))\n"
+        "asyncio.run(main())\n"
+    )
+    plain = client.post("/api/run", json={"code": code})
+    assert plain.status_code == 200 and "Content-Encoding" not in plain.headers
+    packed = client.post("/api/run", json={"code": code}, headers={"Accept-Encoding": "gzip, br"})
+    assert packed.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in packed.headers["Vary"]
+    trace = json.loads(gzip.decompress(packed.get_data()))
+    assert trace["status"] == "ok" and len(trace["tasks"]) == 301
+    assert len(packed.get_data()) < len(plain.get_data()) / 3

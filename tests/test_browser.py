@@ -3,6 +3,7 @@ a live gunicorn serving the app with the real jail."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -152,3 +153,27 @@ def test_hostile_output_and_names_stay_text(page: Page, live_server: str) -> Non
     assert page.locator("b:text('bold')").count() == 0
     assert page.evaluate("window.__pwned") is None
     screenshot(page, "hostile-text")
+
+
+def test_perfetto_export_has_a_track_per_task(page: Page, live_server: str) -> None:
+    page.goto(f"{live_server}/?example=gather")
+    export = page.get_by_test_id("export-perfetto")
+    expect(export).to_be_disabled()
+    page.get_by_test_id("run").click()
+    wait_for_status(page, "ok")
+    with page.expect_download() as download_info:
+        export.click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".json")
+    exported = json.loads(Path(download.path()).read_text())
+    events = exported["traceEvents"]
+    tracks = {e["tid"]: e["args"]["name"] for e in events if e["ph"] == "M" and e["name"] == "thread_name"}
+    assert sorted(name for tid, name in tracks.items() if tid != 0) == [
+        "Task-1 · main", "Task-2 · say_hello", "Task-3 · say_hello", "Task-4 · say_hello"]
+    sleeps = [e for e in events if e["ph"] == "X" and e["name"] == "await asyncio.sleep(1)"]
+    assert len(sleeps) == 3 and all(abs(e["dur"] - 1e6) < 5e4 for e in sleeps)
+    assert {e["tid"] for e in sleeps} == {tid for tid, name in tracks.items() if "say_hello" in name}
+    steps = [e for e in events if e["ph"] == "X" and e["cat"] == "step"]
+    assert len(steps) == 8 and all(e["dur"] >= 0 for e in steps)
+    printed = sorted(e["name"] for e in events if e["ph"] == "i" and e["cat"] == "output")
+    assert printed == ["stdout: Hello"] * 3 + ["stdout: World"] * 3

@@ -1,0 +1,72 @@
+// Export a run's trace in the Chrome trace-event format, which Perfetto
+// (https://ui.perfetto.dev) and chrome://tracing open: one track per task,
+// its steps as slices, its waits as slices named by what it awaited, output
+// and events as instants. Times in the format are microseconds.
+//
+// Format: https://docs.google.com/document/d/1CvAClvFfyA5R-PhYUmn5OOQtYMH4h6I0nSsKchNAySU
+
+const PID = 1;
+const LOOP_TID = 0; // steps of plain callbacks, and events of no task
+
+const us = (seconds) => Math.round(Number(seconds) * 1e6 * 1000) / 1000;
+const text = (value) => (value === null || value === undefined ? "" : String(value));
+const list = (value) => (Array.isArray(value) ? value : []);
+
+export function toChromeTrace(trace) {
+  const events = [];
+  events.push({ ph: "M", pid: PID, tid: LOOP_TID, name: "process_name", args: { name: "asyncio playground run" } });
+  events.push({ ph: "M", pid: PID, tid: LOOP_TID, name: "thread_name", args: { name: "event loop (callbacks)" } });
+  const tasks = list(trace.tasks);
+  tasks.forEach((task, index) => {
+    const tid = Number(task.id);
+    events.push({ ph: "M", pid: PID, tid, name: "thread_name", args: { name: `${text(task.name)} · ${text(task.coro)}` } });
+    events.push({ ph: "M", pid: PID, tid, name: "thread_sort_index", args: { sort_index: index + 1 } });
+  });
+  const trackOf = (task) => (task === null || task === undefined ? LOOP_TID : Number(task));
+
+  for (const slice of list(trace.slices)) {
+    events.push({
+      ph: "X", pid: PID, tid: trackOf(slice.task), ts: us(slice.start), dur: us(slice.end - slice.start),
+      name: slice.blocking ? `blocking: ${text(slice.reason)}` : "running",
+      cat: slice.blocking ? "blocking" : "step",
+      args: slice.line ? { line: slice.line } : {},
+    });
+  }
+  for (const wait of list(trace.waits)) {
+    events.push({
+      ph: "X", pid: PID, tid: trackOf(wait.task), ts: us(wait.start), dur: us(wait.end - wait.start),
+      name: `await ${text(wait.on) || "…"}`, cat: "wait",
+      args: { line: wait.line, chain: list(wait.chain).map(text).join(" -> ") },
+    });
+  }
+  for (const line of list(trace.output)) {
+    events.push({
+      ph: "i", s: "t", pid: PID, tid: trackOf(line.task), ts: us(line.t),
+      name: `${text(line.stream)}: ${text(line.text)}`, cat: "output",
+    });
+  }
+  for (const event of list(trace.events)) {
+    events.push({
+      ph: "i", s: event.task === null || event.task === undefined ? "p" : "t", pid: PID, tid: trackOf(event.task),
+      ts: us(event.t), name: `${text(event.kind)}: ${text(event.message)}`, cat: text(event.kind),
+      args: event.line ? { line: event.line } : {},
+    });
+  }
+  return {
+    traceEvents: events,
+    displayTimeUnit: "ms",
+    metadata: { source: "asyncio playground", clock: text(trace.clock), status: text(trace.status), version: trace.version },
+  };
+}
+
+export function downloadChromeTrace(trace, filename = "asyncio-trace.json") {
+  const blob = new Blob([JSON.stringify(toChromeTrace(trace))], { type: "application/json" });
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = filename;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
