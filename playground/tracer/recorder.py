@@ -37,7 +37,6 @@ _HIDDEN = 0
 _STEP = protocol.STEP
 _Task = asyncio.Task
 _FLUSH_INTERVAL_NS = int(FLUSH_INTERVAL * 1e9)
-_STEPS_FLUSH = 3 * 4 * FLUSH_COUNT
 
 # Who cancels a task, told by the asyncio function that called cancel(), and
 # whether that is a timeout.
@@ -331,9 +330,9 @@ class Recorder:
         self._step_start = now
         self._step_skipped = clock.skipped_ns
         self.in_step = True
-        if now - self._last_flush > _FLUSH_INTERVAL_NS or len(self.buffer) >= FLUSH_COUNT or (
-            len(self.steps) >= _STEPS_FLUSH
-        ):
+        # Only the time is checked here: a step adds a bounded number of
+        # messages, so 50 ms of steps stay a few megabytes at most.
+        if now - self._last_flush > _FLUSH_INTERVAL_NS:
             self.flush()
 
     def end_step(self) -> None:
