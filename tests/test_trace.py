@@ -115,3 +115,20 @@ def test_output_bytes_are_counted_past_the_cap() -> None:
     b.feed(line(*[["out", 0, None, "stdout", "12345"] for _ in range(5)]))
     assert b.output_bytes == 30
     assert len(b.trace.output) == 1
+
+
+def test_packed_tasks_and_ends_are_checked_one_by_one() -> None:
+    b = builder()
+    b.feed(line(["tasks", packed4((1, -1, 3, 0), (2, 1, -1, S), (3, 77, -1, S)), ["main", "w", "orphan"],
+                 ["main", "work", "x"]]))
+    b.feed(line(["tasks", packed4((4, -1, -1, 0)), ["too", "many"], ["names"]],
+                ["ends", base64.b64encode(array("q", [2, 2 * S, 9, S, 1, 3 * S]).tobytes()).decode()]))
+    trace = b.finish()
+    assert [(t.id, t.name, t.parent, t.line, t.created) for t in trace.tasks] == [
+        (1, "main", None, 3, 0.0), (2, "w", 1, None, 1.0)]
+    assert [(t.state, t.ended) for t in trace.tasks] == [("done", 3.0), ("done", 2.0)]
+    assert b.rejected == 3  # the orphan's unknown parent, the mismatched names, the unknown task 9
+
+
+def packed4(*records: tuple[int, int, int, int]) -> str:
+    return base64.b64encode(array("q", [n for record in records for n in record]).tobytes()).decode()

@@ -169,7 +169,7 @@ class TracingEventLoop(asyncio.SelectorEventLoop):
         recorder = self.recorder
         if recorder.enabled:
             try:
-                recorder.task_created(task)
+                recorder.task_created(task, sys._getframe(1))
             except Exception as exc:
                 recorder.disable("task_created", exc)
         return task

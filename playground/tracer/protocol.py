@@ -20,7 +20,10 @@ START = "start"  # clock ("virtual" or "real")
 TASK = "task"  # id, name, coro, parent id or null, line or null, created
 TASK_END = "done"  # id, ended, state, error type or null, error message or null, line or null
 STEP = "step"  # task id or null, start, end[, blocking reason, line or null]
-STEPS = "steps"  # base64 of native-endian int64 triples: task id, start, end (ordinary steps)
+# Packed messages carry base64 of native-endian int64 numbers:
+TASKS = "tasks"  # packed (id, parent or -1, line or -1, created) per task, [names], [coros]
+ENDS = "ends"  # packed (id, ended) per task that ended normally ("done")
+STEPS = "steps"  # packed (task id, start, end) per ordinary step
 WAIT = "wait"  # task id, start, end, on or null, line or null, chain (list of names)
 OUTPUT = "out"  # t, task id or null, stream, text
 EVENT = "event"  # t, kind, task id or null, message, line or null

@@ -29,10 +29,8 @@ from .clock import Clock, real_perf_counter_ns
 from .waits import describe_wait, exception_line, number, snippet_line, task_label
 
 # Tasks asyncio.run creates for its own shutdown, not the snippet's work.
-_INTERNAL_CODES = {
-    asyncio.BaseEventLoop.shutdown_asyncgens.__code__,
-    asyncio.BaseEventLoop.shutdown_default_executor.__code__,
-}
+_SHUTDOWN_ASYNCGENS = asyncio.BaseEventLoop.shutdown_asyncgens.__code__
+_SHUTDOWN_EXECUTOR = asyncio.BaseEventLoop.shutdown_default_executor.__code__
 _HIDDEN = 0
 _STEP = protocol.STEP
 _Task = asyncio.Task
@@ -124,11 +122,17 @@ class Recorder:
         self._partial: dict[str, tuple[int | None, int, str]] = {}
         self._last_flush = 0
         self.buffer = channel.buffer
-        # Ordinary steps of tasks, as (task id, start, end) int64 triples: the
-        # bulk of every trace, kept out of the tuple buffer because packing
-        # them costs a fraction of encoding them as JSON.
-        self.steps = array("q")
+        # The bulk of every trace, kept out of the tuple buffer and packed as
+        # int64 at each flush, which costs a fraction of encoding JSON:
+        # ordinary steps as (task id, start, end), tasks announced as
+        # (task id, parent or -1, line or -1, created) with their names and
+        # coroutines, and tasks that ended normally as (task id, ended).
+        self.steps: list[int] = []
         self._add_steps = self.steps.extend
+        self._new_tasks: list[int] = []
+        self._new_names: list[str] = []
+        self._new_coros: list[str] = []
+        self._ends: list[int] = []
 
     # Sending, within the event cap.
 
@@ -141,11 +145,19 @@ class Recorder:
     def flush(self) -> None:
         buffer = self.buffer
         self._last_flush = self.clock.now_ns()
+        if self._new_names:
+            self._sent += len(self._new_names) - 1
+            buffer.insert(0, (protocol.TASKS, _pack(self._new_tasks), self._new_names, self._new_coros))
+            self._new_tasks, self._new_names, self._new_coros = [], [], []
         steps = self.steps
         if steps:
             self._sent += len(steps) // 3 - 1
-            buffer.append((protocol.STEPS, base64.b64encode(steps.tobytes()).decode("ascii")))
-            del steps[:]
+            buffer.append((protocol.STEPS, _pack(steps)))
+            steps.clear()
+        if self._ends:
+            self._sent += len(self._ends) // 2 - 1
+            buffer.append((protocol.ENDS, _pack(self._ends)))
+            self._ends.clear()
         if not buffer:
             return
         self._sent += len(buffer)
@@ -169,14 +181,15 @@ class Recorder:
 
     # Tasks.
 
-    def task_created(self, task: asyncio.Task[Any]) -> int:
+    def task_created(self, task: asyncio.Task[Any], caller: FrameType | None = None) -> int:
         """Give a new task its id. It is announced at its first step, because
         ``asyncio.create_task(name=...)`` names a task after creating it."""
         coro = task.get_coro()
         key = id(task)
         if self.waits:
             self.waits.pop(key, None)  # a task that vanished while parked had this address
-        if getattr(coro, "cr_code", None) in _INTERNAL_CODES:
+        code = getattr(coro, "cr_code", None)
+        if code is _SHUTDOWN_ASYNCGENS or code is _SHUTDOWN_EXECUTOR:
             self._ids[key] = _HIDDEN
             return _HIDDEN
         task_id = self._next_id
@@ -185,14 +198,18 @@ class Recorder:
         coro_name = getattr(coro, "__qualname__", None) or type(coro).__name__
         creator = self._step_task
         parent = None if creator is None else self._ids.get(id(creator)) or None
-        line = snippet_line(sys._getframe(1))
-        self._unannounced[task_id] = (task, coro_name, parent, line, self.clock.now_ns())
+        line = snippet_line(caller)
+        clock = self.clock
+        created = real_perf_counter_ns() - clock.origin_ns + clock.skipped_ns
+        self._unannounced[task_id] = (task, coro_name, parent, line, created)
         return -task_id
 
     def _announce(self, key: int, task_id: int) -> int:
         task, coro_name, parent, line, created = self._unannounced.pop(task_id)
         self._ids[key] = task_id
-        self.buffer.append((protocol.TASK, task_id, task.get_name(), coro_name, parent, line, created))
+        self._new_tasks.extend((task_id, -1 if parent is None else parent, -1 if line is None else line, created))
+        self._new_names.append(task.get_name())
+        self._new_coros.append(coro_name)
         return task_id
 
     def _announce_all(self) -> None:
@@ -215,7 +232,7 @@ class Recorder:
         # retrieved and hide asyncio's "exception was never retrieved".
         exc = getattr(task, "_exception", None)
         if exc is None:
-            self.buffer.append((protocol.TASK_END, task_id, now, "done", None, None, None))
+            self._ends.extend((task_id, now))
             return
         line = exception_line(exc)
         self._errored[id(task)] = task_id
@@ -453,6 +470,10 @@ class Recorder:
             self.channel.send(protocol.ERROR, error)
         self.channel.send(protocol.END, status, now)
         self.channel.flush()
+
+
+def _pack(numbers: list[int]) -> str:
+    return base64.b64encode(array("q", numbers).tobytes()).decode("ascii")
 
 
 class _NoHandle:
