@@ -331,3 +331,27 @@ def test_per_task_figures_show_the_loops_contention(run_trace: RunTrace) -> None
         assert abs(job["busy"] + job["waiting"] + job["scheduled"] - (job["ended"] - job["created"])) < 1e-5
     [main] = task_named(trace, "main")
     assert main["steps"] == 3 and near(main["waiting"], 1.6)
+
+
+def test_a_run_stopped_at_a_limit_keeps_everything_before_the_stop(run_trace: RunTrace) -> None:
+    trace = run_trace("""
+        import asyncio
+        async def ticker():
+            for i in range(3):
+                print("tick", i)
+                await asyncio.sleep(1)
+        async def main():
+            await asyncio.gather(ticker(), asyncio.sleep(5))
+            print("spinning")
+            while True:
+                pass
+        asyncio.run(main())
+    """, wall_seconds=1.5, cpu_seconds=30)
+    assert trace["status"] == "timeout"
+    assert [line["text"] for line in trace["output"]] == ["tick 0", "tick 1", "tick 2", "spinning"]
+    assert near(outputs(trace, "spinning")[0]["t"], 5.0)
+    [ticker] = task_named(trace, "ticker")
+    assert ticker["state"] == "done" and ticker["steps"] == 4 and near(ticker["waiting"], 3.0)
+    [main] = task_named(trace, "main")
+    assert main["state"] == "pending" and main["ended"] is None
+    assert [e for e in events(trace, "limit") if "wall-clock" in e["message"]]

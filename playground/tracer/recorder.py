@@ -129,10 +129,11 @@ class Recorder:
         # coroutines, and tasks that ended normally as (task id, ended).
         self.steps: list[int] = []
         self._add_steps = self.steps.extend
-        self._new_tasks: list[int] = []
-        self._new_names: list[str] = []
-        self._new_coros: list[str] = []
+        self._new_tasks: list[tuple[int, int, int, int, str, str]] = []
         self._ends: list[int] = []
+        # Set while flushing: the CPU-time sampler may flush too, between
+        # any two bytecodes, and must not flush in the middle of a flush.
+        self._flushing = False
 
     # Sending, within the event cap.
 
@@ -143,12 +144,22 @@ class Recorder:
         self.buffer.append((protocol.EVENT, self.clock.now_ns(), kind, task, message, line))
 
     def flush(self) -> None:
+        if self._flushing:
+            return
+        self._flushing = True
+        try:
+            self._flush()
+        finally:
+            self._flushing = False
+
+    def _flush(self) -> None:
         buffer = self.buffer
         self._last_flush = self.clock.now_ns()
-        if self._new_names:
-            self._sent += len(self._new_names) - 1
-            buffer.insert(0, (protocol.TASKS, _pack(self._new_tasks), self._new_names, self._new_coros))
-            self._new_tasks, self._new_names, self._new_coros = [], [], []
+        if self._new_tasks:
+            new, self._new_tasks = self._new_tasks, []
+            self._sent += len(new) - 1
+            numbers = [number for task in new for number in task[:4]]
+            buffer.insert(0, (protocol.TASKS, _pack(numbers), [task[4] for task in new], [task[5] for task in new]))
         steps = self.steps
         if steps:
             self._sent += len(steps) // 3 - 1
@@ -207,9 +218,9 @@ class Recorder:
     def _announce(self, key: int, task_id: int) -> int:
         task, coro_name, parent, line, created = self._unannounced.pop(task_id)
         self._ids[key] = task_id
-        self._new_tasks.extend((task_id, -1 if parent is None else parent, -1 if line is None else line, created))
-        self._new_names.append(task.get_name())
-        self._new_coros.append(coro_name)
+        # One append: the sampler's flush may come between any two bytecodes.
+        self._new_tasks.append((task_id, -1 if parent is None else parent, -1 if line is None else line, created,
+                                task.get_name(), coro_name))
         return task_id
 
     def _announce_all(self) -> None:
@@ -394,11 +405,17 @@ class Recorder:
         self._sleep_line = snippet_line(sys._getframe(1))
 
     def sample(self, signum: int, frame: FrameType | None) -> None:
-        """A CPU-time tick (SIGPROF): note which snippet line is running."""
+        """A CPU-time tick (SIGPROF): note which snippet line is running, and
+        send what a long step printed so far, which a kill would lose."""
         if self.in_step:
             line = snippet_line(frame)
             if line is not None:
                 self._samples[line] = self._samples.get(line, 0) + 1
+            if self.enabled and self.clock.now_ns() - self._last_flush > _FLUSH_INTERVAL_NS:
+                self.flush()
+
+    def stop_sampling(self) -> None:
+        signal.setitimer(signal.ITIMER_PROF, 0, 0)
 
     def start_sampling(self) -> None:
         """Tick every half blocking threshold of CPU time, to find the lines
@@ -457,6 +474,10 @@ class Recorder:
         return sorted(found)
 
     def finish(self, status: str, error: dict[str, Any] | None = None) -> None:
+        try:
+            self.stop_sampling()
+        except (OSError, ValueError):
+            pass
         if self.enabled:
             self.end_step()
             self._announce_all()
