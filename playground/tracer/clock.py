@@ -34,11 +34,15 @@ class Clock:
         self.horizon = horizon
         self.on_horizon = on_horizon
         self.skipped_ns = 0
+        self.restart()
+        self.on_sleep: Callable[[float], None] | None = None
+        self._thread = threading.get_ident()
+
+    def restart(self) -> None:
+        """Time zero is now: the moment the snippet's own code starts."""
         self.origin_ns = real_perf_counter_ns()
         self._epoch_origin = _real_time()
         self._monotonic_origin = _real_monotonic()
-        self.on_sleep: Callable[[float], None] | None = None
-        self._thread = threading.get_ident()
 
     def now_ns(self) -> int:
         return real_perf_counter_ns() - self.origin_ns + self.skipped_ns

@@ -113,6 +113,7 @@ class Run:
         except (SyntaxError, ValueError) as exc:
             return "error", describe(exc, self.source)
         namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
+        self.clock.restart()
         try:
             if code.co_flags & inspect.CO_COROUTINE:
                 asyncio.run(eval(code, namespace))
