@@ -322,11 +322,14 @@ function showTrace(trace, clientSeconds) {
   }
   if (errLine) markErrorLine(errLine);
 
-  // Notes worth reading: blocking steps, warnings, unretrieved exceptions.
+  // Notes worth reading: blocking steps, warnings, lost exceptions and
+  // coroutines, timeouts and who cancelled what.
   const names = taskNames(trace);
-  const notes = (Array.isArray(trace.events) ? trace.events : []).filter(
-    (e) => e && ["blocking", "warning", "exception"].includes(e.kind) && e.message,
-  );
+  const noteKinds = ["never_awaited", "never_retrieved", "destroyed_pending", "blocking", "warning", "exception",
+    "timeout", "cancelled"];
+  const notes = (Array.isArray(trace.events) ? trace.events : [])
+    .filter((e) => e && noteKinds.includes(e.kind) && e.message)
+    .sort((a, b) => noteKinds.indexOf(a.kind) - noteKinds.indexOf(b.kind) || num(a.t, 0) - num(b.t, 0));
   if (notes.length) {
     const list = document.createElement("ul");
     list.className = "notes";
@@ -334,7 +337,8 @@ function showTrace(trace, clientSeconds) {
       const li = document.createElement("li");
       li.className = `note note-${e.kind}`;
       const who = names.has(e.task) ? `${names.get(e.task)}: ` : "";
-      li.textContent = `${num(e.t, 0).toFixed(3)} s \u00b7 ${who}${str(e.message)}`;
+      li.textContent = `${num(e.t, 0).toFixed(3)} s \u00b7 ${who}${str(e.message)} `;
+      if (validLine(e.line)) li.appendChild(lineButton(e.line, `line ${e.line}`));
       list.appendChild(li);
     }
     if (notes.length > 5) {

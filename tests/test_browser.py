@@ -177,3 +177,23 @@ def test_perfetto_export_has_a_track_per_task(page: Page, live_server: str) -> N
     assert len(steps) == 8 and all(e["dur"] >= 0 for e in steps)
     printed = sorted(e["name"] for e in events if e["ph"] == "i" and e["cat"] == "output")
     assert printed == ["stdout: Hello"] * 3 + ["stdout: World"] * 3
+
+
+def test_a_coroutine_never_awaited_is_a_note_with_its_line(page: Page, live_server: str) -> None:
+    code = (
+        "import asyncio\n"
+        "async def say_hello():\n"
+        "    print('Hello')\n"
+        "async def main():\n"
+        "    say_hello()\n"
+        "    await asyncio.sleep(0.1)\n"
+        "asyncio.run(main())\n"
+    )
+    page.goto(f"{live_server}/#code={urllib.parse.quote(code)}&run=1")
+    wait_for_status(page, "ok")
+    note = page.locator(".note-never_awaited")
+    expect(note).to_contain_text("coroutine 'say_hello' was never awaited")
+    note.locator("button[data-line='5']").click()
+    selected = page.evaluate("window.playground.editor.getCursor().line")
+    assert selected == 4  # CodeMirror counts lines from 0
+    screenshot(page, "never-awaited")

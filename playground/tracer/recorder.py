@@ -119,6 +119,8 @@ class Recorder:
         self._sleep_line: int | None = None
         self._samples: dict[int, int] = {}
         self._loop_thread = threading.get_ident()
+        self._last_loop_end: int | None = None
+        self._last_output = 0
         self._partial: dict[str, tuple[int | None, int, str]] = {}
         self._last_flush = 0
         self.buffer = channel.buffer
@@ -429,7 +431,7 @@ class Recorder:
     def write(self, stream: str, text: str) -> None:
         if not text:
             return
-        now = self.clock.now_ns()
+        now = self._last_output = self.clock.now_ns()
         task_id = self.current
         partial = self._partial.pop(stream, None)
         if partial is not None and partial[0] != task_id:
@@ -461,6 +463,7 @@ class Recorder:
     def loop_closed(self) -> None:
         self.end_step()
         self.event("loop_end", f"event loop {self.loops_started} closed")
+        self._last_loop_end = self.clock.now_ns()
 
     def pending_tasks(self, loop: asyncio.AbstractEventLoop) -> list[tuple[int, str, str | None, int | None]]:
         """Tasks that are still waiting: id, name, what on, and the line."""
@@ -489,7 +492,11 @@ class Recorder:
         self.flush()
         if error is not None:
             self.channel.send(protocol.ERROR, error)
-        self.channel.send(protocol.END, status, now)
+        # The run's duration is its loop time, unless something happened after
+        # the last loop closed (a print, a limit) or no loop closed at all.
+        loop_end = self._last_loop_end
+        duration = loop_end if status == "ok" and loop_end is not None and self._last_output <= loop_end else now
+        self.channel.send(protocol.END, status, duration)
         self.channel.flush()
 
 
