@@ -30,6 +30,7 @@ MAX_MESSAGE = 2000
 MAX_TRACEBACK = 50
 MAX_TIME = 1e9
 MAX_ID = 2**31 - 1
+URL_TASK_FIELDS = ("url", "http", "phases")
 
 
 @dataclass
@@ -43,6 +44,11 @@ class TaskRecord:
     ended: float | None = None
     state: TaskState = "pending"
     error: dict[str, Any] | None = None
+    # URL mode only (left out of the JSON when None, so code traces stay small):
+    # the URL, {status, bytes, content_type, error}, and [{name, start, end}].
+    url: str | None = None
+    http: dict[str, Any] | None = None
+    phases: list[dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -96,7 +102,12 @@ class Trace:
     version: int = VERSION
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        for task in data["tasks"]:
+            for key in URL_TASK_FIELDS:
+                if task.get(key, 0) is None:
+                    del task[key]
+        return data
 
 
 class Invalid(ValueError):
