@@ -125,13 +125,10 @@ class UrlRecord:
         if name not in self._open:
             self._open[name] = self.clock() if at is None else at
 
-    def end(self, name: str, *, keep_empty: bool = True) -> None:
+    def end(self, name: str) -> None:
         start = self._open.pop(name, None)
-        if start is None:
-            return
-        now = self.clock()
-        if keep_empty or now - start >= 1e-6:
-            self.add(name, start, now)
+        if start is not None:
+            self.add(name, start, self.clock())
 
     def add(self, name: str, start: float, end: float) -> None:
         self.phases.append({"name": name, "start": _round(start), "end": _round(max(end, start)),
@@ -398,9 +395,10 @@ class Fetcher:
 
             async def guarded(record: UrlRecord) -> None:
                 record.start()
-                record.begin("queued")
+                if semaphore.locked():
+                    record.begin("queued")
                 async with semaphore:
-                    record.end("queued", keep_empty=False)
+                    record.end("queued")
                     await one(record)
 
             await asyncio.gather(*(guarded(record) for record in records))
@@ -444,9 +442,9 @@ class Fetcher:
     def _summary(record: UrlRecord) -> str:
         http = record.http
         if http["error"]:
-            return f"{record.url}: {record.task.error['type'] if record.task.error else 'error'}: {http['error']}\n"
+            return f"{record.url}: {record.task.error['type'] if record.task.error else 'error'}: {http['error']}"
         size = f"{http['bytes']} bytes" + (" (cut)" if http.get("truncated") else "")
-        return f"{record.url}: {http['status']}, {size}\n"
+        return f"{record.url}: {http['status']}, {size}"
 
     async def _follow(self, session: aiohttp.ClientSession, record: UrlRecord) -> None:
         checked = self.guard.check_url(record.url)
