@@ -44,6 +44,7 @@ from .urllimits import (
     TOO_MANY_REDIRECTS,
     TOTAL_TIMEOUT,
     FetchLimits,
+    size_text,
 )
 
 log = logging.getLogger(__name__)
@@ -494,7 +495,7 @@ class Fetcher:
             record.end("body")
             http["truncated"] = cut
             if cut:
-                http["note"] = BODY_CUT.format(body_kib=self.limits.body_bytes // 1024)
+                http["note"] = BODY_CUT.format(size=size_text(self.limits.body_bytes))
                 response.close()
             http["final_url"] = str(url)[: ssrf.MAX_URL_CHARS]
             return None

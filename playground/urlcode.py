@@ -84,13 +84,15 @@ import time
 
 URLS = {urls}
 
-TOOK = {took}
+# URL: (seconds it took, what came back)
+MEASURED = {measured}
 
 
 async def fetch(session, url):
-    await asyncio.sleep(TOOK[url])
-    print(f"{{url}}: answered after {{TOOK[url]}} s")
-    return 200
+    took, outcome = MEASURED[url]
+    await asyncio.sleep(took)
+    print(f"{{url}}: {{outcome}} after {{took}} s")
+    return outcome
 
 
 async def main():
@@ -101,6 +103,8 @@ start = time.perf_counter()
 asyncio.run(main())
 print(f"{{len(URLS)}} URLs in {{time.perf_counter() - start:.2f}} s")
 '''
+
+MAX_OUTCOME = 40
 
 
 def _list(values: Sequence[str], indent: str = "    ") -> str:
@@ -120,17 +124,20 @@ def real_code(urls: Sequence[str], strategy: Strategy, limit: int = DEFAULT_SEMA
 
 
 def runnable_code(urls: Sequence[str], strategy: Strategy, limit: int = DEFAULT_SEMAPHORE,
-                  took: Sequence[float | None] | None = None) -> str:
+                  took: Sequence[float | None] | None = None,
+                  outcomes: Sequence[str | None] | None = None) -> str:
     """The same strategy for code mode, each request simulated by a sleep of
-    the time it took (``took[i]`` for ``urls[i]``, in seconds)."""
-    unique: dict[str, float] = {}
-    measured = took is not None and any(t is not None for t in took)
+    the time it took (``took[i]`` for ``urls[i]``, in seconds) and printing
+    what came back (``outcomes[i]``: a status code or the failure's type)."""
+    measured: dict[str, tuple[float, str]] = {}
     for i, url in enumerate(urls):
         seconds = took[i] if took is not None and i < len(took) else None
-        value = round(seconds, 3) if seconds is not None else DEFAULT_TOOK
-        unique.setdefault(url, value)
-    pairs = "".join(f"    {url!r}: {seconds!r},\n" for url, seconds in unique.items())
-    took_text = "{\n" + pairs + "}" if pairs else "{}"
-    when = "in your last URL run" if measured else f"(a guess of {DEFAULT_TOOK} s: run the URLs to measure)"
-    return _RUNNABLE.format(strategy=strategy, when=when, urls=_list(urls), took=took_text,
+        outcome = outcomes[i] if outcomes is not None and i < len(outcomes) else None
+        measured.setdefault(url, (DEFAULT_TOOK if seconds is None else round(seconds, 3),
+                                  (outcome or "simulated")[:MAX_OUTCOME]))
+    pairs = "".join(f"    {url!r}: {value!r},\n" for url, value in measured.items())
+    when = ("in your last URL run" if took is not None and any(t is not None for t in took)
+            else f"(a guess of {DEFAULT_TOOK} s: run the URLs to measure)")
+    return _RUNNABLE.format(strategy=strategy, when=when, urls=_list(urls),
+                            measured="{\n" + pairs + "}" if pairs else "{}",
                             body=_body(strategy, limit, " " * 4))

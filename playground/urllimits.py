@@ -52,12 +52,21 @@ class FetchLimits:
         return cls(**values)
 
 
+def size_text(n: int) -> str:
+    """A cap in bytes for people: "1 MiB", "256 KiB", "100 bytes"."""
+    if n >= MIB and n % MIB == 0:
+        return f"{n // MIB} MiB"
+    if n >= KIB and n % KIB == 0:
+        return f"{n // KIB} KiB"
+    return f"{n} bytes"
+
+
 TOO_MANY_URLS = "This run has {count} URLs; the limit is {max_urls} a run."
 NO_URLS = "Give at least one URL, one a line."
 BAD_LIMIT = "Field 'limit' must be a whole number from 1 to {concurrency}."
 BUSY = "Too many URL runs are going on right now: try again in a few seconds."
 
-BODY_CUT = "Only the first {body_kib} KiB of the body were read; the rest was not downloaded."
+BODY_CUT = "Only the first {size} of the body were read; the rest was not downloaded."
 REQUEST_TIMEOUT = "No complete answer within the {request_seconds:g} s limit for one URL (stopped during {phase})."
 TOTAL_TIMEOUT = "The run reached its {total_seconds:g} s total limit before this URL finished."
 TOO_MANY_REDIRECTS = "More than {max_redirects} redirects; stopped following them."

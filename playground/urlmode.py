@@ -17,13 +17,13 @@ from flask import Blueprint, Response, current_app, jsonify
 from .api import json_body
 from .errors import RETRY_AFTER_SECONDS, APIError
 from .fetch import DEFAULT_SEMAPHORE, STRATEGIES, Busy, Fetcher, Strategy
-from .urlcode import real_code, runnable_code
+from .urlcode import MAX_OUTCOME, real_code, runnable_code
 from .urllimits import BAD_LIMIT, BUSY, NO_URLS, TOO_MANY_URLS, FetchLimits
 
 bp = Blueprint("urlmode", __name__, url_prefix="/api")
 
 FETCH_FIELDS = {"urls", "strategy", "limit"}
-CODE_FIELDS = {"urls", "strategy", "limit", "took"}
+CODE_FIELDS = {"urls", "strategy", "limit", "took", "outcomes"}
 MAX_URL_FIELD_CHARS = 8192
 
 
@@ -82,6 +82,22 @@ def took_field(body: dict[str, Any], count: int) -> list[float | None] | None:
     return [None if t is None else float(t) for t in took]
 
 
+def outcomes_field(body: dict[str, Any], count: int) -> list[str | None] | None:
+    outcomes = body.get("outcomes")
+    if outcomes is None:
+        return None
+    if (not isinstance(outcomes, list) or len(outcomes) != count or not all(
+            o is None or (isinstance(o, str) and len(o) <= MAX_OUTCOME) for o in outcomes)):
+        raise APIError(400, "wrong_fields",
+                       f"Field 'outcomes' must be a list of short strings (up to {MAX_OUTCOME} characters, "
+                       "or null), one for each URL.")
+    try:
+        "".join(o or "" for o in outcomes).encode("utf-8")
+    except UnicodeEncodeError:
+        raise APIError(400, "wrong_fields", "Field 'outcomes' holds invalid Unicode (a lone surrogate).") from None
+    return outcomes
+
+
 @bp.post("/fetch")
 async def fetch() -> Response:
     service = fetcher()
@@ -106,8 +122,9 @@ def code() -> Response:
     strategy = strategy_field(body)
     limit = limit_field(body, limits)
     took = took_field(body, len(urls))
+    outcomes = outcomes_field(body, len(urls))
     return jsonify(
         strategy=strategy,
         code=real_code(urls, strategy, limit),
-        runnable=runnable_code(urls, strategy, limit, took),
+        runnable=runnable_code(urls, strategy, limit, took, outcomes),
     )

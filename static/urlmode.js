@@ -53,6 +53,7 @@ export function initUrlMode(deps) {
   });
   let runnable = "";
   let lastTook = null; // seconds per URL of the last run, for the code-mode twin
+  let lastOutcomes = null; // what came back for each URL: a status code or the failure's type
   let codeSeq = 0;
   let codeTimer = 0;
 
@@ -105,6 +106,7 @@ export function initUrlMode(deps) {
     }
     const body = { urls: items, strategy: strategy(), limit: limit() };
     if (lastTook && lastTook.length === items.length) body.took = lastTook;
+    if (lastOutcomes && lastOutcomes.length === items.length) body.outcomes = lastOutcomes;
     const answer = await deps.postJSON("api/fetch/code", body);
     if (seq !== codeSeq) return; // a newer request is on its way
     if (!answer.ok) {
@@ -173,6 +175,15 @@ export function initUrlMode(deps) {
     });
   }
 
+  function outcomes(trace) {
+    return trace.tasks.map((task) => {
+      if (!task || typeof task !== "object") return null;
+      if (task.error && typeof task.error === "object") return str(task.error.type).slice(0, 40) || "failed";
+      const status = task.http && typeof task.http === "object" ? task.http.status : null;
+      return typeof status === "number" ? String(status) : null;
+    });
+  }
+
   function failures(trace) {
     return trace.tasks.filter((task) => task && (task.error || (task.http && task.http.error)));
   }
@@ -219,7 +230,7 @@ export function initUrlMode(deps) {
       deps.addDetail("advice", "Some bodies were longer than the playground reads; only their start was downloaded.");
     }
 
-    const names = new Map(trace.tasks.filter((t) => t && typeof t === "object").map((t) => [t.id, str(t.url)]));
+    const names = new Map(trace.tasks.filter((t) => t && typeof t === "object").map((t) => [t.id, `#${str(t.id)}`]));
     deps.renderOutput(trace, names);
     const domain = Math.max(duration, b ? num(b.trace.duration, 0) : 0);
     renderTimeline(deps.timelineBox, trace, { laneTitle: "URL", domain: b ? domain : undefined });
@@ -227,6 +238,7 @@ export function initUrlMode(deps) {
     else hideCompare();
 
     lastTook = took(trace);
+    lastOutcomes = outcomes(trace);
     scheduleCode();
   }
 
@@ -273,6 +285,7 @@ export function initUrlMode(deps) {
 
   list.addEventListener("input", () => {
     lastTook = null;
+    lastOutcomes = null;
     updateHint();
     scheduleCode();
   });
@@ -311,6 +324,7 @@ export function initUrlMode(deps) {
       const l = Number(params.get("limit"));
       if (Number.isInteger(l) && l >= 1) limitInput.value = String(Math.min(maxLimit, l));
       lastTook = null;
+      lastOutcomes = null;
       syncLimitField();
       updateHint();
     },

@@ -130,6 +130,7 @@ def test_url_mode_draws_phases_compares_and_opens_the_code(page: Page, url_serve
     page.get_by_test_id("open-in-code").click()
     expect(page.get_by_test_id("editor")).to_be_visible()
     expect(page.get_by_test_id("editor")).to_contain_text("in your last URL run")
+    expect(page.get_by_test_id("editor")).to_contain_text("Refused")
     expect(page.get_by_test_id("mode-code")).to_have_attribute("aria-pressed", "true")
     page.get_by_test_id("run").click()
     wait_for_status(page, "ok")

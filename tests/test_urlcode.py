@@ -39,7 +39,7 @@ def test_runnable_twin_runs_with_the_strategys_concurrency(run_trace: Any, strat
     assert trace["status"] == "ok", trace["error"]
     assert trace["duration"] == pytest.approx(EXPECTED_DURATION[strategy], abs=0.01)
     printed = [line["text"] for line in trace["output"]]
-    assert sorted(printed[:-1]) == sorted(f"{url}: answered after 0.5 s" for url in URLS)
+    assert sorted(printed[:-1]) == sorted(f"{url}: simulated after 0.5 s" for url in URLS)
     assert printed[-1].startswith("3 URLs in ")
     lanes = task_named(trace, "main.<locals>.limited" if strategy == "semaphore" else "fetch")
     assert len(lanes) == (0 if strategy == "sequential" else 3)
@@ -54,21 +54,27 @@ def test_strategy_text_is_the_same_in_both_versions() -> None:
         assert dedented in twin, strategy
 
 
-def test_runnable_twin_says_whether_times_were_measured() -> None:
-    assert "in your last URL run" in runnable_code(URLS, "gather", took=[0.2, None, 1.25])
-    assert "'https://example.org/': 1.25" in runnable_code(URLS, "gather", took=[0.2, None, 1.25])
+def test_runnable_twin_says_whether_times_were_measured(run_trace: Any) -> None:
+    code = runnable_code(URLS, "gather", took=[0.2, None, 1.25], outcomes=["200", None, "Refused"])
+    assert "in your last URL run" in code
+    assert "'https://example.org/': (1.25, 'Refused')" in code
     assert "a guess of 0.5 s" in runnable_code(URLS, "gather")
+    printed = sorted(line["text"] for line in run_trace(code)["output"][:-1])
+    assert printed == sorted([f"{URLS[0]}: 200 after 0.2 s", f"{URLS[1]}: simulated after 0.5 s",
+                              f"{URLS[2]}: Refused after 1.25 s"])
 
 
 def test_api_code_answers_both_versions() -> None:
     client = create_app({"TESTING": True}).test_client()
     response = client.post("/api/fetch/code", json={"urls": URLS, "strategy": "semaphore", "limit": 2,
-                                                    "took": [0.1, 0.2, None]})
+                                                    "took": [0.1, 0.2, None], "outcomes": ["200", "404", None]})
     assert response.status_code == 200
     body = response.get_json()
     assert body["strategy"] == "semaphore"
     assert "asyncio.Semaphore(2)" in body["code"] and "asyncio.Semaphore(2)" in body["runnable"]
-    assert "0.2" in body["runnable"]
-    bad = client.post("/api/fetch/code", json={"urls": URLS, "took": [1]})
-    assert bad.status_code == 400
-    assert "one for each URL" in bad.get_json()["error"]["message"]
+    assert "(0.2, '404')" in body["runnable"]
+    for bad_body in ({"urls": URLS, "took": [1]}, {"urls": URLS, "outcomes": ["x" * 41, None, None]},
+                     {"urls": URLS, "took": [1, 2, True]}, {"urls": URLS, "outcomes": "200"}):
+        bad = client.post("/api/fetch/code", json=bad_body)
+        assert bad.status_code == 400
+        assert "one for each URL" in bad.get_json()["error"]["message"]
