@@ -248,6 +248,11 @@ def describe_failure(exc: BaseException, record: UrlRecord, limits: FetchLimits)
     hop = record.hop
     if hop is not None and hop.refusal is not None:
         return "Refused", _redirect_prefix(record) + hop.refusal
+    # A refusal met by another request (a lookup shared by two requests for
+    # one host) reaches this one wrapped in aiohttp's connection error.
+    inner = getattr(exc, "os_error", None) or exc.__cause__
+    if isinstance(inner, ssrf.Refused) and not isinstance(exc, ssrf.Refused):
+        return "Refused", _redirect_prefix(record) + inner.message
     host = f"{hop.host}:{hop.port}" if hop is not None else "the server"
     # The guard's word on a URL already names the redirect it came from.
     if isinstance(exc, ssrf.Refused):

@@ -241,6 +241,12 @@ def test_a_name_resolving_to_loopback_is_refused_at_resolution() -> None:
         assert [phase["name"] for phase in task["phases"]] == ["dns"]
 
 
+def test_requests_sharing_a_refused_lookup_are_all_refused() -> None:
+    tasks = fetch([f"http://rebind.test/{i}" for i in range(4)], names=NAMES)
+    for task in tasks:
+        assert refused(task).startswith("rebind.test resolves to 127.0.0.1, a loopback address")
+
+
 def test_names_resolving_to_internal_addresses_are_refused() -> None:
     urls = [f"http://{name}/" for name in NAMES]
     tasks = fetch(urls, names=NAMES)
