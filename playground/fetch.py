@@ -53,6 +53,13 @@ Strategy = Literal["sequential", "gather", "semaphore", "as_completed", "taskgro
 STRATEGIES: tuple[Strategy, ...] = ("sequential", "gather", "semaphore", "as_completed", "taskgroup")
 DEFAULT_SEMAPHORE = 3
 PHASES = ("queued", "dns", "connect", "tls", "sent", "first_byte", "body")
+PHASE_WORDS = {
+    "queued": "waiting for a connection slot", "dns": "looking up the name", "connect": "connecting",
+    "tls": "in the TLS handshake", "sent": "sending the request", "first_byte": "waiting for the first byte",
+    "body": "reading the body",
+}
+NEXT_PHASE = {"queued": "connect", "dns": "connect", "connect": "sent", "tls": "sent", "sent": "first_byte",
+              "first_byte": "body", "body": "body"}
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 READ_CHUNK = 64 * 1024
 MAX_CONTENT_TYPE = 200
@@ -141,13 +148,15 @@ class UrlRecord:
         self.add(name, self._last, self.clock())
 
     def current_phase(self) -> str:
+        """Where the request is, in words: the phase open or, between two
+        measured phases, the one that comes next."""
         if self._open:
-            return max(self._open.items(), key=lambda item: item[1])[0].replace("_", " ")
-        if self.phases:
-            following = {"queued": "connect", "dns": "connect", "connect": "tls", "tls": "sent",
-                         "sent": "first_byte", "first_byte": "body", "body": "body"}
-            return following.get(self.phases[-1]["name"], "the request").replace("_", " ")
-        return "the request"
+            name = max(self._open.items(), key=lambda item: item[1])[0]
+        elif self.phases:
+            name = NEXT_PHASE.get(self.phases[-1]["name"], "connect")
+        else:
+            name = "connect"
+        return PHASE_WORDS[name]
 
     def close_open(self) -> None:
         for name in list(self._open):

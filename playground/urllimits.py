@@ -67,7 +67,7 @@ BAD_LIMIT = "Field 'limit' must be a whole number from 1 to {concurrency}."
 BUSY = "Too many URL runs are going on right now: try again in a few seconds."
 
 BODY_CUT = "Only the first {size} of the body were read; the rest was not downloaded."
-REQUEST_TIMEOUT = "No complete answer within the {request_seconds:g} s limit for one URL (stopped during {phase})."
+REQUEST_TIMEOUT = "No complete answer within the {request_seconds:g} s limit for one URL (stopped while {phase})."
 TOTAL_TIMEOUT = "The run reached its {total_seconds:g} s total limit before this URL finished."
 TOO_MANY_REDIRECTS = "More than {max_redirects} redirects; stopped following them."
 HEADERS_TOO_LARGE = "The answer's headers are larger than the playground reads ({header_bytes} bytes a line, " \

@@ -165,11 +165,11 @@ def test_slow_answers_hit_the_per_request_limit_and_say_where(server: LocalServe
     urls = [server.url("/drip?bytes=50&interval=0.1"), server.url("/delay/5"), server.url("/status/200")]
     drip, slow, quick = run(server, urls, request_seconds=0.6)["tasks"]
     assert drip["error"]["type"] == "Timeout"
-    assert "0.6 s limit for one URL (stopped during body)" in drip["http"]["error"]
+    assert "0.6 s limit for one URL (stopped while reading the body)" in drip["http"]["error"]
     assert 0 < drip["http"]["bytes"] < 50
     assert names(drip)[-1] == "body"
     assert slow["error"]["type"] == "Timeout"
-    assert "stopped during first byte" in slow["http"]["error"]
+    assert "stopped while waiting for the first byte" in slow["http"]["error"]
     assert quick["state"] == "done"
 
 
