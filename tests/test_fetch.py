@@ -332,3 +332,16 @@ def test_code_mode_traces_do_not_carry_url_fields(run_trace: Any) -> None:
     assert trace["tasks"]
     for task in trace["tasks"]:
         assert not {"url", "http", "phases"} & set(task)
+
+
+def test_a_name_has_its_dns_phase_and_a_second_request_hits_the_cache(server: LocalServer) -> None:
+    host = f"local.test:{server.port}"
+    limits = FetchLimits(allow=parse_allow(host))
+    resolver = lambda: StaticResolver({"local.test": ["127.0.0.1"]})  # noqa: E731
+    urls = [f"http://{host}/status/200", f"http://{host}/status/201"]
+    trace = asyncio.run(Fetcher(limits, resolver).run(urls, "sequential")).to_json()
+    first, second = trace["tasks"]
+    assert names(first) == ["dns", "connect", "sent", "first_byte", "body"]
+    assert first["http"]["address"] == "127.0.0.1"
+    assert names(second) == ["sent", "first_byte", "body"]  # connection reused
+    assert second["http"]["status"] == 201
