@@ -163,3 +163,17 @@ def test_url_mode_request_errors_are_shown(page: Page, url_server: str) -> None:
     page.get_by_test_id("run").click()
     wait_for_status(page, "request-error")
     expect(page.get_by_test_id("status")).to_contain_text("the limit is 20")
+
+
+def test_hostile_urls_stay_text(page: Page, url_server: str, target: LocalServer) -> None:
+    hostile = "http://<img src=x onerror=\"window.__pwned=1\">.example/<b>bold</b>"
+    page.goto(f"{url_server}/?mode=urls")
+    page.get_by_test_id("url-list").fill("\n".join([hostile, target.url("/status/200")]))
+    page.get_by_test_id("run").click()
+    wait_for_status(page, "ok")
+    expect(page.get_by_test_id("status")).to_have_attribute("data-failed", "1")
+    expect(page.get_by_test_id("status")).to_contain_text("<img src=x")
+    expect(page.get_by_test_id("output")).to_contain_text("<b>bold</b>")
+    assert page.locator("main img, main b:text('bold')").count() == 0
+    assert page.evaluate("window.__pwned") is None
+    expect(page.get_by_test_id("url-code")).to_contain_text("<img src=x")
