@@ -28,7 +28,7 @@ import ipaddress
 import re
 import socket
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -233,7 +233,6 @@ class Hop:
     port: int
     allowed: bool
     refusal: str | None = None
-    addresses: list[str] = field(default_factory=list)
 
 
 hop: contextvars.ContextVar[Hop | None] = contextvars.ContextVar("playground_fetch_hop", default=None)
@@ -304,8 +303,6 @@ class Guard:
                 if current is not None:
                     current.refusal = refusal
                 raise Refused(refusal)
-        if current is not None:
-            current.addresses.append(str(sockaddr[0]))
         return socket.socket(family=family, type=type_, proto=proto)
 
 
