@@ -349,14 +349,6 @@ class Fetcher:
     async def _run(self, urls: list[str], strategy: Strategy, limit: int) -> Trace:
         loop = asyncio.get_running_loop()
         wall_started = time.perf_counter()
-        started = loop.time()
-
-        def clock() -> float:
-            return loop.time() - started
-
-        peers: dict[tuple[str, int], str] = {}
-        records = [UrlRecord(i, url, clock, peers) for i, url in enumerate(urls)]
-        trace = Trace(status="ok", clock="real")
         connector = aiohttp.TCPConnector(
             limit=self.limits.concurrency,
             resolver=ssrf.GuardedResolver(self.resolver_factory()),
@@ -375,8 +367,15 @@ class Fetcher:
             max_headers=self.limits.max_headers,
             trust_env=False,
         )
+        started = loop.time()
+
+        def clock() -> float:
+            return loop.time() - started
+
+        peers: dict[tuple[str, int], str] = {}
+        records = [UrlRecord(i, url, clock, peers) for i, url in enumerate(urls)]
+        trace = Trace(status="ok", clock="real")
         async with session:
-            started = loop.time()
             try:
                 async with asyncio.timeout(self.limits.total_seconds):
                     await self._strategy(session, records, strategy, limit, trace)
