@@ -27,7 +27,8 @@ DEFAULTS: dict[str, Any] = {
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    from . import api, errors, headers, health, pages
+    from . import api, errors, headers, health, pages, urlmode
+    from .fetch import Fetcher
     from .sandbox import Sandbox
 
     app = Flask(
@@ -42,9 +43,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
 
     app.extensions["playground.sandbox"] = Sandbox.from_config(app.config)
+    app.extensions["playground.fetch"] = Fetcher.from_config(app.config)
     errors.register(app)
     headers.register(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(urlmode.bp)
     app.register_blueprint(health.bp)
     return app

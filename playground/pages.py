@@ -6,6 +6,15 @@ from flask import Blueprint, current_app, render_template
 
 from .examples import EXAMPLES
 
+# URL mode's strategies as the page offers them.
+STRATEGY_TITLES = [
+    ("sequential", "sequential (one after another)"),
+    ("gather", "asyncio.gather (all at once)"),
+    ("semaphore", "Semaphore(N) + gather"),
+    ("as_completed", "asyncio.as_completed"),
+    ("taskgroup", "asyncio.TaskGroup"),
+]
+
 bp = Blueprint("pages", __name__)
 
 
@@ -16,4 +25,6 @@ def index() -> str:
         "index.html",
         examples=[example.to_json() for example in EXAMPLES],
         unsandboxed=not sandbox.sandboxed,
+        strategies=STRATEGY_TITLES,
+        url_limits=current_app.extensions["playground.fetch"].limits,
     )

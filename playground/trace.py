@@ -34,6 +34,7 @@ MAX_TIME = 1e9
 MAX_TIME_NS = int(MAX_TIME * 1e9)
 MAX_ID = 2**31 - 1
 MAX_CHAIN = 12
+URL_TASK_FIELDS = ("url", "http", "phases")
 
 
 @dataclass
@@ -47,6 +48,11 @@ class TaskRecord:
     ended: float | None = None
     state: TaskState = "pending"
     error: dict[str, Any] | None = None
+    # URL mode only (left out of the JSON when None, so code traces stay small):
+    # the URL, {status, bytes, content_type, error}, and [{name, start, end}].
+    url: str | None = None
+    http: dict[str, Any] | None = None
+    phases: list[dict[str, Any]] | None = None
     # Per-task figures, as tokio-console shows them: seconds on the loop,
     # waiting on something, and scheduled (ready, but the loop was busy with
     # others), and the number of steps.
@@ -56,7 +62,11 @@ class TaskRecord:
     steps: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return dict(vars(self))
+        fields = dict(vars(self))
+        for key in URL_TASK_FIELDS:
+            if fields[key] is None:
+                del fields[key]
+        return fields
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 
 import { renderTimeline, clearTimeline, formatDuration } from "./timeline.js";
 import { downloadChromeTrace } from "./perfetto.js";
+import { initUrlMode } from "./urlmode.js";
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -24,6 +25,9 @@ let lastTrace = null;
 exportButton.addEventListener("click", () => {
   if (lastTrace) downloadChromeTrace(lastTrace);
 });
+const playgroundEl = $("#playground");
+const modeButtons = document.querySelectorAll(".mode-switch [data-mode]");
+const timelineTitle = $("#timeline-title");
 
 function readExamples() {
   const node = document.getElementById("examples-data");
@@ -407,6 +411,7 @@ let running = null;
 
 function run() {
   if (running) return running;
+  if (mode === "urls") return runUrls();
   const code = editor.getValue();
   const clock = clockSelect.value === "real" ? "real" : "virtual";
   setUrl("", shareFragment(code, clock));
@@ -456,6 +461,7 @@ function run() {
         requestError("The server sent an answer the page cannot read.");
         return;
       }
+      if (urlMode) urlMode.hideCompare();
       showTrace(body, (performance.now() - started) / 1000);
     } finally {
       clearInterval(tickTimer);
@@ -468,12 +474,13 @@ function run() {
   return running;
 }
 
-function requestError(message, code) {
+function requestError(message, code, advice = "Nothing ran. Your code is still in the editor.") {
   setStatus("request-error", message);
   if (code) statusBox.dataset.errorCode = str(code);
   else delete statusBox.dataset.errorCode;
-  addDetail("advice", "Nothing ran. Your code is still in the editor.");
+  addDetail("advice", advice);
   resetResults("No timeline: the run did not happen.");
+  if (urlMode) urlMode.hideCompare();
 }
 
 /** The app's URL prefix ("" at the root, "/app" when mounted below it). */
@@ -481,6 +488,132 @@ function scriptRoot() {
   const link = document.querySelector("a.brand");
   const href = link ? link.getAttribute("href") || "/" : "/";
   return href.endsWith("/") ? href : `${href}/`;
+}
+
+// -------------------------------------------------------------- URL mode
+
+let mode = "code";
+
+/** POST JSON to the API: {ok, body} or {ok: false, message, code}. */
+async function postJSON(path, payload) {
+  let response;
+  try {
+    response = await fetch(new URL(path, new URL(document.baseURI).origin + scriptRoot()), {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(payload),
+      credentials: "same-origin",
+    });
+  } catch {
+    return { ok: false, message: "Could not reach the server. Check your connection and try again." };
+  }
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    body = null;
+  }
+  if (!response.ok) {
+    const message = body && body.error && body.error.message ? str(body.error.message) : `The server answered ${response.status} ${response.statusText}.`;
+    const retry = response.headers.get("Retry-After");
+    const hint = retry && (response.status === 429 || response.status === 503) ? ` Try again in ${retry} s.` : "";
+    return { ok: false, message: message + hint, code: body && body.error && body.error.code };
+  }
+  return { ok: true, body };
+}
+
+function startRunning(text) {
+  const started = performance.now();
+  setStatus("running", text);
+  const tick = () => {
+    statusElapsed.textContent = `${((performance.now() - started) / 1000).toFixed(1)} s`;
+  };
+  tick();
+  tickTimer = setInterval(tick, 100);
+  runButton.disabled = true;
+  runButton.setAttribute("aria-busy", "true");
+  resultsPane.classList.add("is-stale");
+}
+
+function stopRunning() {
+  clearInterval(tickTimer);
+  runButton.disabled = false;
+  runButton.removeAttribute("aria-busy");
+  resultsPane.classList.remove("is-stale");
+}
+
+function runUrls() {
+  running = (async () => {
+    try {
+      await urlMode.run();
+    } finally {
+      running = null;
+    }
+  })();
+  return running;
+}
+
+const IDLE_TEXT = {
+  code: "Press Run (Ctrl+Enter) to see what the event loop does.",
+  urls: "Press Run (Ctrl+Enter) to fetch the URLs and see every request's phases.",
+};
+
+/** Switch between code mode and URL mode. */
+function setMode(next, { focus = true } = {}) {
+  next = next === "urls" ? "urls" : "code";
+  if (next === mode) return;
+  mode = next;
+  playgroundEl.dataset.mode = mode;
+  for (const button of modeButtons) button.setAttribute("aria-pressed", String(button.dataset.mode === mode));
+  timelineTitle.textContent = mode === "urls" ? "Waterfall" : "Timeline";
+  urlMode.hideCompare();
+  setStatus("idle", IDLE_TEXT[mode]);
+  delete statusBox.dataset.failed;
+  resetResults(mode === "urls" ? "Run the URLs to see one lane per request: queued, DNS, connect, TLS, sent, first byte, body." : "Run the code to see one lane per task: when it ran, what it waited on, what it printed.");
+  if (mode === "urls") {
+    urlMode.shown();
+    if (focus) $('[data-testid="url-list"]').focus();
+  } else {
+    editor.refresh();
+    if (focus) editor.focus();
+  }
+}
+
+function openInCodeMode(code) {
+  setMode("code", { focus: false });
+  editor.setValue(code);
+  editor.clearHistory();
+  clearErrorLine();
+  showExampleFor(code);
+  setUrl("", shareFragment(code, clockSelect.value === "real" ? "real" : "virtual"));
+  editor.focus();
+}
+
+const urlMode = initUrlMode({
+  postJSON,
+  setStatus,
+  addDetail,
+  renderOutput,
+  requestError,
+  startRunning,
+  stopRunning,
+  openInCodeMode,
+  setUrl: (hash) => setUrl("", hash),
+  statusBox,
+  statusDetail,
+  statusElapsed,
+  timelineBox,
+});
+
+for (const button of modeButtons) {
+  button.addEventListener("click", () => setMode(button.dataset.mode));
+}
+
+function urlFragment() {
+  const hash = location.hash.replace(/^#/, "");
+  if (!hash) return null;
+  const params = new URLSearchParams(hash);
+  return params.has("urls") ? params : null;
 }
 
 runButton.addEventListener("click", () => run());
@@ -496,6 +629,17 @@ document.addEventListener("keydown", (event) => {
 function start() {
   const fragment = parseFragment();
   const query = new URLSearchParams(location.search);
+  const urls = urlFragment();
+  if (urls) {
+    urlMode.load(urls);
+    setMode("urls", { focus: urls.get("run") !== "1" });
+    if (urls.get("run") === "1") run();
+    return;
+  }
+  if (query.get("mode") === "urls") {
+    setMode("urls");
+    return;
+  }
   if (fragment) {
     editor.setValue(fragment.code);
     editor.clearHistory();
@@ -511,13 +655,22 @@ function start() {
 }
 
 window.addEventListener("hashchange", () => {
+  const urls = urlFragment();
+  if (urls) {
+    urlMode.load(urls);
+    setMode("urls");
+    if (urls.get("run") === "1") run();
+    return;
+  }
   const fragment = parseFragment();
-  if (!fragment || fragment.code === editor.getValue()) return;
+  if (!fragment) return;
+  setMode("code", { focus: false });
+  if (fragment.code === editor.getValue()) return;
   editor.setValue(fragment.code);
   showExampleFor(fragment.code);
   if (fragment.clock === "real" || fragment.clock === "virtual") clockSelect.value = fragment.clock;
   if (fragment.run) run();
 });
 
-window.playground = { editor, run, selectLine, renderTrace: showTrace, examples };
+window.playground = { editor, run, selectLine, renderTrace: showTrace, examples, setMode, urlMode };
 start();

@@ -12,6 +12,20 @@
 const SVG_NS = "http://www.w3.org/2000/svg";
 const AXIS_H = 26;
 
+// URL mode: the phases of a request, in order, and what people read for them.
+// Each has its colour in style.css (.tl-phase-<name>, .key-phase-<name>).
+export const PHASES = [
+  ["queued", "queued"],
+  ["dns", "DNS"],
+  ["connect", "connect"],
+  ["tls", "TLS"],
+  ["sent", "request sent"],
+  ["first_byte", "waiting for first byte"],
+  ["body", "body"],
+];
+const PHASE_NAMES = PHASES.map(([name]) => name);
+const PHASE_LABEL = new Map(PHASES);
+
 // ---------------------------------------------------------------- helpers
 
 function num(v, fallback) {
@@ -152,6 +166,12 @@ function buildModel(trace) {
   }
   if (noTask) lanes.push(noTask);
 
+  for (const lane of lanes) {
+    const phases = lane.task && Array.isArray(lane.task.phases) ? lane.task.phases : [];
+    lane.phases = phases.filter((p) => p && typeof p === "object" && PHASE_NAMES.includes(p.name));
+    for (const p of lane.phases) grow(p.end);
+  }
+
   const duration = num(trace.duration, end);
   const error = trace.error && typeof trace.error === "object" ? trace.error : null;
   return { lanes, names, domain: end > 0 ? end : 1e-3, duration, error };
@@ -162,6 +182,7 @@ function buildModel(trace) {
 function describeTask(lane, model, fmt) {
   const task = lane.task;
   if (!task) return ["Prints and callbacks that ran outside any task."];
+  if (typeof task.url === "string") return describeRequest(task, fmt);
   const lines = [];
   let created = `created at ${fmt(task.created)}`;
   if (task.line !== null && task.line !== undefined) created += ` (line ${str(task.line)})`;
@@ -179,6 +200,69 @@ function describeTask(lane, model, fmt) {
     lines.push(`${str(task.error.type)}: ${str(task.error.message)}`);
   }
   return lines;
+}
+
+/** A byte count for people: "512 B", "12.3 KiB", "1.0 MiB". */
+export function formatBytes(n) {
+  n = num(n, 0);
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** What a URL-mode task's label says: the URL, its answer or its failure. */
+function describeRequest(task, fmt) {
+  const http = task.http && typeof task.http === "object" ? task.http : {};
+  const lines = [str(task.url)];
+  if (http.status !== null && http.status !== undefined) {
+    let answer = `HTTP ${str(http.status)}${str(http.reason) ? " " + str(http.reason) : ""}`;
+    answer += ` \u00b7 ${formatBytes(http.bytes)}${http.truncated ? " (cut)" : ""}`;
+    if (str(http.content_type)) answer += ` \u00b7 ${str(http.content_type)}`;
+    lines.push(answer);
+  }
+  if (Array.isArray(http.redirects) && http.redirects.length) {
+    lines.push(`${http.redirects.length} redirect${http.redirects.length === 1 ? "" : "s"} followed`);
+  }
+  if (str(http.address)) lines.push(`address ${str(http.address)}`);
+  if (str(http.error)) lines.push(str(http.error));
+  if (str(http.note)) lines.push(str(http.note));
+  const ended = task.ended === null || task.ended === undefined ? "never finished" : fmt(task.ended);
+  lines.push(`started ${fmt(task.created)}, ended ${ended}`);
+  return lines;
+}
+
+/** The short second line of a URL-mode lane label. */
+function requestSummary(task) {
+  const http = task.http && typeof task.http === "object" ? task.http : {};
+  if (task.error && typeof task.error === "object") return str(task.error.type) || "failed";
+  if (http.status === null || http.status === undefined) return "";
+  return `${str(http.status)} \u00b7 ${formatBytes(http.bytes)}${http.truncated ? " (cut)" : ""}`;
+}
+
+/**
+ * The waterfall of one URL-mode lane: one bar per phase of the request
+ * (each phase its own colour), with a hit for the tooltip (name and times).
+ */
+function drawPhases(g, lane, geometry) {
+  const { x, cy, barH, range, who, hits } = geometry;
+  for (const p of lane.phases) {
+    const a = x(p.start);
+    const b = Math.max(x(p.end), a + 1.5);
+    const name = str(p.name);
+    const el = svg("rect", {
+      class: `tl-item tl-phase tl-phase-${name}`,
+      x: a, y: cy - barH / 2, width: b - a, height: barH,
+      "data-phase": name,
+    }, g);
+    hits.push({
+      kind: "phase", a, b, el, line: null,
+      text: () => {
+        const lines = [who, `${PHASE_LABEL.get(name) || name} ${range(p.start, p.end)} (${formatDuration(num(p.end, 0) - num(p.start, 0))})`];
+        if (Number.isInteger(p.hop) && p.hop > 0) lines.push(`after redirect ${p.hop}`);
+        return lines;
+      },
+    });
+  }
 }
 
 function draw(container, state) {
@@ -211,7 +295,7 @@ function draw(container, state) {
   const x0 = labelW + 10;
   const x1 = width - 14;
   const plotW = Math.max(40, x1 - x0);
-  const domain = model.domain;
+  const domain = num(opts.domain, 0) > 0 ? Math.max(opts.domain, model.domain) : model.domain;
   const x = (t) => x0 + (Math.min(Math.max(num(t, 0), 0), domain) / domain) * plotW;
   const decimals = timeDecimals(domain);
   const fmt = (t) => `${num(t, 0).toFixed(decimals)} s`;
@@ -222,7 +306,7 @@ function draw(container, state) {
   // Axis: its own SVG, sticky at the top of the scrolling area.
   const axis = svg("svg", { class: "tl-axis", width, height: AXIS_H, viewBox: `0 0 ${width} ${AXIS_H}`, "aria-hidden": "true" }, scroll);
   const axisLabel = svg("text", { class: "tl-axis-title", x: 8, y: AXIS_H - 9 }, axis);
-  axisLabel.textContent = "task";
+  axisLabel.textContent = str(opts.laneTitle) || "task";
   svg("line", { class: "tl-axis-line", x1: x0, x2: x1, y1: AXIS_H - 0.5, y2: AXIS_H - 0.5 }, axis);
   ticks.forEach((tick, i) => {
     const tx = x(tick.t);
@@ -279,6 +363,8 @@ function draw(container, state) {
 
     // Label: task name and coroutine; focusable, Enter jumps to the line
     // that created the task.
+    const isRequest = Boolean(lane.task && typeof lane.task.url === "string");
+    if (isRequest) lane.coro = requestSummary(lane.task);
     const heading = lane.coro ? `${lane.name} \u00b7 ${lane.coro}` : lane.name;
     const label = svg("g", { class: "tl-label", tabindex: "0", "data-lane-index": i }, g);
     const taskLine = lane.task ? lineOf(lane.task.line) : null;
@@ -315,6 +401,7 @@ function draw(container, state) {
       }, g);
     }
     const who = heading;
+    if (lane.phases.length) drawPhases(g, lane, { x, cy, barH, range, who, hits });
 
     // Waits: dashed segments. Touching segments closer than a pixel share
     // one element, so dense traces stay cheap to draw.

@@ -61,7 +61,9 @@ def live_server() -> Iterator[str]:
         server.wait(10)
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an event loop running in the main
+# thread while it is open, and other test modules (URL mode) run asyncio there.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: run `bash scripts/setup --test`")
