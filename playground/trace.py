@@ -4,8 +4,8 @@ These types are shared by the sandbox runner, URL mode and the web layer, and
 import only the standard library. ``TraceBuilder`` assembles a trace from the
 jail's event stream, which is untrusted: every message is parsed defensively,
 checked against the contract, capped, and dropped when it does not fit.
-The fields the snippet must not forge (``status``, ``wall``, limits) are set
-by the runner, never by a message.
+The fields the snippet must not forge (``status``, ``wall``, ``limits`` and
+the ``limit`` events) are set by the runner, never by a message.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ MAX_MESSAGE = 2000
 MAX_TRACEBACK = 50
 MAX_TIME = 1e9
 MAX_ID = 2**31 - 1
+# Event kinds only the server writes: the jail's claims of them are dropped.
+SERVER_EVENT_KINDS = ("limit", "sandbox")
 
 
 @dataclass
@@ -93,6 +95,8 @@ class Trace:
     events: list[Event] = field(default_factory=list)
     error: dict[str, Any] | None = None
     truncated: bool = False
+    # The limits the run hit, ``{name, value}``, set by the server only.
+    limits: list[dict[str, Any]] = field(default_factory=list)
     version: int = VERSION
 
     def to_json(self) -> dict[str, Any]:
@@ -282,6 +286,8 @@ class TraceBuilder:
             self.trace.output.append(item)
 
     def _event(self, t: object, kind: object, task: object, message: object, line: object) -> None:
+        if kind in SERVER_EVENT_KINDS:
+            raise Invalid("the server alone reports limits")
         item = Event(_number(t), clean_text(kind, 40), self._known_task(task),
                      clean_text(message, MAX_MESSAGE), _optional_integer(line))
         if self._count():
