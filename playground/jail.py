@@ -225,6 +225,9 @@ class Bubblewrap(Jail):
         fds.append(info_write)
         args += [
             "--info-fd", str(info_write),
+            # bwrap's /dev is a tmpfs of its own with no size cap: read-only, so
+            # /tmp (capped) is the only place a run can write.
+            "--remount-ro", "/dev",
             "--remount-ro", "/",
             "--chdir", "/tmp",
             "--", DEFAULT_JAIL_PYTHON, "-I", "-S", "-B", "-c", bootstrap(JAIL_TRACER_PARENT),

@@ -45,4 +45,5 @@ def retry_after(default: int) -> int:
     limit = limiter.current_limit if limiter is not None else None
     if limit is None or not limit.breached:
         return default
-    return max(1, math.ceil(limit.reset_at - time.time()))
+    reset_time = limit.window[0]  # when the breached window ends (epoch seconds)
+    return max(1, math.ceil(reset_time - time.time()))
