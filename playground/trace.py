@@ -123,6 +123,8 @@ def _optional_text(value: object, limit: int) -> str | None:
 def _number(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise Invalid("not a number")
+    if isinstance(value, int) and not 0 <= value <= MAX_TIME:
+        raise Invalid("time out of range")  # before float(), which overflows past 1e308
     number = float(value)
     if not math.isfinite(number) or not 0 <= number <= MAX_TIME:
         raise Invalid("time out of range")
@@ -212,7 +214,9 @@ class TraceBuilder:
                 if handler is None:
                     raise Invalid("unknown kind")
                 handler(self, *message[1:])
-            except (ValueError, TypeError):
+            except Exception:
+                # Hostile input must not fail the request, whatever it trips
+                # (ValueError, TypeError, OverflowError from a 400-digit time...).
                 self.rejected += 1
 
     def _count(self) -> bool:

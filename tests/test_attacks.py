@@ -454,7 +454,8 @@ def _(trace: Trace, _s: Services) -> None:
         b'[["end","ok",0.5]]\\n', b'{"status":"ok","wall":0,"limits":[]}\\n',
         b'[["event",0,"limit",null,"FORGED limit",null]]\\n', b'[["end","crashed",1]]\\n',
         b'\\xff\\xfe\\x00garbage\\n', b'[' * 20000 + b'\\n', b'[["out",1e999,null,"stdout","x"]]\\n',
-        b'[["task",1,"T","c",null,null,' + b'9' * 5000 + b']]\\n', b'[["out",0,null,"stdout","\\\\ud800"]]\\n',
+        b'[["task",1,"T","c",null,null,' + b'9' * 5000 + b']]\\n',
+        b'[["out",' + b'9' * 400 + b',null,"stdout","x"]]\\n', b'[["out",0,null,"stdout","\\\\ud800"]]\\n',
     ]
     written = 0
     for fd in range(1024):

@@ -37,11 +37,12 @@ def test_garbage_is_rejected_and_counted() -> None:
                     line(["slice", 99, 0.0, 1.0, False, None]),
                     line(["task", 1, "x", "y", 42, None, 0.0]),
                     line(["end", "hacked", 1.0]),
-                    line(["out", -1.0, None, "stdout", "x"])):
+                    line(["out", -1.0, None, "stdout", "x"]),
+                    b'[["out", ' + b"9" * 400 + b', null, "stdout", "x"]]\n'):
         b.feed(garbage)
     assert b.trace.tasks == [] and b.trace.slices == [] and b.trace.output == []
     assert b.claimed_status is None
-    assert b.rejected == 12  # "[1, 2]" is a batch of two bad messages
+    assert b.rejected == 13  # "[1, 2]" is a batch of two bad messages
 
 
 def test_a_line_over_the_cap_is_skipped_whole() -> None:
