@@ -285,6 +285,7 @@ def _decide_status(trace: Trace, builder: TraceBuilder, stop_reason: str | None,
         trace.limits.append({"name": name, "value": getattr(limits, name)})
 
     def crashed(message: str, kind: str = "limit") -> None:
+        # A crash's message goes out as a "limit" event, as the page expects.
         trace.status = "crashed"
         trace.events.append(Event(at, kind, None, message))
 

@@ -152,3 +152,11 @@ def test_hostile_output_and_names_stay_text(page: Page, live_server: str) -> Non
     assert page.locator("b:text('bold')").count() == 0
     assert page.evaluate("window.__pwned") is None
     screenshot(page, "hostile-text")
+
+
+def test_a_limit_behind_an_error_is_named(page: Page, live_server: str) -> None:
+    code = "files = []\nwhile True:\n    files.append(open(f'/tmp/{len(files)}', 'w'))\n"
+    page.goto(f"{live_server}/#code={urllib.parse.quote(code)}&run=1")
+    wait_for_status(page, "error")
+    expect(page.get_by_test_id("status")).to_contain_text("OSError")
+    expect(page.get_by_test_id("status")).to_contain_text("limit of 64 open files")
