@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,14 +21,24 @@ DEFAULTS: dict[str, Any] = {
     "JAIL_PYTHON": "/usr/bin/python3",
     "JAIL_UID_BASE": 61000,
     "CONCURRENCY": os.cpu_count() or 2,
-    "QUEUE_SIZE": 16,
+    # As many waiting as running: past that a run is refused at once, rather
+    # than waiting behind runs that may each take the whole wall limit.
+    "QUEUE_SIZE": os.cpu_count() or 2,
     "QUEUE_WAIT_SECONDS": 10.0,
     "MAX_CONTENT_LENGTH": 256 * 1024,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_RUN": "30/minute;300/hour",
+    "RATELIMIT_FETCH": "20/minute;200/hour",
+    # Proxies in front of the server that set X-Forwarded-For (0: none), so
+    # the rate limits count the client's address, not the proxy's.
+    "TRUSTED_PROXIES": 0,
+    # Who may put the embed pages in an iframe: "*" any site, or origins.
+    "EMBED_FRAME_ANCESTORS": "*",
 }
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    from . import api, errors, headers, health, pages, urlmode
+    from . import api, errors, headers, health, pages, ratelimit, urlmode
     from .fetch import Fetcher
     from .sandbox import Sandbox
 
@@ -50,4 +61,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(urlmode.bp)
     app.register_blueprint(health.bp)
+    ratelimit.register(app)
+    proxies = int(app.config["TRUSTED_PROXIES"])
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies)  # type: ignore[method-assign]
     return app

@@ -27,8 +27,10 @@ class Admission:
         self._condition = threading.Condition()
 
     @contextmanager
-    def slot(self) -> Iterator[int]:
-        number = self._acquire()
+    def slot(self, wait: bool = True) -> Iterator[int]:
+        """A free slot's number, held until the block ends; ``Busy`` if none
+        frees in time (at once, without ``wait``)."""
+        number = self._acquire(wait)
         try:
             yield number
         finally:
@@ -36,10 +38,10 @@ class Admission:
                 self._free.append(number)
                 self._condition.notify()
 
-    def _acquire(self) -> int:
+    def _acquire(self, wait: bool) -> int:
         with self._condition:
             if not self._free:
-                if self._waiting >= self.queue:
+                if not wait or self._waiting >= self.queue:
                     raise Busy
                 self._waiting += 1
                 deadline = time.monotonic() + self.wait_seconds

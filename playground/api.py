@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from .errors import RETRY_AFTER_SECONDS, APIError
 from .examples import EXAMPLES
@@ -35,7 +36,12 @@ def json_body(allowed: set[str]) -> dict[str, Any]:
     if not request.is_json:
         raise APIError(415, "unsupported_media_type",
                        "Send the request as JSON, with Content-Type: application/json.")
-    raw = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH
+    raw = request.get_data(cache=False)  # raises 413 past a declared MAX_CONTENT_LENGTH
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(raw) >= limit:
+        # A body of unannounced length (chunked) is read only up to the limit;
+        # reaching it means there was more.
+        raise RequestEntityTooLarge()
     try:
         body = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:

@@ -7,7 +7,10 @@ traceback; the messages say what to do next.
 from __future__ import annotations
 
 from flask import Flask, Response, jsonify, request
+from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from . import ratelimit
 
 RETRY_AFTER_SECONDS = 5
 
@@ -21,6 +24,9 @@ MESSAGES = {
     500: "The server failed on this request. It has been logged; try again.",
     503: "The server is busy: try again in a few seconds.",
 }
+
+
+RATE_LIMITED_MESSAGE = "Too many runs from your address: the limit is {limit}. Try again in {wait} s."
 
 
 class APIError(HTTPException):
@@ -50,6 +56,12 @@ def register(app: Flask) -> None:
     @app.errorhandler(APIError)
     def api_error(error: APIError) -> Response:
         return error_response(error.code or 500, error.error_code, error.message, error.retry_after)
+
+    @app.errorhandler(RateLimitExceeded)
+    def rate_limited(error: RateLimitExceeded) -> Response:
+        wait = ratelimit.retry_after(RETRY_AFTER_SECONDS)
+        return error_response(429, "rate_limited", RATE_LIMITED_MESSAGE.format(limit=error.limit.limit, wait=wait),
+                              wait)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response | HTTPException:

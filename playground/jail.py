@@ -78,6 +78,9 @@ class JailCommand:
 class Jail(ABC):
     sandboxed: bool = True
     name: str = "jail"
+    # Whether the prelude must install the system-call filter before the
+    # snippet (and refuse to run it when it cannot).
+    seccomp: bool = True
 
     @abstractmethod
     def command(self, slot: int, limits: Limits) -> JailCommand:
@@ -92,6 +95,16 @@ class Jail(ABC):
             "open_files": limits.open_files,
             "processes": limits.processes,
         }
+
+
+# The jail's whole environment. One malloc arena: each extra one reserves
+# 64 MiB of address space per thread, which would spend the memory limit on
+# a handful of threads before the process limit is reached.
+JAIL_ENV = {"PATH": "/usr/bin", "LANG": "C.UTF-8", "HOME": "/tmp", "MALLOC_ARENA_MAX": "1"}
+
+
+def _env_args(env: dict[str, str]) -> list[str]:
+    return [arg for name, value in env.items() for arg in ("--setenv", name, value)]
 
 
 def _tracer_files() -> dict[str, bytes]:
@@ -111,6 +124,17 @@ def _shared_libraries(binaries: list[str]) -> set[str]:
             if match:
                 found.add(match.group(1))
     return found
+
+
+def _seccomp_module(python: str) -> str | None:
+    """Where ``python`` finds libseccomp's bindings (python3-seccomp), if it does."""
+    probe = subprocess.run(
+        [python, "-I", "-c",
+         "import importlib.util as u; s = u.find_spec('seccomp'); print(s.origin if s and s.origin else '')"],
+        capture_output=True, text=True, check=False,
+    )
+    origin = probe.stdout.strip()
+    return os.path.realpath(origin) if probe.returncode == 0 and origin.endswith(".so") else None
 
 
 def _canonical(path: str) -> str:
@@ -165,6 +189,12 @@ class Bubblewrap(Jail):
         args = ["--ro-bind", python, DEFAULT_JAIL_PYTHON]
         for directory in stdlib_dirs:
             args += ["--ro-bind", directory, directory]
+        seccomp = _seccomp_module(python)
+        if seccomp is not None:
+            # Beside the tracer package, so the prelude imports it from there;
+            # without it the prelude refuses to run the snippet.
+            extensions.append(seccomp)
+            args += ["--ro-bind", seccomp, f"{JAIL_TRACER_PARENT}/{os.path.basename(seccomp)}"]
         for library in sorted(_shared_libraries([python, *extensions])):
             args += ["--ro-bind", os.path.realpath(library), _canonical(library)]
         for link in ("/lib", "/lib64", "/bin"):
@@ -179,8 +209,7 @@ class Bubblewrap(Jail):
             "--unshare-uts", "--unshare-cgroup-try", "--disable-userns",
             "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             "--hostname", "playground",
-            "--clearenv", "--setenv", "PATH", "/usr/bin", "--setenv", "LANG", "C.UTF-8",
-            "--setenv", "HOME", "/tmp",
+            "--clearenv", *_env_args(JAIL_ENV),
             *self._interpreter_binds(),
             "--dev", "/dev",
             "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp",
@@ -196,6 +225,9 @@ class Bubblewrap(Jail):
         fds.append(info_write)
         args += [
             "--info-fd", str(info_write),
+            # bwrap's /dev is a tmpfs of its own with no size cap: read-only, so
+            # /tmp (capped) is the only place a run can write.
+            "--remount-ro", "/dev",
             "--remount-ro", "/",
             "--chdir", "/tmp",
             "--", DEFAULT_JAIL_PYTHON, "-I", "-S", "-B", "-c", bootstrap(JAIL_TRACER_PARENT),
@@ -217,13 +249,14 @@ class Unsandboxed(Jail):
 
     sandboxed = False
     name = "none"
+    seccomp = False
 
     def command(self, slot: int, limits: Limits) -> JailCommand:
         workdir = tempfile.mkdtemp(prefix="playground-run-")
         command = JailCommand(
             argv=[sys.executable, "-I", "-S", "-B", "-c", bootstrap(str(TRACER_DIR.parent))],
             cwd=workdir,
-            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": workdir},
+            env={**JAIL_ENV, "PATH": "/usr/bin:/bin", "HOME": workdir},
         )
         command.cleanup.append(lambda: shutil.rmtree(workdir, ignore_errors=True))
         return command

@@ -21,16 +21,15 @@ from typing import Literal
 
 from .jail import Jail, JailCommand, JailUnavailable
 from .limits import (
-    CPU_MESSAGE,
     CRASH_MESSAGE,
-    EVENTS_MESSAGE,
-    MEMORY_MESSAGE,
-    OUTPUT_MESSAGE,
-    TIMEOUT_MESSAGE,
+    LIMIT_MESSAGES,
+    LIMIT_STATUS,
+    NO_FILTER_MESSAGE,
     Limits,
     limit_message,
 )
 from .trace import MAX_TEXT, Event, Output, Trace, TraceBuilder, clean_text
+from .tracer.seccomp_filter import EXIT_NO_FILTER
 
 READ_SIZE = 64 * 1024
 PIPE_BYTES = 1024 * 1024
@@ -53,6 +52,7 @@ def settings_for(jail: Jail, clock: Clock, limits: Limits, events_fd: int) -> di
         # stay whole when the items are cut at the cap.
         "max_events": 4 * limits.max_events,
         "limits": jail.rlimits(limits),
+        "seccomp": jail.seccomp,
     }
 
 
@@ -261,23 +261,56 @@ def _add_raw_output(trace: Trace, raw: bytes, builder: TraceBuilder) -> None:
         trace.output.append(Output(at, None, "stderr", clean_text(line, MAX_TEXT)))
 
 
+# How an error that escaped the snippet shows which limit made a call fail:
+# (exception type or None for any, the start of its message, the limit).
+ERROR_LIMITS = (
+    ("RuntimeError", "can't start new thread", "processes"),
+    (None, "[Errno 24]", "open_files"),  # EMFILE
+    (None, "[Errno 27]", "file_size_bytes"),  # EFBIG
+    (None, "[Errno 28]", "tmp_bytes"),  # ENOSPC
+)
+
+
+def _limit_behind_error(trace: Trace) -> str | None:
+    """The limit whose failed call the run's error (or a task's) reports."""
+    errors = [trace.error] + [task.error for task in trace.tasks if task.state == "error"]
+    for error in errors:
+        if not error:
+            continue
+        for error_type, start, name in ERROR_LIMITS:
+            if (error_type is None or error["type"] == error_type) and error["message"].startswith(start):
+                return name
+    return None
+
+
 def _decide_status(trace: Trace, builder: TraceBuilder, stop_reason: str | None,
                    returncode: int | None, limits: Limits) -> None:
     if trace.duration == 0.0:
         trace.duration = builder.latest_time()
     at = trace.duration
 
-    def limit(status: str, template: str, **extra: object) -> None:
-        trace.status = status  # type: ignore[assignment]
-        trace.events.append(Event(at, "limit", None, limit_message(template, limits, **extra)))
+    def hit(name: str) -> None:
+        """The run hit limit ``name``: its status, its event, its entry."""
+        status = LIMIT_STATUS[name]
+        if status is not None:
+            trace.status = status  # type: ignore[assignment]
+        trace.events.append(Event(at, "limit", None, limit_message(LIMIT_MESSAGES[name], limits)))
+        trace.limits.append({"name": name, "value": getattr(limits, name)})
+
+    def crashed(message: str, kind: str = "limit") -> None:
+        # A crash's message goes out as a "limit" event, as the page expects.
+        trace.status = "crashed"
+        trace.events.append(Event(at, kind, None, message))
 
     if stop_reason == "timeout":
-        limit("timeout", TIMEOUT_MESSAGE)
+        hit("wall_seconds")
     elif stop_reason == "output_limit":
-        limit("output_limit", OUTPUT_MESSAGE)
+        hit("output_bytes")
     elif stop_reason == "channel":
         trace.truncated = True
-        limit("output_limit", OUTPUT_MESSAGE)
+        hit("channel_bytes")
+    elif returncode == EXIT_NO_FILTER and builder.claimed_status is None:
+        crashed(NO_FILTER_MESSAGE, kind="sandbox")
     elif (returncode is not None and returncode != 0) or builder.claimed_status is None:
         signal_number = _signal_of(returncode)
         # SIGXCPU comes from the CPU rlimit's soft limit, SIGKILL from its hard
@@ -285,16 +318,29 @@ def _decide_status(trace: Trace, builder: TraceBuilder, stop_reason: str | None,
         if signal_number == signal.SIGXCPU or (
             signal_number == signal.SIGKILL and trace.wall >= limits.cpu_seconds
         ):
-            limit("cpu_limit", CPU_MESSAGE)
+            hit("cpu_seconds")
         else:
-            how = f"signal {signal.Signals(signal_number).name}" if signal_number else f"exit code {returncode}"
-            limit("crashed", CRASH_MESSAGE, how=how)
+            how = f"signal {_signal_name(signal_number)}" if signal_number else f"exit code {returncode}"
+            crashed(limit_message(CRASH_MESSAGE, limits, how=how))
     else:
         trace.status = builder.claimed_status  # type: ignore[assignment]
         if trace.status == "memory_limit":
-            trace.events.append(Event(at, "limit", None, limit_message(MEMORY_MESSAGE, limits)))
-    if trace.truncated:
-        trace.events.append(Event(at, "limit", None, limit_message(EVENTS_MESSAGE, limits)))
+            hit("memory_bytes")
+        elif trace.status == "timeout":
+            hit("horizon_seconds")
+        elif trace.status == "error":
+            name = _limit_behind_error(trace)
+            if name is not None:
+                hit(name)
+    if trace.truncated and stop_reason != "channel":
+        hit("max_tasks" if len(trace.tasks) >= limits.max_tasks else "max_events")
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:  # a real-time signal, or an exit code that looks like one
+        return str(number)
 
 
 def _signal_of(returncode: int | None) -> int | None:

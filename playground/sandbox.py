@@ -19,6 +19,7 @@ from .trace import Trace
 __all__ = ["Busy", "JailUnavailable", "Sandbox"]
 
 HEALTH_CACHE_SECONDS = 5.0
+HEALTH_SNIPPET = "print('ok')"
 
 
 class Sandbox:
@@ -50,11 +51,11 @@ class Sandbox:
     def sandboxed(self) -> bool:
         return self.jail is None or self.jail.sandboxed
 
-    def run(self, code: str, clock: Clock) -> Trace:
+    def run(self, code: str, clock: Clock, wait: bool = True) -> Trace:
         """Run a snippet; raises ``Busy`` or ``JailUnavailable``."""
         if self.jail is None:
             raise JailUnavailable(self.unavailable or "No jail is configured.")
-        with self.admission.slot() as slot:
+        with self.admission.slot(wait) as slot:
             return run_snippet(self.jail, code, clock, self.limits, slot)
 
     def health(self) -> str | None:
@@ -64,17 +65,21 @@ class Sandbox:
         with self._health_lock:
             if self._health is not None and time.monotonic() - self._health[0] < HEALTH_CACHE_SECONDS:
                 return self._health[1]
-            problem = self._check()
+            try:
+                problem = self._check()
+            except Busy:
+                # Every slot is running code, so jails do start; a health
+                # probe never queues behind them.
+                return None if self._health is None else self._health[1]
             self._health = (time.monotonic(), problem)
             return problem
 
     def _check(self) -> str | None:
         try:
-            trace = self.run("print('ok')", "virtual")
-        except Busy:
-            return None  # every slot is running code: jails do start
+            trace = self.run(HEALTH_SNIPPET, "virtual", wait=False)
         except (JailUnavailable, OSError) as exc:
             return str(exc)
         if trace.status != "ok" or [o.text for o in trace.output] != ["ok"]:
-            return f"a test run in the jail ended with status {trace.status}"
+            said = [event.message for event in trace.events if event.kind in ("limit", "sandbox")]
+            return f"a test run in the jail ended with status {trace.status}" + (f": {said[-1]}" if said else "")
         return None

@@ -4,8 +4,8 @@ These types are shared by the sandbox runner, URL mode and the web layer, and
 import only the standard library. ``TraceBuilder`` assembles a trace from the
 jail's event stream, which is untrusted: every message is parsed defensively,
 checked against the contract, capped, and dropped when it does not fit.
-The fields the snippet must not forge (``status``, ``wall``, limits) are set
-by the runner, never by a message.
+The fields the snippet must not forge (``status``, ``wall``, ``limits`` and
+the ``limit`` events) are set by the runner, never by a message.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ MAX_TIME_NS = int(MAX_TIME * 1e9)
 MAX_ID = 2**31 - 1
 MAX_CHAIN = 12
 URL_TASK_FIELDS = ("url", "http", "phases")
+# Event kinds only the server writes: the jail's claims of them are dropped.
+SERVER_EVENT_KINDS = ("limit", "sandbox")
 
 
 @dataclass
@@ -125,25 +127,19 @@ class Trace:
     events: list[Event] = field(default_factory=list)
     error: dict[str, Any] | None = None
     truncated: bool = False
+    # The limits the run hit, ``{name, value}``, set by the server only.
+    limits: list[dict[str, Any]] = field(default_factory=list)
     version: int = VERSION
 
     def to_json(self) -> dict[str, Any]:
         # By hand rather than dataclasses.asdict, which deep-copies every
         # value: a 20,000-task trace is built many times faster this way.
-        return {
-            "version": self.version,
-            "status": self.status,
-            "clock": self.clock,
-            "duration": self.duration,
-            "wall": self.wall,
-            "tasks": [task.to_json() for task in self.tasks],
-            "slices": [item.to_json() for item in self.slices],
-            "waits": [dict(vars(item)) for item in self.waits],
-            "output": [dict(vars(item)) for item in self.output],
-            "events": [dict(vars(item)) for item in self.events],
-            "error": self.error,
-            "truncated": self.truncated,
-        }
+        data = dict(vars(self))
+        data["tasks"] = [task.to_json() for task in self.tasks]
+        data["slices"] = [item.to_json() for item in self.slices]
+        for items in ("waits", "output", "events"):
+            data[items] = [dict(vars(item)) for item in data[items]]
+        return data
 
 
 class Invalid(ValueError):
@@ -279,7 +275,9 @@ class TraceBuilder:
                 if handler is None:
                     raise Invalid("unknown kind")
                 handler(self, *message[1:])
-            except (ValueError, TypeError):
+            except Exception:
+                # Hostile input must not fail the request, whatever it trips
+                # (ValueError, TypeError, OverflowError from a 400-digit time...).
                 self.rejected += 1
 
     def _count(self) -> bool:
@@ -411,6 +409,8 @@ class TraceBuilder:
             self.trace.output.append(item)
 
     def _event(self, t: object, kind: object, task: object, message: object, line: object) -> None:
+        if kind in SERVER_EVENT_KINDS:
+            raise Invalid("the server alone reports limits")
         item = Event(_number(t), clean_text(kind, 40), self._known_task(task),
                      clean_text(message, MAX_MESSAGE), _optional_integer(line))
         if self._count():

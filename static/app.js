@@ -285,9 +285,11 @@ function showTrace(trace, clientSeconds) {
   } else if (status !== "ok") {
     addDetail("advice", `The run ended with status \u201c${status}\u201d.`);
   }
-  if (status !== "ok" && status !== "error") {
+  // The server's own word on limits and on the jail (also for an error that
+  // a limit caused, such as a thread that could not start).
+  if (status !== "ok") {
     for (const e of Array.isArray(trace.events) ? trace.events : []) {
-      if (e && e.kind === "limit" && e.message) addDetail("limit", str(e.message));
+      if (e && (e.kind === "limit" || e.kind === "sandbox") && e.message) addDetail("limit", str(e.message));
     }
   }
 

@@ -199,3 +199,11 @@ def test_a_coroutine_never_awaited_is_a_note_with_its_line(page: Page, live_serv
     selected = page.evaluate("window.playground.editor.getCursor().line")
     assert selected == 4  # CodeMirror counts lines from 0
     screenshot(page, "never-awaited")
+
+
+def test_a_limit_behind_an_error_is_named(page: Page, live_server: str) -> None:
+    code = "files = []\nwhile True:\n    files.append(open(f'/tmp/{len(files)}', 'w'))\n"
+    page.goto(f"{live_server}/#code={urllib.parse.quote(code)}&run=1")
+    wait_for_status(page, "error")
+    expect(page.get_by_test_id("status")).to_contain_text("OSError")
+    expect(page.get_by_test_id("status")).to_contain_text("limit of 64 open files")

@@ -30,17 +30,37 @@ def printed(trace: dict[str, Any]) -> list[str]:
     return [line["text"] for line in trace["output"] if line["stream"] == "stdout"]
 
 
-def jail_processes() -> list[int]:
-    """Processes on this machine owned by a jail uid."""
+def _parent(pid: str) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            # The command name may hold spaces and parentheses: skip past its end.
+            return int(stat.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def jail_processes(ancestor: int | None = None) -> list[int]:
+    """Processes owned by a jail uid that descend from this test process
+    (or ``ancestor``); other people's jails on a shared machine do not count.
+    The jail makes the server a child subreaper, so an orphaned jail process
+    is re-parented to it and still counts."""
+    root = os.getpid() if ancestor is None else ancestor
     found = []
     for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                uid = os.stat(f"/proc/{entry}").st_uid
-            except FileNotFoundError:
-                continue
-            if DEFAULT_UID_BASE <= uid < DEFAULT_UID_BASE + 1000:
+        if not entry.isdigit():
+            continue
+        try:
+            uid = os.stat(f"/proc/{entry}").st_uid
+        except FileNotFoundError:
+            continue
+        if not DEFAULT_UID_BASE <= uid < DEFAULT_UID_BASE + 1000:
+            continue
+        pid: int | None = int(entry)
+        while pid is not None and pid > 1:
+            if pid == root:
                 found.append(int(entry))
+                break
+            pid = _parent(str(pid))
     return found
 
 

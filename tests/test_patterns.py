@@ -355,3 +355,21 @@ def test_a_run_stopped_at_a_limit_keeps_everything_before_the_stop(run_trace: Ru
     [main] = task_named(trace, "main")
     assert main["state"] == "pending" and main["ended"] is None
     assert [e for e in events(trace, "limit") if "wall-clock" in e["message"]]
+
+
+def test_a_broken_tracer_stops_tracing_not_the_run(run_trace: RunTrace) -> None:
+    trace = run_trace("""
+        import asyncio, sys
+        frame = sys._getframe()
+        while "run" not in frame.f_locals:
+            frame = frame.f_back
+        frame.f_locals["run"].recorder.steps.extend((1, 0, 2 ** 70))  # cannot be packed as int64
+        async def main():
+            await asyncio.sleep(1)
+            print("still running")
+        asyncio.run(main())
+    """)
+    assert trace["status"] == "ok"
+    [warning] = events(trace, "warning")
+    assert warning["message"].startswith("tracing stopped: flush failed (OverflowError")
+    assert outputs(trace, "still running")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 from array import array
+from dataclasses import fields
 
 from playground.trace import TraceBuilder
 
@@ -77,11 +78,12 @@ def test_garbage_is_rejected_and_counted() -> None:
                     line(["task", 1, "x", "y", 42, None, 0]),
                     line(["end", "hacked", S]),
                     line(["out", -1, None, "stdout", "x"]),
-                    line(["out", 10**30, None, "stdout", "x"])):
+                    line(["out", 10**30, None, "stdout", "x"]),
+                    b'[["out", ' + b"9" * 400 + b', null, "stdout", "x"]]\n'):
         b.feed(garbage)
     assert b.trace.tasks == [] and b.trace.slices == [] and b.trace.output == []
     assert b.claimed_status is None
-    assert b.rejected == 14  # "[1, 2]" is a batch of two bad messages
+    assert b.rejected == 15  # "[1, 2]" is a batch of two bad messages
 
 
 def test_a_line_over_the_cap_is_skipped_whole() -> None:
@@ -132,3 +134,12 @@ def test_packed_tasks_and_ends_are_checked_one_by_one() -> None:
 
 def packed4(*records: tuple[int, int, int, int]) -> str:
     return base64.b64encode(array("q", [n for record in records for n in record]).tobytes()).decode()
+
+
+def test_the_json_has_every_field_of_the_trace() -> None:
+    b = builder()
+    b.feed(line(["task", 1, "Task-1", "main", None, None, 0], ["step", 1, 0, S], ["end", "ok", S]))
+    trace = b.finish()
+    data = trace.to_json()
+    assert set(data) == {f.name for f in fields(trace)}
+    assert json.loads(json.dumps(data)) == data

@@ -35,7 +35,7 @@ class Channel:
             return
         try:
             data = (_encode(self.buffer) + "\n").encode("ascii")
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, ArithmeticError):
             data = b""  # a value JSON cannot hold: drop the batch, not the run
         self.buffer.clear()
         if self.broken:

@@ -19,10 +19,11 @@ import linecache
 import os
 import resource
 import sys
+import threading
 import warnings
 from typing import Any, NoReturn
 
-from . import protocol
+from . import protocol, seccomp_filter
 from .capture import RecordedStream
 from .channel import Channel
 from .clock import Clock
@@ -42,8 +43,15 @@ _RLIMITS = {
 }
 
 
+# Small enough that the process limit, not the memory limit, stops a thread
+# bomb (the default, 8 MiB of address space each, would spend the memory
+# limit on a few dozen threads); deep enough for the recursion limit.
+THREAD_STACK_BYTES = 2 * 1024 * 1024
+
+
 def set_limits(limits: dict[str, int]) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    threading.stack_size(THREAD_STACK_BYTES)
     for name, value in limits.items():
         if name == "cpu_seconds":
             # The soft limit sends SIGXCPU; the hard one a second later SIGKILL.
@@ -168,6 +176,7 @@ def main() -> NoReturn:
     set_limits(settings.get("limits", {}))
     run = Run(settings, source)
     run.install()
+    seccomp_filter.install(required=bool(settings.get("seccomp", False)))
     status, error = run.execute()
     run.end(status, error)
 

@@ -151,6 +151,14 @@ class Recorder:
         self._flushing = True
         try:
             self._flush()
+        except Exception as exc:
+            # A value that cannot be packed (a clock the snippet pushed past
+            # int64 nanoseconds): drop the batch and stop tracing, not the run.
+            self.buffer.clear()
+            self.steps.clear()
+            self._ends.clear()
+            self._new_tasks.clear()
+            self.disable("flush", exc)
         finally:
             self._flushing = False
 
@@ -190,7 +198,10 @@ class Recorder:
         self.enabled = False
         self.in_step = False
         self.event("warning", f"tracing stopped: {where} failed ({type(exc).__name__}: {exc})")
-        self.flush()
+        if self._flushing:
+            self.channel.flush()  # what failed was the flush itself
+        else:
+            self.flush()
 
     # Tasks.
 

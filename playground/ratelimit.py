@@ -1,0 +1,50 @@
+"""Per-client rate limits on the calls that start work (Flask-Limiter).
+
+Each client (by address; set ``TRUSTED_PROXIES`` behind a proxy so the
+address is the client's) may start ``RATELIMIT_RUN`` runs, e.g.
+``"30/minute;300/hour"``. Counts live in ``RATELIMIT_STORAGE_URI``:
+``memory://`` for one process, ``redis://...`` shared by several nodes.
+Past a limit the call answers 429 with ``Retry-After`` (see errors.py).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, current_app
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+EXTENSION = "playground.limiter"
+# Endpoints that start work (a jail, or fetches from the server), and the
+# config key of their limit.
+LIMITED_ENDPOINTS = {"api.run": "RATELIMIT_RUN", "urlmode.fetch": "RATELIMIT_FETCH"}
+
+
+def register(app: Flask) -> None:
+    """Put the limiter on ``app``; call after the blueprints are registered."""
+    limiter = Limiter(get_remote_address, app=app, storage_uri=app.config["RATELIMIT_STORAGE_URI"])
+    app.extensions[EXTENSION] = limiter
+    for endpoint, key in LIMITED_ENDPOINTS.items():
+        # Flask-Limiter checks a decorated limit in the view's wrapper, so the
+        # registered view is replaced by the wrapped one.
+        view: Any = app.view_functions[endpoint]
+        app.view_functions[endpoint] = limiter.limit(_config_value(app, key))(view)
+
+
+def _config_value(app: Flask, key: str) -> Callable[[], str]:
+    """The limit, read from the config at each request."""
+    return lambda: str(app.config[key])
+
+
+def retry_after(default: int) -> int:
+    """Seconds until the limit this request broke lets the client in again."""
+    limiter: Limiter | None = current_app.extensions.get(EXTENSION)
+    limit = limiter.current_limit if limiter is not None else None
+    if limit is None or not limit.breached:
+        return default
+    reset_time = limit.window[0]  # when the breached window ends (epoch seconds)
+    return max(1, math.ceil(reset_time - time.time()))
