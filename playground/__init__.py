@@ -25,6 +25,8 @@ DEFAULTS: dict[str, Any] = {
     # than waiting behind runs that may each take the whole wall limit.
     "QUEUE_SIZE": os.cpu_count() or 2,
     "QUEUE_WAIT_SECONDS": 10.0,
+    # Keep a jail started ahead for each slot (see playground/pool.py).
+    "WARM_POOL": True,
     "MAX_CONTENT_LENGTH": 256 * 1024,
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_RUN": "30/minute;300/hour",
@@ -38,7 +40,7 @@ DEFAULTS: dict[str, Any] = {
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    from . import api, errors, headers, health, pages, ratelimit, urlmode
+    from . import api, errors, headers, health, logs, metrics, pages, ratelimit, urlmode
     from .fetch import Fetcher
     from .sandbox import Sandbox
 
@@ -61,8 +63,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(urlmode.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(metrics.bp)
     ratelimit.register(app)
     proxies = int(app.config["TRUSTED_PROXIES"])
+    logs.register(app, trust_proxy=proxies > 0)
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies)  # type: ignore[method-assign]
     return app

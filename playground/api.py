@@ -11,7 +11,7 @@ import gzip
 import json
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from .errors import RETRY_AFTER_SECONDS, APIError
@@ -89,6 +89,7 @@ def run() -> Response:
                        retry_after=RETRY_AFTER_SECONDS) from None
     except JailUnavailable as exc:
         raise APIError(503, "sandbox_unavailable", str(exc), retry_after=60) from None
+    g.run_status = trace.status
     response = jsonify(trace.to_json())
     response.headers["Cache-Control"] = "no-store"
     return compressed(response)

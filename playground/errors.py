@@ -10,7 +10,7 @@ from flask import Flask, Response, jsonify, request
 from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from . import ratelimit
+from . import metrics, ratelimit
 
 RETRY_AFTER_SECONDS = 5
 
@@ -41,6 +41,7 @@ class APIError(HTTPException):
 
 
 def error_response(status: int, code: str, message: str, retry_after: int | None = None) -> Response:
+    metrics.REJECTIONS.labels(request.endpoint or "none", code).inc()
     response = jsonify(error={"code": code, "message": message})
     response.status_code = status
     if retry_after is not None:

@@ -1,11 +1,15 @@
 """Run one snippet in a jail and return its trace.
 
-The runner starts the jail, sends it the settings and the snippet, reads the
-event stream and the raw output as they come, and enforces from outside what
-the snippet could otherwise ignore: the wall-clock limit, the output cap and
-the size of the stream. At any limit it kills the whole jail and keeps
+``start_jail`` starts a jail, which says when its interpreter is ready and
+then waits for a snippet: it can be started ahead of the run (see
+playground.pool). The runner then sends it the settings and the snippet,
+reads the event stream and the raw output as they come, and enforces from
+outside what the snippet could otherwise ignore: the wall-clock limit
+(counted from the moment the snippet is handed over), the output cap and the
+size of the stream. At any limit it kills the whole jail and keeps
 everything already received. It alone decides the run's ``status`` and
 ``wall``; the tracer's own claim is taken only when the jail exited normally.
+Every jail is used for one run, and is gone when ``run_snippet`` returns.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from .limits import (
     limit_message,
 )
 from .trace import MAX_TEXT, Event, Output, Trace, TraceBuilder, clean_text
+from .tracer.protocol import READY
 from .tracer.seccomp_filter import EXIT_NO_FILTER
 
 READ_SIZE = 64 * 1024
@@ -38,6 +43,13 @@ EXIT_DRAIN_SECONDS = 0.5
 KILL_WAIT_SECONDS = 2.0
 INFO_WAIT_SECONDS = 0.5
 MAX_INFO_BYTES = 4096
+# How long a jail may take to start (bubblewrap, the interpreter, the
+# tracer's imports) before it counts as unable to.
+START_SECONDS = 10.0
+# What a jail may write before saying it is ready (bubblewrap's or the
+# interpreter's complaint when it cannot start) that we keep.
+MAX_EARLY_BYTES = 4096
+NOT_STARTED_MESSAGE = "This server cannot start a jail: {why}"
 
 Clock = Literal["virtual", "real"]
 
@@ -84,13 +96,72 @@ def _start(command: JailCommand, events_write: int) -> subprocess.Popen[bytes]:
 
 
 class JailProcess:
-    """A started jail: its leader process, and the jail's init once known."""
+    """A started jail: its leader process, its pipes, and the jail's init
+    once known. ``wait_ready`` until its interpreter waits for a snippet;
+    ``discard`` ends it (whatever it was doing) and frees everything."""
 
-    def __init__(self, process: subprocess.Popen[bytes], info_fd: int | None) -> None:
+    def __init__(self, process: subprocess.Popen[bytes], info_fd: int | None, events_read: int,
+                 events_fd: int, slot: int = 0) -> None:
         self.process = process
         self.info_fd = info_fd
+        self.events_read = events_read
+        # The number the jail knows its end of the events pipe by.
+        self.events_fd = events_fd
+        self.slot = slot
+        self.spawned_at = time.monotonic()
+        self.ready_at: float | None = None
+        # Raw output that came before (or with) the ready mark.
+        self.early = b""
         self._info = b""
         self._init_pidfd: int | None = None
+        self._discarded = False
+
+    @property
+    def start_seconds(self) -> float | None:
+        """How long the jail took to get ready, once it is."""
+        return None if self.ready_at is None else self.ready_at - self.spawned_at
+
+    def alive(self) -> bool:
+        return not self._discarded and self.process.poll() is None
+
+    def wait_ready(self, timeout: float = START_SECONDS) -> None:
+        """Wait until the jail's interpreter is ready for a snippet; raise
+        ``JailUnavailable``, with what the jail said, if it ends or takes
+        longer than ``timeout`` instead. The jail has not seen any snippet
+        yet, so what it writes here is bubblewrap's or the interpreter's."""
+        if self.ready_at is not None:
+            return
+        assert self.process.stdout is not None
+        stdout = self.process.stdout.fileno()
+        said = b""
+        deadline = time.monotonic() + timeout
+        with selectors.DefaultSelector() as selector:
+            selector.register(stdout, selectors.EVENT_READ, "raw")
+            if self.info_fd is not None and self._init_pidfd is None:
+                selector.register(self.info_fd, selectors.EVENT_READ, "info")
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise JailUnavailable(NOT_STARTED_MESSAGE.format(
+                        why=f"it was not ready after {timeout:g} s (is the machine overloaded?)"))
+                for key, _ in selector.select(remaining):
+                    data = os.read(key.fd, READ_SIZE)
+                    if key.data == "info":
+                        if data:
+                            self.take_info(data)
+                        else:
+                            selector.unregister(key.fd)
+                        continue
+                    if not data:
+                        text = said.decode("utf-8", "replace").strip() or f"it exited ({self.process.wait()})"
+                        raise JailUnavailable(NOT_STARTED_MESSAGE.format(why=clean_text(text, MAX_TEXT)))
+                    said += data
+                    if READY in said:
+                        before, _, after = said.partition(READY)
+                        self.early = (before + after)[-MAX_EARLY_BYTES:]
+                        self.ready_at = time.monotonic()
+                        return
+                    said = said[-(MAX_EARLY_BYTES + len(READY)):]
 
     def take_info(self, data: bytes) -> None:
         """bubblewrap's ``--info-fd`` JSON, which names the jail's init."""
@@ -154,62 +225,85 @@ class JailProcess:
             except ProcessLookupError:
                 pass
 
-    def close(self) -> None:
-        for fd in (self.info_fd, self._init_pidfd):
-            if fd is not None:
-                os.close(fd)
+    def discard(self) -> None:
+        """Kill the jail if it still runs, reap it and its init, and close
+        every descriptor: nothing of it is left. Safe to call again."""
+        if self._discarded:
+            return
+        self._discarded = True
+        process = self.process
+        try:
+            self.kill()
+            if process.returncode is None:
+                _, wait_status = os.waitpid(process.pid, 0)
+                process.returncode = os.waitstatus_to_exitcode(wait_status)
+            self.reap_init()
+        finally:
+            for fd in (self.info_fd, self._init_pidfd, self.events_read):
+                if fd is not None:
+                    os.close(fd)
+            for stream in (process.stdin, process.stdout):
+                if stream is not None:
+                    try:
+                        stream.close()
+                    except OSError:
+                        pass  # stdin's buffer could not be flushed to a dead jail
 
 
-def run_snippet(jail: Jail, code: str, clock: Clock, limits: Limits, slot: int = 0) -> Trace:
-    """Run ``code`` in a fresh jail and return its trace, whatever happens."""
-    builder = TraceBuilder(clock, max_tasks=limits.max_tasks, max_items=limits.max_events + 100,
-                           max_output_bytes=limits.output_bytes, max_line_bytes=limits.channel_bytes)
+def start_jail(jail: Jail, slot: int, limits: Limits) -> JailProcess:
+    """Start a jail for slot ``slot``; it gets ready and waits for a snippet."""
     command = jail.command(slot, limits)
     events_read, events_write = os.pipe()
     _widen_pipe(events_write)
-    started = time.monotonic()
     try:
         process = _start(command, events_write)
     except BaseException:
         if command.info_fd is not None:
             os.close(command.info_fd)
+        os.close(events_read)
         raise
     finally:
         os.close(events_write)
         command.close()
-    jailed = JailProcess(process, command.info_fd)
-    settings = settings_for(jail, clock, limits, events_write)
-    payload = json.dumps(settings).encode() + b"\n" + code.encode("utf-8", "surrogatepass")
+    return JailProcess(process, command.info_fd, events_read, events_write, slot)
+
+
+def run_snippet(jail: Jail, code: str, clock: Clock, limits: Limits, slot: int = 0,
+                jailed: JailProcess | None = None) -> Trace:
+    """Run ``code`` in ``jailed``, a jail started ahead for ``slot`` with the
+    same ``limits``, or else in a jail started now, and return its trace,
+    whatever happens. The jail is gone when this returns."""
+    builder = TraceBuilder(clock, max_tasks=limits.max_tasks, max_items=limits.max_events + 100,
+                           max_output_bytes=limits.output_bytes, max_line_bytes=limits.channel_bytes)
+    if jailed is None:
+        jailed = start_jail(jail, slot, limits)
     try:
-        stop_reason, raw = _watch(jailed, payload, events_read, builder, limits, started)
+        jailed.wait_ready()
+        settings = settings_for(jail, clock, limits, jailed.events_fd)
+        payload = json.dumps(settings).encode() + b"\n" + code.encode("utf-8", "surrogatepass")
+        started = time.monotonic()
+        stop_reason, raw = _watch(jailed, payload, builder, limits, started)
     finally:
-        jailed.kill()
-        if process.returncode is None:
-            _, wait_status = os.waitpid(process.pid, 0)
-            process.returncode = os.waitstatus_to_exitcode(wait_status)
-        jailed.reap_init()
-        jailed.close()
-        os.close(events_read)
-        if process.stdout is not None:
-            process.stdout.close()
+        jailed.discard()
     trace = builder.trace
     trace.wall = round(time.monotonic() - started, 6)
     _add_raw_output(trace, raw[: limits.output_bytes], builder)
-    _decide_status(trace, builder, stop_reason, process.returncode, limits)
+    _decide_status(trace, builder, stop_reason, jailed.process.returncode, limits)
     return builder.finish()
 
 
-def _watch(jailed: JailProcess, payload: bytes, events_read: int,
+def _watch(jailed: JailProcess, payload: bytes,
            builder: TraceBuilder, limits: Limits, started: float) -> tuple[str | None, bytes]:
     """Feed the jail, read it until it ends or a limit is hit; why it stopped."""
     process = jailed.process
+    events_read = jailed.events_read
     assert process.stdin is not None and process.stdout is not None
     try:
         process.stdin.write(payload)
         process.stdin.close()
     except BrokenPipeError:
         pass
-    raw = bytearray()
+    raw = bytearray(jailed.early)
     channel_bytes = 0
     deadline = started + limits.wall_seconds
     exited_at: float | None = None

@@ -1,8 +1,9 @@
 """The sandbox as the web layer sees it: run code, or say why it cannot.
 
 ``Sandbox`` ties together the jail (how it is built), the runner (how a run is
-watched), the limits and admission. The web layer calls ``run`` and
-``health`` and knows nothing else about jails.
+watched), the warm pool (jails started ahead), the limits and admission. The
+web layer calls ``run``, ``health`` and ``close`` and knows nothing else
+about jails.
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ from __future__ import annotations
 import threading
 import time
 
+from . import metrics
 from .admission import Admission, Busy
 from .jail import Jail, JailUnavailable, make_jail
 from .limits import Limits
-from .runner import Clock, run_snippet
+from .pool import WarmPool
+from .runner import Clock, run_snippet, start_jail
 from .trace import Trace
 
 __all__ = ["Busy", "JailUnavailable", "Sandbox"]
@@ -24,11 +27,17 @@ HEALTH_SNIPPET = "print('ok')"
 
 class Sandbox:
     def __init__(self, jail: Jail | None, limits: Limits, admission: Admission,
-                 unavailable: str | None = None) -> None:
+                 unavailable: str | None = None, warm_pool: bool = True) -> None:
         self.jail = jail
         self.limits = limits
         self.admission = admission
         self.unavailable = unavailable
+        self.pool: WarmPool | None = None
+        if jail is not None and warm_pool:
+            self.pool = WarmPool(jail, limits, admission.slots,
+                                 on_started=metrics.JAIL_START_SECONDS.labels("warm").observe,
+                                 on_failed=metrics.JAIL_START_FAILURES.inc,
+                                 on_change=metrics.WARM_JAILS.set)
         self._health: tuple[float, str | None] | None = None
         self._health_lock = threading.Lock()
 
@@ -45,18 +54,57 @@ class Sandbox:
                              uid_base=int(config["JAIL_UID_BASE"]))  # type: ignore[call-overload]
         except JailUnavailable as exc:
             return cls(None, limits, admission, unavailable=str(exc))
-        return cls(jail, limits, admission)
+        return cls(jail, limits, admission, warm_pool=bool(config.get("WARM_POOL", True)))
 
     @property
     def sandboxed(self) -> bool:
         return self.jail is None or self.jail.sandboxed
 
+    def start(self) -> None:
+        """Start warming jails now rather than at the first run."""
+        if self.pool is not None:
+            self.pool.start()
+
+    def close(self) -> None:
+        """End the warm jails; runs after this start cold jails."""
+        if self.pool is not None:
+            self.pool.close()
+            self.pool = None
+            metrics.WARM_JAILS.set(0)
+
     def run(self, code: str, clock: Clock, wait: bool = True) -> Trace:
         """Run a snippet; raises ``Busy`` or ``JailUnavailable``."""
         if self.jail is None:
             raise JailUnavailable(self.unavailable or "No jail is configured.")
+        pool = self.pool
+        if pool is not None:
+            pool.start()
+        asked = time.monotonic()
         with self.admission.slot(wait) as slot:
-            return run_snippet(self.jail, code, clock, self.limits, slot)
+            metrics.QUEUE_WAIT_SECONDS.observe(time.monotonic() - asked)
+            metrics.RUNS_IN_PROGRESS.inc()
+            try:
+                jailed = pool.take(slot) if pool is not None else None
+                cold = jailed is None
+                if jailed is None:
+                    if pool is not None:
+                        metrics.WARM_MISSES.inc()
+                    jailed = start_jail(self.jail, slot, self.limits)
+                try:
+                    trace = run_snippet(self.jail, code, clock, self.limits, slot, jailed=jailed)
+                finally:
+                    if pool is not None:
+                        pool.replace(slot)
+            except JailUnavailable:
+                metrics.JAIL_START_FAILURES.inc()
+                raise
+            finally:
+                metrics.RUNS_IN_PROGRESS.dec()
+        if cold and jailed.start_seconds is not None:
+            metrics.JAIL_START_SECONDS.labels("cold").observe(jailed.start_seconds)
+        metrics.RUNS.labels(trace.status).inc()
+        metrics.RUN_SECONDS.observe(trace.wall)
+        return trace
 
     def health(self) -> str | None:
         """None when a jail can start and run a trivial snippet; else why not."""

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, current_app, g, jsonify
 
+from . import metrics
 from .api import json_body
 from .errors import RETRY_AFTER_SECONDS, APIError
 from .fetch import DEFAULT_SEMAPHORE, STRATEGIES, Busy, Fetcher, Strategy
@@ -109,6 +110,8 @@ async def fetch() -> Response:
         trace = await service.run(urls, strategy, limit)
     except Busy:
         raise APIError(503, "busy", BUSY, retry_after=RETRY_AFTER_SECONDS) from None
+    metrics.FETCHES.labels(trace.status).inc()
+    g.run_status = trace.status
     response = jsonify(trace.to_json())
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -13,7 +13,18 @@ from flask.testing import FlaskClient
 from playground import create_app
 from playground.jail import Unsandboxed
 from playground.limits import Limits
+from playground.pool import open_pools
 from playground.runner import run_snippet
+
+
+@pytest.fixture(autouse=True)
+def close_new_pools() -> Iterator[None]:
+    """End the warm jails of apps a test made, once it is done with them."""
+    before = set(open_pools())
+    yield
+    for pool in open_pools():
+        if pool not in before:
+            pool.close()
 
 
 @pytest.fixture
@@ -21,6 +32,7 @@ def app() -> Iterator[Flask]:
     # Rate limits have their own tests; here they would only get in the way.
     app = create_app({"TESTING": True, "SANDBOX": "bwrap", "RATELIMIT_ENABLED": False})
     yield app
+    app.extensions["playground.sandbox"].close()
 
 
 @pytest.fixture

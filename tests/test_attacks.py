@@ -26,7 +26,7 @@ from flask.testing import FlaskClient
 from playground import create_app
 from playground.examples import BY_NAME
 
-from .test_jail import jail_processes
+from .test_jail import jail_processes, waiting_jails
 
 Trace = dict[str, Any]
 
@@ -84,11 +84,13 @@ def app() -> Iterator[Flask]:
         patch.setenv("PLAYGROUND_SECRET_KEY", SECRET)
         patch.setenv("SECRET_KEY", SECRET)
         patch.setenv("DATABASE_PASSWORD", SECRET)
-        yield create_app({
+        app = create_app({
             "TESTING": True, "SANDBOX": "bwrap", "SECRET_KEY": SECRET, "RATELIMIT_ENABLED": False,
             # Shorter than the defaults, so the suite is quick; the mechanism is the same.
             "LIMIT_WALL_SECONDS": WALL, "LIMIT_CPU_SECONDS": CPU,
         })
+    yield app
+    app.extensions["playground.sandbox"].close()
 
 
 @pytest.fixture(scope="module")
@@ -875,14 +877,17 @@ def temporary_dirs() -> set[str]:
 
 @pytest.fixture
 def server_is_fine(client: FlaskClient) -> Iterator[None]:
-    """After the case: a normal run works, and nothing was left behind."""
+    """After the case: a normal run works, and nothing was left behind but
+    the warm jails waiting for the next runs (the same number before and
+    after: their descriptors are counted alike)."""
     post_run(client, "print('warm')")  # first-run caches (the jail's binds) are not leaks
+    waiting_jails()
     descriptors, temporaries = open_descriptors(), temporary_dirs()
     yield
     trace = post_run(client, BY_NAME["gather"].code)
     assert trace["status"] == "ok", trace
     assert printed(trace) == ["Hello"] * 3 + ["World"] * 3
-    assert jail_processes() == []
+    assert jail_processes(waiting=waiting_jails()) == []
     assert open_descriptors() == descriptors
     assert temporary_dirs() == temporaries
 

@@ -7,13 +7,14 @@ import os
 import socket
 import textwrap
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
 import pytest
 
 from playground.jail import DEFAULT_UID_BASE, Bubblewrap
 from playground.limits import Limits
+from playground.pool import open_pools
 from playground.runner import run_snippet
 
 
@@ -39,11 +40,22 @@ def _parent(pid: str) -> int | None:
         return None
 
 
-def jail_processes(ancestor: int | None = None) -> list[int]:
+def waiting_jails() -> set[int]:
+    """The leader pids of the warm jails this process's pools hold, once no
+    pool is starting one: those wait for a run, they are not left over."""
+    pids: set[int] = set()
+    for pool in open_pools():
+        assert pool.settle(), "a warm jail took too long to start"
+        pids |= pool.pids()
+    return pids
+
+
+def jail_processes(ancestor: int | None = None, waiting: Collection[int] = ()) -> list[int]:
     """Processes owned by a jail uid that descend from this test process
-    (or ``ancestor``); other people's jails on a shared machine do not count.
-    The jail makes the server a child subreaper, so an orphaned jail process
-    is re-parented to it and still counts."""
+    (or ``ancestor``), less the jails in ``waiting`` (leader pids, see
+    ``waiting_jails``) and their processes; other people's jails on a shared
+    machine do not count. The jail makes the server a child subreaper, so an
+    orphaned jail process is re-parented to it and still counts."""
     root = os.getpid() if ancestor is None else ancestor
     found = []
     for entry in os.listdir("/proc"):
@@ -57,11 +69,41 @@ def jail_processes(ancestor: int | None = None) -> list[int]:
             continue
         pid: int | None = int(entry)
         while pid is not None and pid > 1:
+            if pid in waiting:
+                break
             if pid == root:
                 found.append(int(entry))
                 break
             pid = _parent(str(pid))
     return found
+
+
+def _blocked_reading_stdin(pid: int) -> bool:
+    """Whether the process waits in read(0, ...): a warm jail's interpreter,
+    which has not been handed a snippet (a run's stdin is closed)."""
+    try:
+        with open(f"/proc/{pid}/syscall") as syscall:
+            number, first_argument = syscall.read().split()[:2]
+    except (OSError, ValueError):
+        return False
+    return number == "0" and int(first_argument, 16) == 0  # read (x86-64), fd 0
+
+
+def leftover_jails(ancestor: int) -> tuple[list[int], int]:
+    """For a server in another process, whose pools the test cannot ask:
+    the jail processes under ``ancestor`` that belong to no warm jail, and
+    how many warm jails there are. A jail is warm when its interpreter waits
+    in read(0) for a snippet; its leader and init are part of it."""
+    processes = jail_processes(ancestor)
+    parents = {pid: _parent(str(pid)) for pid in processes}
+    leaders: dict[int, int] = {}
+    for pid in processes:
+        leader = pid
+        while parents.get(leader) in parents:
+            leader = parents[leader]  # type: ignore[assignment]
+        leaders[pid] = leader
+    warm = {leaders[pid] for pid in processes if _blocked_reading_stdin(pid)}
+    return [pid for pid in processes if leaders[pid] not in warm], len(warm)
 
 
 def test_a_normal_run_works(jail: Bubblewrap) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -16,12 +17,13 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .test_jail import jail_processes
+from .test_jail import jail_processes, leftover_jails
 
 ROOT = Path(__file__).resolve().parent.parent
 SLOTS = 2
@@ -38,6 +40,12 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[str, int]]:
+    with serve() as started:
+        yield started
+
+
+@contextmanager
+def serve() -> Iterator[tuple[str, int]]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
@@ -132,8 +140,24 @@ def test_busy_loops_do_not_starve_a_quick_run(server: tuple[str, int]) -> None:
     status, _, trace = request(url, "POST", "/api/run", {"code": "print('after')"})
     assert status == 200 and printed(trace) == ["after"]
     assert request(url, "GET", "/healthz")[0] == 200
-    assert jail_processes(ancestor=gunicorn_pid) == []
+    # Nothing of a run is left: only the warm jails, at most one per slot.
+    time.sleep(1)  # the slots' next jails get ready
+    leftover, warm = leftover_jails(ancestor=gunicorn_pid)
+    assert leftover == [] and warm <= SLOTS
     assert temporary_dirs() == before
+
+
+def test_stopping_the_server_ends_its_warm_jails() -> None:
+    with serve() as (url, gunicorn_pid):
+        assert request(url, "POST", "/api/run", {"code": "print('hi')"})[0] == 200
+        time.sleep(1)
+        assert leftover_jails(ancestor=gunicorn_pid) == ([], SLOTS)
+        jails = jail_processes(ancestor=gunicorn_pid)
+        os.kill(gunicorn_pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and any(os.path.exists(f"/proc/{pid}") for pid in jails):
+            time.sleep(0.1)
+        assert jails and not any(os.path.exists(f"/proc/{pid}") for pid in jails)
 
 
 def test_a_chunked_body_past_the_limit_is_refused(server: tuple[str, int]) -> None:

@@ -1,6 +1,7 @@
 """The wire protocol between the jail and the server.
 
-The server writes one JSON line of settings, then the snippet, to the jail's
+Once started, the jail writes ``READY`` on its standard output and waits:
+a jail can be started ahead of a run. The server then writes one JSON line of settings, then the snippet, to the jail's
 standard input, and closes it. The tracer answers on the file descriptor the
 settings name (``events_fd``, by default ``EVENTS_FD``) with batches of
 messages as things happen: each line is a JSON array of messages, each
@@ -11,6 +12,10 @@ The server parses and validates each line (see :mod:`playground.trace`).
 """
 
 EVENTS_FD = 3
+
+# The prelude's first and only bytes on standard output before the snippet
+# arrives: its imports are done and it waits for the settings.
+READY = b"\x00playground-ready\n"
 
 SNIPPET_FILENAME = "<snippet>"
 

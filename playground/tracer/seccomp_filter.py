@@ -101,8 +101,18 @@ def build() -> Any:
     return rules
 
 
-def install(required: bool) -> bool:
-    """Load the filter into this process; True once it is in force.
+def prepare() -> Any:
+    """The filter built ahead of time (not loaded), or why it cannot be:
+    building restricts nothing, so a warm jail does it while it waits."""
+    try:
+        return build()
+    except Exception as exc:  # reported by install(), which decides
+        return exc
+
+
+def install(required: bool, prepared: Any = None) -> bool:
+    """Load the filter (``prepared``, or one built now) into this process;
+    True once it is in force.
 
     When ``required`` and the filter cannot be loaded, the run ends here
     with ``EXIT_NO_FILTER`` and the reason on the raw standard error: the
@@ -110,7 +120,9 @@ def install(required: bool) -> bool:
     missing binding only means no filter.
     """
     try:
-        build().load()
+        if isinstance(prepared, Exception):
+            raise prepared
+        (prepared if prepared is not None else build()).load()
     except Exception as exc:  # whatever failed, the snippet must not run unfiltered
         if not required:
             return False
