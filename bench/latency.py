@@ -1,10 +1,16 @@
 """End-to-end latency of POST /api/run beside a bare interpreter start.
 
-Starts gunicorn on a free loopback port, then alternates, in one run so the
-machine's noise hits both alike: a POST /api/run of the gallery's "three
-say_hello with gather" example over HTTP, and a cold
-``python3 -c "import asyncio"`` of the jail's interpreter. Prints the medians
-and their ratio.
+Starts two gunicorn servers on free loopback ports, one with the warm pool
+(the default: each run takes a jail started ahead) and one without
+(``PLAYGROUND_WARM_POOL=0``: each run starts its jail), then alternates, in
+one run so the machine's noise hits all alike: a POST /api/run of the
+gallery's "three say_hello with gather" example over HTTP to each server, and
+a cold ``python3 -c "import asyncio"`` of the jail's interpreter. Prints the
+medians and the ratios to the interpreter start (the goal: at most 0.5x with
+the warm pool).
+
+A run's jail is replaced in the background; here each request comes after
+the other two steps (some 50-100 ms), as a person's runs come seconds apart.
 
     python3 bench/latency.py [--runs 40]
 """
@@ -71,37 +77,49 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=40)
     args = parser.parse_args()
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
-         "--access-logfile", "/dev/null", "wsgi:app"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        # Every run here comes from one address: the per-client rate limit would refuse most.
-        env={**os.environ, "PLAYGROUND_RATELIMIT_ENABLED": "false"},
-    )
+    warm_url, warm_server = start_server({})
+    cold_url, cold_server = start_server({"PLAYGROUND_WARM_POOL": "0"})
     try:
-        wait_healthy(url)
+        wait_healthy(warm_url)
+        wait_healthy(cold_url)
         code = BY_NAME["gather"].code
         for _ in range(3):  # warm up: first-run caches, page cache
-            post_run(url, code)
+            post_run(warm_url, code)
+            post_run(cold_url, code)
             bare_python()
-        api, python = [], []
+        warm, cold, python = [], [], []
         for _ in range(args.runs):
-            api.append(post_run(url, code))
+            warm.append(post_run(warm_url, code))
             python.append(bare_python())
+            cold.append(post_run(cold_url, code))
     finally:
-        server.terminate()
-        server.wait(10)
+        for server in (warm_server, cold_server):
+            server.terminate()
+            server.wait(10)
 
-    api_median = statistics.median(api)
     python_median = statistics.median(python)
-    print(f"runs each:                          {args.runs}")
-    print(f"POST /api/run (gather example) p50: {api_median * 1000:7.1f} ms"
-          f"   (min {min(api) * 1000:.1f}, max {max(api) * 1000:.1f})")
-    print(f"python3 -c 'import asyncio' p50:    {python_median * 1000:7.1f} ms"
-          f"   (min {min(python) * 1000:.1f}, max {max(python) * 1000:.1f})")
-    print(f"ratio api/python:                   {api_median / python_median:7.2f}x")
+
+    def line(label: str, times: list[float]) -> str:
+        median = statistics.median(times)
+        return (f"{label:<44}{median * 1000:7.1f} ms   {median / python_median:5.2f}x"
+                f"   (min {min(times) * 1000:.1f}, max {max(times) * 1000:.1f})")
+
+    print(f"runs each: {args.runs}; example: three say_hello with gather; ratio: to the interpreter start")
+    print(f"{'':<44}{'median':>10}   {'ratio':>5}")
+    print(line("POST /api/run, warm pool (default)", warm))
+    print(line("POST /api/run, no warm pool (WARM_POOL=0)", cold))
+    print(line("python3 -c 'import asyncio' (cold)", python))
+
+
+def start_server(env: dict[str, str]) -> tuple[str, subprocess.Popen[bytes]]:
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        # Every run here comes from one address: the per-client rate limit would refuse most.
+        env={**os.environ, "PLAYGROUND_RATELIMIT_ENABLED": "false", **env},
+    )
+    return f"http://127.0.0.1:{port}", server
 
 
 if __name__ == "__main__":

@@ -27,8 +27,17 @@ DEFAULTS: dict[str, Any] = {
     "QUEUE_WAIT_SECONDS": 10.0,
     # Keep a jail started ahead for each slot (see playground/pool.py).
     "WARM_POOL": True,
+    # Which of the node's gunicorn workers this process is (gunicorn.conf.py
+    # sets it): worker k's jails use the k-th range of CONCURRENCY uids.
+    "WORKER_INDEX": 0,
     "MAX_CONTENT_LENGTH": 256 * 1024,
     "RATELIMIT_STORAGE_URI": "memory://",
+    # When the shared storage (Redis) cannot be reached, count in memory on
+    # each node until it is back, rather than failing the request; and give
+    # up on a call to it after this long, so a lost Redis is never a hang.
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+    "RATELIMIT_SWALLOW_ERRORS": True,
+    "RATELIMIT_STORAGE_TIMEOUT_SECONDS": 0.5,
     "RATELIMIT_RUN": "30/minute;300/hour",
     "RATELIMIT_FETCH": "20/minute;200/hour",
     # Proxies in front of the server that set X-Forwarded-For (0: none), so

@@ -1,7 +1,7 @@
 """Admission: how many jails run at once, and how long a run may queue.
 
 A run takes one of ``slots`` numbered places (the jail uses its number, e.g.
-for a uid of its own) or waits in a bounded queue up to ``wait_seconds``.
+for a uid of its own; the slot free the longest comes first) or waits in a bounded queue up to ``wait_seconds``.
 Past the queue, or past the wait, it is refused at once as busy.
 """
 
@@ -53,4 +53,6 @@ class Admission:
                         self._condition.wait(remaining)
                 finally:
                     self._waiting -= 1
-            return self._free.pop()
+            # The slot free the longest: its warm jail has had the most time
+            # to get ready (see pool.py).
+            return self._free.pop(0)

@@ -5,6 +5,8 @@ address is the client's) may start ``RATELIMIT_RUN`` runs, e.g.
 ``"30/minute;300/hour"``. Counts live in ``RATELIMIT_STORAGE_URI``:
 ``memory://`` for one process, ``redis://...`` shared by several nodes.
 Past a limit the call answers 429 with ``Retry-After`` (see errors.py).
+When Redis cannot be reached, each node counts in memory until it is back
+(Flask-Limiter's in-memory fallback), so a lost Redis never fails a request.
 """
 
 from __future__ import annotations
@@ -26,7 +28,12 @@ LIMITED_ENDPOINTS = {"api.run": "RATELIMIT_RUN", "urlmode.fetch": "RATELIMIT_FET
 
 def register(app: Flask) -> None:
     """Put the limiter on ``app``; call after the blueprints are registered."""
-    limiter = Limiter(get_remote_address, app=app, storage_uri=app.config["RATELIMIT_STORAGE_URI"])
+    uri = str(app.config["RATELIMIT_STORAGE_URI"])
+    options: dict[str, Any] = {}
+    if uri.startswith(("redis://", "rediss://", "redis+unix://")):
+        timeout = float(app.config["RATELIMIT_STORAGE_TIMEOUT_SECONDS"])
+        options = {"socket_connect_timeout": timeout, "socket_timeout": timeout}
+    limiter = Limiter(get_remote_address, app=app, storage_uri=uri, storage_options=options)
     app.extensions[EXTENSION] = limiter
     for endpoint, key in LIMITED_ENDPOINTS.items():
         # Flask-Limiter checks a decorated limit in the view's wrapper, so the

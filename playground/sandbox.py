@@ -49,9 +49,10 @@ class Sandbox:
             queue=int(config["QUEUE_SIZE"]),  # type: ignore[call-overload]
             wait_seconds=float(config["QUEUE_WAIT_SECONDS"]),  # type: ignore[arg-type]
         )
+        # Each worker process of a node has its own slots, so its own uids.
+        uid_base = int(config["JAIL_UID_BASE"]) + int(config.get("WORKER_INDEX", 0)) * admission.slots  # type: ignore[call-overload]
         try:
-            jail = make_jail(str(config["SANDBOX"]), python=str(config["JAIL_PYTHON"]),
-                             uid_base=int(config["JAIL_UID_BASE"]))  # type: ignore[call-overload]
+            jail = make_jail(str(config["SANDBOX"]), python=str(config["JAIL_PYTHON"]), uid_base=uid_base)
         except JailUnavailable as exc:
             return cls(None, limits, admission, unavailable=str(exc))
         return cls(jail, limits, admission, warm_pool=bool(config.get("WARM_POOL", True)))
