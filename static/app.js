@@ -4,6 +4,7 @@
 import { renderTimeline, clearTimeline, formatDuration } from "./timeline.js";
 import { downloadChromeTrace } from "./perfetto.js";
 import { initUrlMode } from "./urlmode.js";
+import { initShare } from "./share.js";
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -609,6 +610,8 @@ for (const button of modeButtons) {
   button.addEventListener("click", () => setMode(button.dataset.mode));
 }
 
+const share = initShare({ editor, getMode: () => mode, setMode, urlMode, clockSelect, showExampleFor, postJSON });
+
 function urlFragment() {
   const hash = location.hash.replace(/^#/, "");
   if (!hash) return null;
@@ -630,6 +633,7 @@ function start() {
   const fragment = parseFragment();
   const query = new URLSearchParams(location.search);
   const urls = urlFragment();
+  if (!fragment && !urls && share.loadShared()) return; // /s/<id>; edits in the fragment win
   if (urls) {
     urlMode.load(urls);
     setMode("urls", { focus: urls.get("run") !== "1" });
