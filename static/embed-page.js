@@ -18,6 +18,7 @@ const runButton = $('[data-testid="run"]');
 const statusBox = $('[data-testid="status"]');
 const statusText = statusBox.querySelector(".status-text");
 const statusElapsed = statusBox.querySelector(".status-elapsed");
+const statusDetail = statusBox.querySelector(".status-detail");
 const timelineBox = $('[data-testid="timeline"]');
 const outputBox = $('[data-testid="output"]');
 const clockLabel = $('[data-testid="clock"]');
@@ -122,6 +123,10 @@ const TITLES = {
   crashed: "Crashed",
 };
 
+// Events worth a line under the status, most telling first.
+const NOTE_KINDS = ["deadlock", "limit", "never_awaited", "never_retrieved", "blocking", "exception", "warning"];
+const MAX_NOTES = 3;
+
 let tickTimer = 0;
 
 function setStatus(state, text) {
@@ -129,6 +134,34 @@ function setStatus(state, text) {
   statusBox.dataset.status = state;
   statusText.textContent = text;
   statusElapsed.textContent = "";
+  statusDetail.replaceChildren();
+}
+
+function showNotes(trace, names) {
+  const notes = (Array.isArray(trace.events) ? trace.events : [])
+    .filter((e) => e && NOTE_KINDS.includes(e.kind) && e.message)
+    .sort((a, b) => NOTE_KINDS.indexOf(a.kind) - NOTE_KINDS.indexOf(b.kind) || num(a.t, 0) - num(b.t, 0));
+  for (const e of notes.slice(0, MAX_NOTES)) {
+    const p = document.createElement("p");
+    p.className = `note note-${e.kind}`;
+    const who = names.has(e.task) ? `${names.get(e.task)}: ` : "";
+    p.textContent = `${num(e.t, 0).toFixed(3)} s \u00b7 ${who}${str(e.message)}`;
+    statusDetail.appendChild(p);
+  }
+  if (trace.truncated) {
+    const p = document.createElement("p");
+    p.className = "truncated";
+    p.textContent = "The trace was cut: the run recorded more than the playground keeps.";
+    statusDetail.appendChild(p);
+  }
+}
+
+function taskNames(trace) {
+  const names = new Map();
+  for (const t of Array.isArray(trace.tasks) ? trace.tasks : []) {
+    if (t && typeof t === "object") names.set(t.id, str(t.name) || `task ${str(t.id)}`);
+  }
+  return names;
 }
 
 function showTrace(trace) {
@@ -146,15 +179,13 @@ function showTrace(trace) {
   }
   statusBox.dataset.cached = String(trace.cached === true);
   markErrorLine(err ? err.line : null);
-  renderOutput(trace);
+  const names = taskNames(trace);
+  showNotes(trace, names);
+  renderOutput(trace, names);
   renderTimeline(timelineBox, trace, { onSelectLine: selectLine });
 }
 
-function renderOutput(trace) {
-  const names = new Map();
-  for (const t of Array.isArray(trace.tasks) ? trace.tasks : []) {
-    if (t && typeof t === "object") names.set(t.id, str(t.name) || `task ${str(t.id)}`);
-  }
+function renderOutput(trace, names) {
   const lines = (Array.isArray(trace.output) ? trace.output : []).filter((o) => o && typeof o === "object");
   outputBox.replaceChildren();
   for (const o of lines) {
