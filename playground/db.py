@@ -31,7 +31,6 @@ from sqlalchemy import (
     Table,
     Text,
     create_engine,
-    event,
     func,
     inspect,
     select,
@@ -98,20 +97,11 @@ def database_url(config: Any, instance_path: str) -> URL:
     return url
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_SECONDS * 1000)}")
-    finally:
-        cursor.close()
-
-
 def make_engine(url: URL) -> Engine:
     if url.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
-    event.listen(engine, "connect", _sqlite_pragmas)
-    return engine
+    # sqlite3's timeout is SQLite's busy timeout: a writer waits for the lock.
+    return create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from datetime import UTC
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, Flask, Response, abort, current_app, jsonify, render_template, request, url_for
 from markupsafe import escape
 
 from .api import clock_field, json_body, text_field
@@ -244,7 +244,7 @@ def oembed() -> Response:
     return response
 
 
-def init_app(app: Any) -> None:
+def init_app(app: Flask) -> None:
     """Open the snippet store (creating its schema) and add the routes."""
     app.extensions["playground.snippets"] = SnippetStore.from_config(app.config, app.instance_path)
     app.register_blueprint(bp)

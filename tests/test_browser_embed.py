@@ -312,6 +312,12 @@ def test_a_url_list_is_shared_and_opens_in_url_mode(page: Page, live: Gunicorn) 
     expect(other.get_by_test_id("url-list")).to_have_value("https://example.com/a\nhttps://example.com/b")
     expect(other.get_by_test_id("strategy")).to_have_value("semaphore")
     expect(other.get_by_test_id("limit")).to_have_value("2")
+    # URL mode is not embedded: the embed says so and links to the playground.
+    snippet_id = field.input_value().rsplit("/", 1)[1]
+    other.goto(f"{live.url}/embed/{snippet_id}")
+    expect(other.get_by_test_id("status")).to_contain_text("list of URLs")
+    expect(other.get_by_test_id("run")).to_be_disabled()
+    expect(other.get_by_test_id("open-in-playground")).to_have_attribute("href", f"/s/{snippet_id}")
 
 
 def test_embed_dialog_snippets_work_when_pasted(page: Page, live: Gunicorn, tutorial: Tutorial) -> None:
