@@ -8,6 +8,7 @@ import { initReplay } from "./replay.js";
 import { renderSummary } from "./summary.js";
 import { renderTaskTable } from "./tasktable.js";
 import { initUrlMode } from "./urlmode.js";
+import { initShare } from "./share.js";
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -721,6 +722,8 @@ for (const button of modeButtons) {
   button.addEventListener("click", () => setMode(button.dataset.mode));
 }
 
+const share = initShare({ editor, getMode: () => mode, setMode, urlMode, clockSelect, showExampleFor, postJSON });
+
 function urlFragment() {
   const hash = location.hash.replace(/^#/, "");
   if (!hash) return null;
@@ -742,6 +745,7 @@ function start() {
   const fragment = parseFragment();
   const query = new URLSearchParams(location.search);
   const urls = urlFragment();
+  if (!fragment && !urls && share.loadShared()) return; // /s/<id>; edits in the fragment win
   if (urls) {
     urlMode.load(urls);
     setMode("urls", { focus: urls.get("run") !== "1" });
