@@ -2,7 +2,9 @@
 
 ``create_app`` is the Flask application factory. Settings come from the
 defaults below, then ``PLAYGROUND_*`` environment variables (Flask's
-``from_prefixed_env``), then ``test_config``.
+``from_prefixed_env``), then ``test_config``. The instance folder (where the
+default SQLite database lives) is ``instance/`` beside the package, or
+``PLAYGROUND_INSTANCE_PATH`` (``INSTANCE_PATH`` in ``test_config``).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_STORAGE_TIMEOUT_SECONDS": 0.5,
     "RATELIMIT_RUN": "30/minute;300/hour",
     "RATELIMIT_FETCH": "20/minute;200/hour",
+    "RATELIMIT_SHARE": "30/minute;500/hour",
     # Proxies in front of the server that set X-Forwarded-For (0: none), so
     # the rate limits count the client's address, not the proxy's.
     "TRUSTED_PROXIES": 0,
@@ -49,12 +52,15 @@ DEFAULTS: dict[str, Any] = {
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    from . import api, errors, headers, health, logs, metrics, pages, ratelimit, urlmode
+    from . import api, errors, headers, health, logs, metrics, pages, ratelimit, snippets, urlmode
     from .fetch import Fetcher
+    from .runcache import RunCache
     from .sandbox import Sandbox
 
+    instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("PLAYGROUND_INSTANCE_PATH")
     app = Flask(
         __name__,
+        instance_path=os.path.abspath(instance_path) if instance_path else None,
         instance_relative_config=True,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
@@ -66,11 +72,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.extensions["playground.sandbox"] = Sandbox.from_config(app.config)
     app.extensions["playground.fetch"] = Fetcher.from_config(app.config)
+    app.extensions["playground.runcache"] = RunCache.from_config(app.config)
     errors.register(app)
     headers.register(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(urlmode.bp)
+    snippets.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics.bp)
     ratelimit.register(app)

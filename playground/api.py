@@ -14,8 +14,10 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from . import metrics
 from .errors import RETRY_AFTER_SECONDS, APIError
 from .examples import EXAMPLES
+from .runcache import RunCache
 from .sandbox import Busy, JailUnavailable, Sandbox
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -29,6 +31,10 @@ RUN_FIELDS = {"code", "clock"}
 
 def sandbox() -> Sandbox:
     return current_app.extensions["playground.sandbox"]  # type: ignore[no-any-return]
+
+
+def run_cache() -> RunCache:
+    return current_app.extensions["playground.runcache"]  # type: ignore[no-any-return]
 
 
 def json_body(allowed: set[str]) -> dict[str, Any]:
@@ -82,15 +88,24 @@ def run() -> Response:
     body = json_body(RUN_FIELDS)
     code = text_field(body, "code", service.limits.code_bytes)
     clock = clock_field(body)
-    try:
+
+    def compute() -> dict[str, Any]:
         trace = service.run(code, clock)  # type: ignore[arg-type]
+        g.run_status = trace.status
+        return trace.to_json()
+
+    try:
+        # The same snippet on the virtual clock within RUN_CACHE_SECONDS runs once.
+        answer = run_cache().run(code, clock, compute)
     except Busy:
         raise APIError(503, "busy", "All jails are busy and the queue is full: try again in a few seconds.",
                        retry_after=RETRY_AFTER_SECONDS) from None
     except JailUnavailable as exc:
         raise APIError(503, "sandbox_unavailable", str(exc), retry_after=60) from None
-    g.run_status = trace.status
-    response = jsonify(trace.to_json())
+    if "run_status" not in g:
+        g.run_status = "cached"
+        metrics.RUN_CACHE_ANSWERS.inc()
+    response = current_app.response_class(answer, mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"
     return compressed(response)
 

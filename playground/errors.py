@@ -20,13 +20,13 @@ MESSAGES = {
     405: "This address does not take that method.",
     413: "The request body is too large.",
     415: "Send the request as JSON (Content-Type: application/json).",
-    429: "Too many runs from you: wait a moment and try again.",
+    429: "Too many requests from you: wait a moment and try again.",
     500: "The server failed on this request. It has been logged; try again.",
     503: "The server is busy: try again in a few seconds.",
 }
 
 
-RATE_LIMITED_MESSAGE = "Too many runs from your address: the limit is {limit}. Try again in {wait} s."
+RATE_LIMITED_MESSAGE = "Too many requests from your address: the limit is {limit}. Try again in {wait} s."
 
 
 class APIError(HTTPException):

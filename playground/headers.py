@@ -19,7 +19,8 @@ POLICY = [
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
-    "img-src 'self'",
+    # blob: lets the page draw its own SVG timeline into a PNG download.
+    "img-src 'self' blob:",
     "connect-src 'self'",
     "font-src 'self'",
     "base-uri 'none'",

@@ -58,6 +58,9 @@ REQUESTS = Counter("playground_http_requests", "HTTP requests answered, by endpo
                    ["endpoint", "status"])
 REQUEST_SECONDS = Histogram("playground_http_request_seconds", "Time to answer an HTTP request, by endpoint.",
                             ["endpoint"], buckets=REQUEST_BUCKETS)
+RUN_CACHE_ANSWERS = Counter("playground_run_cache_answers",
+                            "POST /api/run answered from the run cache (or by waiting for the same "
+                            "snippet's run), without a jail of its own.")
 FETCHES = Counter("playground_fetch_runs", "URL-mode runs that ended, by the trace's status.", ["status"])
 
 bp = Blueprint("metrics", __name__)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, current_app, render_template
 
 from .examples import EXAMPLES
@@ -18,13 +20,17 @@ STRATEGY_TITLES = [
 bp = Blueprint("pages", __name__)
 
 
+def index_context() -> dict[str, Any]:
+    """What index.html needs (also to open a shared snippet in it)."""
+    sandbox = current_app.extensions["playground.sandbox"]
+    return {
+        "examples": [example.to_json() for example in EXAMPLES],
+        "unsandboxed": not sandbox.sandboxed,
+        "strategies": STRATEGY_TITLES,
+        "url_limits": current_app.extensions["playground.fetch"].limits,
+    }
+
+
 @bp.get("/")
 def index() -> str:
-    sandbox = current_app.extensions["playground.sandbox"]
-    return render_template(
-        "index.html",
-        examples=[example.to_json() for example in EXAMPLES],
-        unsandboxed=not sandbox.sandboxed,
-        strategies=STRATEGY_TITLES,
-        url_limits=current_app.extensions["playground.fetch"].limits,
-    )
+    return render_template("index.html", **index_context())

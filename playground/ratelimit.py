@@ -21,9 +21,13 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 EXTENSION = "playground.limiter"
-# Endpoints that start work (a jail, or fetches from the server), and the
-# config key of their limit.
-LIMITED_ENDPOINTS = {"api.run": "RATELIMIT_RUN", "urlmode.fetch": "RATELIMIT_FETCH"}
+# Endpoints that start work (a jail, fetches from the server, a write to
+# the database), and the config key of their limit.
+LIMITED_ENDPOINTS = {
+    "api.run": "RATELIMIT_RUN",
+    "urlmode.fetch": "RATELIMIT_FETCH",
+    "snippets.create": "RATELIMIT_SHARE",
+}
 
 
 def register(app: Flask) -> None:

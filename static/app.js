@@ -3,7 +3,12 @@
 
 import { renderTimeline, clearTimeline, formatDuration } from "./timeline.js";
 import { downloadChromeTrace } from "./perfetto.js";
+import { downloadSvg, downloadPng } from "./picture.js";
+import { initReplay } from "./replay.js";
+import { renderSummary } from "./summary.js";
+import { renderTaskTable } from "./tasktable.js";
 import { initUrlMode } from "./urlmode.js";
+import { initShare } from "./share.js";
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -20,10 +25,36 @@ const exampleSelect = $("#example-select");
 const clockSelect = $("#clock-select");
 const resultsPane = $(".pane-results");
 const exportButton = $('[data-testid="export-perfetto"]');
+const svgButton = $('[data-testid="export-svg"]');
+const pngButton = $('[data-testid="export-png"]');
+const pinButton = $('[data-testid="pin"]');
+const pinnedCard = $('[data-testid="pinned"]');
+const pinnedBox = $('[data-testid="timeline-pinned"]');
+const pinnedNote = $('[data-testid="pinned-note"]');
+const summaryCard = $('[data-testid="summary"]');
+const summaryBody = $('[data-testid="summary-body"]');
+const tasksCard = $('[data-testid="tasks"]');
+const tasksBody = $('[data-testid="tasks-body"]');
 let lastTrace = null;
+let timeline = null;
+let pinned = null;
 
-exportButton.addEventListener("click", () => {
-  if (lastTrace) downloadChromeTrace(lastTrace);
+for (const button of [exportButton, svgButton, pngButton]) {
+  button.addEventListener("click", () => {
+    if (!lastTrace) return;
+    if (button === exportButton) downloadChromeTrace(lastTrace);
+    else if (button === svgButton) downloadSvg(lastTrace);
+    else downloadPng(lastTrace).catch((error) => addDetail("advice", String(error.message || error)));
+  });
+}
+
+const replay = initReplay($('[data-testid="replay"]'), {
+  onCursor: (t) => {
+    if (timeline) timeline.setCursor(t);
+    for (const row of outputBox.querySelectorAll("[data-output-line]")) {
+      row.classList.toggle("is-future", t !== null && Number(row.dataset.t) > t);
+    }
+  },
 });
 const playgroundEl = $("#playground");
 const modeButtons = document.querySelectorAll(".mode-switch [data-mode]");
@@ -249,7 +280,7 @@ function deadlockDetail(trace) {
 
 function showTrace(trace, clientSeconds) {
   lastTrace = trace;
-  exportButton.disabled = false;
+  for (const button of [exportButton, svgButton, pngButton]) button.disabled = false;
   const status = str(trace.status) || "error";
   const clock = trace.clock === "real" ? "real clock" : "virtual clock";
   const wall = num(trace.wall, clientSeconds);
@@ -361,8 +392,76 @@ function showTrace(trace, clientSeconds) {
   }
 
   renderOutput(trace, names);
-  renderTimeline(timelineBox, trace, { onSelectLine: selectLine });
+  drawTimelines(trace);
+  summaryCard.hidden = false;
+  renderSummary(summaryBody, trace, { onSelectLine: selectLine });
+  tasksCard.hidden = false;
+  renderTaskTable(tasksBody, trace, { onSelectLine: selectLine });
+  replay.load(num(trace.duration, 0));
+  pinButton.disabled = false;
 }
+
+/** The run's timeline, and the pinned run's on the same scale below it. */
+function drawTimelines(trace) {
+  const domain = pinned ? Math.max(num(trace.duration, 0), num(pinned.trace.duration, 0)) : undefined;
+  timeline = renderTimeline(timelineBox, trace, {
+    onSelectLine: selectLine,
+    onSelectOutput: flashOutputRow,
+    domain,
+    onViewChange: (view) => {
+      if (pinned && pinned.view) pinned.view.setView(view, { silent: true });
+    },
+  });
+  if (pinned) {
+    pinnedCard.hidden = false;
+    pinned.view = renderTimeline(pinnedBox, pinned.trace, {
+      domain,
+      onViewChange: (view) => {
+        if (timeline) timeline.setView(view, { silent: true });
+      },
+    });
+  }
+}
+
+pinButton.addEventListener("click", () => {
+  if (!lastTrace) return;
+  pinned = { trace: lastTrace, view: null };
+  const tasks = Array.isArray(lastTrace.tasks) ? lastTrace.tasks.length : 0;
+  pinnedNote.textContent = `${formatDuration(num(lastTrace.duration, 0))} · ${tasks} task${tasks === 1 ? "" : "s"} · pinned at ${new Date().toLocaleTimeString()}; change the code and run again to compare`;
+  drawTimelines(lastTrace);
+  pinnedCard.scrollIntoView({ block: "nearest" });
+});
+
+$('[data-testid="unpin"]').addEventListener("click", () => {
+  pinned = null;
+  pinnedCard.hidden = true;
+  clearTimeline(pinnedBox, "");
+  if (lastTrace) drawTimelines(lastTrace);
+});
+
+/** Highlight the output line printed at this index, and bring it into view. */
+function flashOutputRow(index) {
+  const row = outputBox.querySelector(`[data-output-line][data-index="${Number(index)}"]`);
+  if (!row) return;
+  for (const other of outputBox.querySelectorAll(".is-flashed")) other.classList.remove("is-flashed");
+  row.classList.add("is-flashed");
+  row.scrollIntoView({ block: "nearest" });
+}
+
+outputBox.addEventListener("click", (event) => {
+  const row = event.target instanceof Element ? event.target.closest("[data-output-line]") : null;
+  if (!row || !timeline || mode !== "code") return;
+  for (const other of outputBox.querySelectorAll(".is-flashed")) other.classList.remove("is-flashed");
+  row.classList.add("is-flashed");
+  timeline.flashOutput(Number(row.dataset.index));
+});
+outputBox.addEventListener("keydown", (event) => {
+  if (event.key !== "Enter" && event.key !== " ") return;
+  const row = event.target instanceof Element ? event.target.closest("[data-output-line]") : null;
+  if (!row || !timeline || mode !== "code") return;
+  event.preventDefault();
+  row.click();
+});
 
 function renderOutput(trace, names) {
   const lines = (Array.isArray(trace.output) ? trace.output : []).filter((o) => o && typeof o === "object");
@@ -376,12 +475,18 @@ function renderOutput(trace, names) {
     return;
   }
   const frag = document.createDocumentFragment();
-  for (const o of lines) {
+  const all = Array.isArray(trace.output) ? trace.output : [];
+  all.forEach((o, index) => {
+    if (!o || typeof o !== "object") return;
     const row = document.createElement("div");
     const stream = o.stream === "stderr" ? "stderr" : "stdout";
     row.className = `out-line out-${stream}`;
     row.setAttribute("data-output-line", "");
     row.dataset.stream = stream;
+    row.dataset.index = String(index);
+    row.dataset.t = String(num(o.t, 0));
+    row.tabIndex = 0;
+    row.title = "Show where this was printed on the timeline";
     const t = document.createElement("span");
     t.className = "out-t";
     t.textContent = `${num(o.t, 0).toFixed(3)} s`;
@@ -393,7 +498,7 @@ function renderOutput(trace, names) {
     text.textContent = str(o.text).replace(/\n$/, "");
     row.append(t, task, text);
     frag.appendChild(row);
-  }
+  });
   outputBox.appendChild(frag);
 }
 
@@ -405,6 +510,12 @@ function resetResults(message) {
   outputBox.appendChild(p);
   outputCount.textContent = "";
   clearTimeline(timelineBox, message);
+  timeline = null;
+  lastTrace = null;
+  replay.load(0);
+  summaryCard.hidden = true;
+  tasksCard.hidden = true;
+  for (const button of [exportButton, svgButton, pngButton, pinButton]) button.disabled = true;
 }
 
 // ------------------------------------------------------------------- run
@@ -611,6 +722,8 @@ for (const button of modeButtons) {
   button.addEventListener("click", () => setMode(button.dataset.mode));
 }
 
+const share = initShare({ editor, getMode: () => mode, setMode, urlMode, clockSelect, showExampleFor, postJSON });
+
 function urlFragment() {
   const hash = location.hash.replace(/^#/, "");
   if (!hash) return null;
@@ -632,6 +745,7 @@ function start() {
   const fragment = parseFragment();
   const query = new URLSearchParams(location.search);
   const urls = urlFragment();
+  if (!fragment && !urls && share.loadShared()) return; // /s/<id>; edits in the fragment win
   if (urls) {
     urlMode.load(urls);
     setMode("urls", { focus: urls.get("run") !== "1" });
@@ -674,5 +788,8 @@ window.addEventListener("hashchange", () => {
   if (fragment.run) run();
 });
 
-window.playground = { editor, run, selectLine, renderTrace: showTrace, examples, setMode, urlMode };
+window.playground = {
+  editor, run, selectLine, renderTrace: showTrace, examples, setMode, urlMode,
+  timeline: () => timeline,
+};
 start();

@@ -1,16 +1,29 @@
-// Timeline of one trace: one lane per task, drawn as SVG.
+// Timeline of one trace: one lane per task, children under the task that
+// created them, drawn as SVG.
 //
-// renderTimeline(container, trace, {onSelectLine}) draws the trace into
-// container (replacing what was there), keeps it fitted to the container's
-// width and marks the drawing with the User Timing API exactly once per
-// trace: performance.measure("timeline-render", "timeline-render-start").
-// Redraws caused by a resize are not measured again.
+// renderTimeline(container, trace, options) draws the trace into container
+// (replacing what was there) and returns a controller:
+//   { redraw(), fit(), zoom(factor, atTime?), setView({t0, t1}), view(),
+//     setCursor(t | null), flashOutput(index), expandAll(open) }
+// options: onSelectLine(line), domain (a shared time scale, for comparing
+// runs), laneTitle, onViewChange({t0, t1}) (to keep another timeline on the
+// same scale).
+//
+// Only the lanes in view are drawn (the rest are a spacer), so a trace of
+// 20,000 tasks scrolls as quickly as one of 20. Each drawing of a new trace is
+// marked with the User Timing API exactly once:
+// performance.measure("timeline-render", "timeline-render-start").
 //
 // Everything that comes from the run (task names, coroutine names, wait
 // targets, reasons, output) is inserted as text nodes, never as markup.
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const AXIS_H = 26;
+const OVERSCAN = 8;
+const INDENT = 12;
+const MAX_INDENT_LEVELS = 6;
+const MIN_SPAN = 1e-7;
+const ZOOM_STEP = 1.6;
 
 // URL mode: the phases of a request, in order, and what people read for them.
 // Each has its colour in style.css (.tl-phase-<name>, .key-phase-<name>).
@@ -60,6 +73,8 @@ function truncate(text, maxChars) {
   return text.length > maxChars ? text.slice(0, maxChars - 1) + "\u2026" : text;
 }
 
+const lineOf = (v) => (Number.isInteger(v) && v > 0 ? v : null);
+
 /** A duration for people: "35 µs", "0.2 ms", "120 ms", "1.00 s". */
 export function formatDuration(d) {
   d = num(d, 0);
@@ -71,38 +86,49 @@ export function formatDuration(d) {
   return `${d.toFixed(2)} s`;
 }
 
-/** Decimals that make neighbouring times distinct for a trace this long. */
-function timeDecimals(domain) {
-  if (domain >= 10) return 3;
-  if (domain >= 0.1) return 4;
-  const d = Math.floor(-Math.log10(domain)) + 4;
-  return Math.min(7, Number.isFinite(d) ? d : 4);
+/** A byte count for people: "512 B", "12.3 KiB", "1.0 MiB". */
+export function formatBytes(n) {
+  n = num(n, 0);
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** Decimals that make neighbouring times distinct at this zoom. */
+function timeDecimals(span) {
+  if (span >= 10) return 3;
+  if (span >= 0.1) return 4;
+  const d = Math.floor(-Math.log10(span)) + 4;
+  return Math.min(9, Number.isFinite(d) ? d : 4);
 }
 
 /** The smallest 1-2-5 step whose ticks are at least minGap pixels apart. */
-function niceStep(domain, plotWidth, minGap) {
-  let step = Math.pow(10, Math.floor(Math.log10(domain)) - 3);
+function niceStep(span, plotWidth, minGap) {
+  let step = Math.pow(10, Math.floor(Math.log10(span)) - 3);
   for (let i = 0; i < 40; i++) {
     for (const m of [1, 2, 5]) {
-      if ((plotWidth * step * m) / domain >= minGap) return step * m;
+      if ((plotWidth * step * m) / span >= minGap) return step * m;
     }
     step *= 10;
   }
-  return domain;
+  return span;
 }
 
-function axisUnit(domain) {
-  if (domain >= 1) return { scale: 1, name: "s" };
-  if (domain >= 1e-3) return { scale: 1e3, name: "ms" };
+/** The unit the axis speaks in: seconds, milliseconds or microseconds. */
+export function axisUnit(span) {
+  if (span >= 1) return { scale: 1, name: "s" };
+  if (span >= 1e-3) return { scale: 1e3, name: "ms" };
   return { scale: 1e6, name: "\u00b5s" };
 }
 
-function ticksFor(domain, plotWidth) {
-  const step = niceStep(domain, plotWidth, 64);
-  const unit = axisUnit(domain);
+function ticksFor(t0, t1, plotWidth) {
+  const span = t1 - t0;
+  const step = niceStep(span, plotWidth, 64);
+  const unit = axisUnit(span);
   const decimals = Math.max(0, -Math.floor(Math.log10(step * unit.scale) + 1e-9));
   const ticks = [];
-  for (let i = 0; i * step <= domain * (1 + 1e-9); i++) {
+  const first = Math.ceil(t0 / step - 1e-9);
+  for (let i = first; i * step <= t1 * (1 + 1e-12) + 1e-15 && ticks.length < 200; i++) {
     const t = i * step;
     const value = Number((t * unit.scale).toFixed(decimals));
     ticks.push({ t, label: `${value} ${unit.name}` });
@@ -112,31 +138,57 @@ function ticksFor(domain, plotWidth) {
 
 // ------------------------------------------------------------------ model
 
-function buildModel(trace) {
-  const tasks = Array.isArray(trace.tasks) ? trace.tasks.filter((t) => t && typeof t === "object") : [];
-  const ordered = tasks
-    .map((task, index) => ({ task, index }))
-    .sort(
-      (a, b) =>
-        num(a.task.created, 0) - num(b.task.created, 0) ||
-        num(a.task.id, 0) - num(b.task.id, 0) ||
-        a.index - b.index,
-    )
-    .map((x) => x.task);
+function byStart(a, b) {
+  return num(a.start, 0) - num(b.start, 0);
+}
 
-  const lanes = [];
-  const byId = new Map();
+/**
+ * When each step became ready to run: at creation (the first step), when
+ * the wait before it ended (the task was woken), or when the step before it
+ * ended (a task that only yielded). The time from there to the step's start
+ * is "scheduled": ready, but the loop was busy with others.
+ */
+function scheduledSegments(lane) {
+  const segments = [];
+  const task = lane.task;
+  if (!task || typeof task.url === "string") return segments;
+  let ready = num(task.created, 0);
+  let w = 0;
+  for (const s of lane.slices) {
+    const start = num(s.start, 0);
+    while (w < lane.waits.length && num(lane.waits[w].end, 0) <= start + 1e-9) {
+      ready = Math.max(ready, num(lane.waits[w].end, 0));
+      w++;
+    }
+    if (start - ready > 0) segments.push({ start: ready, end: start });
+    ready = num(s.end, start);
+  }
+  return segments;
+}
+
+export function buildModel(trace) {
+  const tasks = Array.isArray(trace.tasks) ? trace.tasks.filter((t) => t && typeof t === "object") : [];
+  const lanesById = new Map();
   const names = new Map();
-  for (const task of ordered) {
-    const lane = { task, id: task.id, name: str(task.name) || `task ${str(task.id)}`, coro: str(task.coro), slices: [], waits: [], outputs: [] };
-    lanes.push(lane);
-    if (!byId.has(task.id)) byId.set(task.id, lane);
+  const all = [];
+  for (const task of tasks) {
+    const lane = {
+      task, id: task.id, name: str(task.name) || `task ${str(task.id)}`, coro: str(task.coro),
+      slices: [], waits: [], outputs: [], phases: [], scheduled: [], children: [], depth: 0, parentLane: null,
+    };
+    all.push(lane);
+    if (!lanesById.has(task.id)) lanesById.set(task.id, lane);
     names.set(task.id, lane.name);
   }
   let noTask = null;
   const laneFor = (id) => {
-    if (id !== null && id !== undefined && byId.has(id)) return byId.get(id);
-    if (!noTask) noTask = { task: null, id: null, name: "(no task)", coro: "top level, callbacks", slices: [], waits: [], outputs: [] };
+    if (id !== null && id !== undefined && lanesById.has(id)) return lanesById.get(id);
+    if (!noTask) {
+      noTask = {
+        task: null, id: null, name: "(no task)", coro: "top level, callbacks",
+        slices: [], waits: [], outputs: [], phases: [], scheduled: [], children: [], depth: 0, parentLane: null,
+      };
+    }
     return noTask;
   };
 
@@ -145,9 +197,9 @@ function buildModel(trace) {
     const v = num(t, 0);
     if (v > end) end = v;
   };
-  for (const task of ordered) {
-    grow(task.created);
-    grow(task.ended);
+  for (const lane of all) {
+    grow(lane.task.created);
+    grow(lane.task.ended);
   }
   for (const s of Array.isArray(trace.slices) ? trace.slices : []) {
     if (!s || typeof s !== "object") continue;
@@ -159,25 +211,56 @@ function buildModel(trace) {
     laneFor(w.task).waits.push(w);
     grow(w.end);
   }
-  for (const o of Array.isArray(trace.output) ? trace.output : []) {
-    if (!o || typeof o !== "object") continue;
-    laneFor(o.task).outputs.push(o);
+  const outputs = Array.isArray(trace.output) ? trace.output : [];
+  outputs.forEach((o, index) => {
+    if (!o || typeof o !== "object") return;
+    laneFor(o.task).outputs.push({ o, index });
     grow(o.t);
-  }
-  if (noTask) lanes.push(noTask);
+  });
 
-  for (const lane of lanes) {
+  // The tree: each task under the task that created it.
+  const roots = [];
+  for (const lane of all) {
+    const parent = lane.task.parent;
+    const parentLane = parent !== null && parent !== undefined && parent !== lane.id ? lanesById.get(parent) : null;
+    if (parentLane) {
+      lane.parentLane = parentLane;
+      parentLane.children.push(lane);
+    } else {
+      roots.push(lane);
+    }
+  }
+  const order = (a, b) => num(a.task.created, 0) - num(b.task.created, 0) || num(a.task.id, 0) - num(b.task.id, 0);
+  roots.sort(order);
+  const flat = [];
+  const seen = new Set();
+  const visit = (lane, depth) => {
+    if (seen.has(lane)) return; // a cycle of parents from a hostile trace
+    seen.add(lane);
+    lane.depth = depth;
+    flat.push(lane);
+    lane.children.sort(order);
+    for (const child of lane.children) visit(child, depth + 1);
+  };
+  for (const lane of roots) visit(lane, 0);
+  for (const lane of all) if (!seen.has(lane)) visit(lane, 0);
+  if (noTask) flat.push(noTask);
+
+  for (const lane of flat) {
+    lane.slices.sort(byStart);
+    lane.waits.sort(byStart);
     const phases = lane.task && Array.isArray(lane.task.phases) ? lane.task.phases : [];
     lane.phases = phases.filter((p) => p && typeof p === "object" && PHASE_NAMES.includes(p.name));
     for (const p of lane.phases) grow(p.end);
+    lane.scheduled = scheduledSegments(lane);
   }
 
   const duration = num(trace.duration, end);
   const error = trace.error && typeof trace.error === "object" ? trace.error : null;
-  return { lanes, names, domain: end > 0 ? end : 1e-3, duration, error };
+  return { lanes: flat, names, domain: end > 0 ? end : 1e-3, duration, error };
 }
 
-// --------------------------------------------------------------- drawing
+// ------------------------------------------------------------ descriptions
 
 function describeTask(lane, model, fmt) {
   const task = lane.task;
@@ -199,15 +282,11 @@ function describeTask(lane, model, fmt) {
   if (task.error && typeof task.error === "object") {
     lines.push(`${str(task.error.type)}: ${str(task.error.message)}`);
   }
+  if (typeof task.busy === "number") {
+    lines.push(`busy ${formatDuration(task.busy)} \u00b7 waiting ${formatDuration(task.waiting)} \u00b7 scheduled ${formatDuration(task.scheduled)} \u00b7 ${num(task.steps, 0)} steps`);
+  }
+  if (lane.children.length) lines.push(`${lane.children.length} task${lane.children.length === 1 ? "" : "s"} created`);
   return lines;
-}
-
-/** A byte count for people: "512 B", "12.3 KiB", "1.0 MiB". */
-export function formatBytes(n) {
-  n = num(n, 0);
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }
 
 /** What a URL-mode task's label says: the URL, its answer or its failure. */
@@ -239,13 +318,16 @@ function requestSummary(task) {
   return `${str(http.status)} \u00b7 ${formatBytes(http.bytes)}${http.truncated ? " (cut)" : ""}`;
 }
 
+// --------------------------------------------------------------- drawing
+
 /**
  * The waterfall of one URL-mode lane: one bar per phase of the request
  * (each phase its own colour), with a hit for the tooltip (name and times).
  */
 function drawPhases(g, lane, geometry) {
-  const { x, cy, barH, range, who, hits } = geometry;
+  const { x, cy, barH, range, who, hits, visible } = geometry;
   for (const p of lane.phases) {
+    if (!visible(p.start, p.end)) continue;
     const a = x(p.start);
     const b = Math.max(x(p.end), a + 1.5);
     const name = str(p.name);
@@ -265,95 +347,185 @@ function drawPhases(g, lane, geometry) {
   }
 }
 
-function draw(container, state) {
-  const { model, opts } = state;
-  const previous = container.querySelector(".tl-scroll");
-  const scrollTop = previous ? previous.scrollTop : 0;
+/** Segments as few elements as possible: those closer than a pixel merge. */
+function mergedRects(items, x, minWidth, make) {
+  let last = null;
+  const placed = [];
+  for (const item of items) {
+    const a = x(item.start);
+    const b = Math.max(x(item.end), a + minWidth);
+    if (last && a <= last.b + 0.5 && x(item.end) - a < 1) {
+      last.b = Math.max(last.b, b);
+      last.el.setAttribute("width", String(last.b - last.a));
+    } else {
+      last = { a, b, el: make(a, b, item) };
+    }
+    placed.push({ item, a, b, el: last.el });
+  }
+  return placed;
+}
+
+function layout(state, container) {
+  const { model } = state;
+  const width = Math.max(280, container.clientWidth || 600);
+  const count = state.rows.length;
+  const compact = model.lanes.length > 24 || width < 520;
+  const laneH = model.lanes.length <= 8 && !compact ? 44 : compact ? 24 : 34;
+  const labelW = Math.round(Math.min(220, Math.max(96, width * 0.28)));
+  const x0 = labelW + 10;
+  const x1 = width - 14;
+  return { width, count, compact, laneH, barH: compact ? 10 : 14, labelW, x0, x1, plotW: Math.max(40, x1 - x0) };
+}
+
+function visibleRows(state) {
+  const rows = [];
+  const walk = (lanes) => {
+    for (const lane of lanes) rows.push(lane);
+  };
+  const hidden = (lane) => {
+    for (let p = lane.parentLane; p; p = p.parentLane) if (state.collapsed.has(p)) return true;
+    return false;
+  };
+  walk(state.model.lanes.filter((lane) => !hidden(lane)));
+  return rows;
+}
+
+function buildFrame(container, state) {
   container.replaceChildren();
   container.classList.add("tl-drawn");
+  const toolbar = html("div", "tl-toolbar", container);
+  toolbar.setAttribute("role", "toolbar");
+  toolbar.setAttribute("aria-label", "Timeline view");
+  const button = (label, title, action, testid) => {
+    const b = html("button", "tl-button", toolbar);
+    b.type = "button";
+    b.textContent = label;
+    b.title = title;
+    b.setAttribute("aria-label", title);
+    if (testid) b.dataset.testid = testid;
+    b.addEventListener("click", action);
+    return b;
+  };
+  button("\u2212", "Zoom out (−)", () => state.api.zoom(1 / ZOOM_STEP), "zoom-out");
+  button("+", "Zoom in (+)", () => state.api.zoom(ZOOM_STEP), "zoom-in");
+  button("Fit", "Fit the whole run (0)", () => state.api.fit(), "zoom-fit");
+  const range = html("span", "tl-range", toolbar);
+  range.dataset.testid = "timeline-range";
+  range.setAttribute("aria-live", "polite");
+  const hint = html("span", "tl-hint", toolbar);
+  hint.textContent = "Ctrl+wheel or +/− zooms, drag or \u2190\u2192 pans";
 
   const scroll = html("div", "tl-scroll", container);
+  scroll.tabIndex = 0;
+  scroll.setAttribute("aria-label", "Timeline drawing: use + and − to zoom, arrow keys to pan, 0 to fit; the task table below lists the same tasks");
+  const canvas = html("div", "tl-canvas", scroll);
+  const axis = svg("svg", { class: "tl-axis", "aria-hidden": "true" }, canvas);
+  const lanes = svg("svg", { class: "tl-lanes", role: "group" }, canvas);
   const tooltip = html("div", "tl-tooltip", container);
   tooltip.setAttribute("role", "tooltip");
   tooltip.hidden = true;
+  return { toolbar, range, scroll, canvas, axis, lanes, tooltip };
+}
+
+function draw(container, state) {
+  const { model, opts } = state;
+  if (!state.frame || state.frame.scroll.parentNode !== container) state.frame = buildFrame(container, state);
+  const { scroll, canvas, axis, lanes: root, range: rangeLabel } = state.frame;
+  state.rows = visibleRows(state);
+  const geo = layout(state, container);
+  state.geo = geo;
+  state.width = container.clientWidth;
+  const { width, laneH, barH, labelW, x0, x1, plotW, compact } = geo;
+  const rows = state.rows;
 
   if (model.lanes.length === 0) {
-    const empty = html("p", "empty", scroll);
+    root.replaceChildren();
+    axis.replaceChildren();
+    canvas.style.height = "0px";
+    let empty = scroll.querySelector(".empty");
+    if (!empty) empty = html("p", "empty", scroll);
     empty.textContent = "Nothing to draw: the run created no tasks and printed nothing.";
-    state.width = container.clientWidth;
     return;
   }
 
-  const width = Math.max(280, scroll.clientWidth || container.clientWidth || 600);
-  state.width = container.clientWidth;
-  const count = model.lanes.length;
-  const compact = count > 24;
-  const laneH = count <= 8 ? 44 : compact ? 22 : 34;
-  const barH = compact ? 10 : 14;
-  const top0 = 4;
-  const labelW = Math.round(Math.min(200, Math.max(96, width * 0.26)));
-  const x0 = labelW + 10;
-  const x1 = width - 14;
-  const plotW = Math.max(40, x1 - x0);
-  const domain = num(opts.domain, 0) > 0 ? Math.max(opts.domain, model.domain) : model.domain;
-  const x = (t) => x0 + (Math.min(Math.max(num(t, 0), 0), domain) / domain) * plotW;
-  const decimals = timeDecimals(domain);
+  const { t0, t1 } = state.view;
+  const span = Math.max(MIN_SPAN, t1 - t0);
+  const x = (t) => x0 + ((num(t, 0) - t0) / span) * plotW;
+  const visible = (a, b) => num(b, a) >= t0 && num(a, 0) <= t1;
+  const decimals = timeDecimals(span);
   const fmt = (t) => `${num(t, 0).toFixed(decimals)} s`;
   const range = (a, b) => `${num(a, 0).toFixed(decimals)}\u2013${num(b, 0).toFixed(decimals)} s`;
-  const ticks = ticksFor(domain, plotW);
-  const lanesH = count * laneH + top0 * 2;
+  rangeLabel.textContent = `showing ${formatDuration(Math.max(0, t0))} \u2013 ${formatDuration(t1)}`;
+  rangeLabel.dataset.unit = axisUnit(span).name;
 
-  // Axis: its own SVG, sticky at the top of the scrolling area.
-  const axis = svg("svg", { class: "tl-axis", width, height: AXIS_H, viewBox: `0 0 ${width} ${AXIS_H}`, "aria-hidden": "true" }, scroll);
+  const totalH = rows.length * laneH + 8;
+  canvas.style.height = `${AXIS_H + totalH}px`;
+  canvas.style.width = `${width}px`;
+
+  // Axis (sticky at the top of the scrolling area).
+  axis.replaceChildren();
+  axis.setAttribute("width", String(width));
+  axis.setAttribute("height", String(AXIS_H));
+  axis.setAttribute("viewBox", `0 0 ${width} ${AXIS_H}`);
   const axisLabel = svg("text", { class: "tl-axis-title", x: 8, y: AXIS_H - 9 }, axis);
   axisLabel.textContent = str(opts.laneTitle) || "task";
   svg("line", { class: "tl-axis-line", x1: x0, x2: x1, y1: AXIS_H - 0.5, y2: AXIS_H - 0.5 }, axis);
-  ticks.forEach((tick, i) => {
+  const ticks = ticksFor(t0, t1, plotW);
+  ticks.forEach((tick) => {
     const tx = x(tick.t);
     svg("line", { class: "tl-tick", x1: tx, x2: tx, y1: AXIS_H - 5, y2: AXIS_H }, axis);
-    const anchor = i === 0 ? "start" : tx > x1 - 20 ? "end" : "middle";
+    const anchor = tx < x0 + 20 ? "start" : tx > x1 - 20 ? "end" : "middle";
     const label = svg("text", { class: "tl-tick-label", x: tx, y: AXIS_H - 9, "text-anchor": anchor }, axis);
     label.textContent = tick.label;
   });
+  if (state.cursor !== null) {
+    const cx = x(state.cursor);
+    if (cx >= x0 && cx <= x1) svg("path", { class: "tl-cursor-head", d: `M${cx - 5} 2L${cx + 5} 2L${cx} 9Z` }, axis);
+  }
 
-  const root = svg("svg", {
-    class: "tl-lanes",
-    width,
-    height: lanesH,
-    viewBox: `0 0 ${width} ${lanesH}`,
-    role: "group",
-    "aria-label": `Timeline of ${count} lane${count === 1 ? "" : "s"} over ${formatDuration(domain)}`,
-  }, scroll);
+  // Lanes: only the rows in view (plus a margin) are drawn.
+  const viewTop = Math.max(0, scroll.scrollTop - AXIS_H);
+  const viewH = scroll.clientHeight || 400;
+  const first = Math.max(0, Math.floor(viewTop / laneH) - OVERSCAN);
+  const last = Math.min(rows.length, Math.ceil((viewTop + viewH) / laneH) + OVERSCAN);
+  state.drawnRows = [first, last];
+  const bandTop = first * laneH;
+  const bandH = Math.max(1, (last - first) * laneH + 8);
+  root.replaceChildren();
+  root.setAttribute("width", String(width));
+  root.setAttribute("height", String(bandH));
+  root.setAttribute("viewBox", `0 0 ${width} ${bandH}`);
+  root.style.top = `${AXIS_H + bandTop}px`;
+  root.setAttribute("aria-label", `Timeline of ${model.lanes.length} lane${model.lanes.length === 1 ? "" : "s"} over ${formatDuration(model.domain)}`);
 
-  // Dash patterns for waits (plain and hovered).
   const defs = svg("defs", null, root);
   for (const [id, cls] of [["tl-dash", "tl-dash"], ["tl-dash-hover", "tl-dash tl-dash-hover"]]) {
     const pattern = svg("pattern", { id, width: 7, height: 4, patternUnits: "userSpaceOnUse" }, defs);
     svg("rect", { class: cls, x: 0, y: 0, width: 4, height: 4 }, pattern);
   }
+  const hatch = svg("pattern", { id: "tl-hatch", width: 6, height: 6, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" }, defs);
+  svg("rect", { class: "tl-hatch-line", x: 0, y: 0, width: 2, height: 6 }, hatch);
 
-  // Grid lines behind everything.
+  const clip = svg("clipPath", { id: "tl-plot-clip" }, defs);
+  svg("rect", { x: x0, y: 0, width: plotW, height: bandH }, clip);
+
   const grid = svg("g", { class: "tl-grid", "aria-hidden": "true" }, root);
   for (const tick of ticks) {
     const tx = x(tick.t);
-    svg("line", { x1: tx, x2: tx, y1: 0, y2: lanesH }, grid);
+    svg("line", { x1: tx, x2: tx, y1: 0, y2: bandH }, grid);
   }
 
-  // One element per drawn item, no per-item listeners: hovering and
-  // clicking find the item under the pointer from its lane and x range
-  // (lane.hits), so even thin waits and 1 px slices are easy to point at.
   const charW = compact ? 6.2 : 6.8;
-  const labelChars = Math.floor((labelW - 14) / charW);
-  const lineOf = (v) => (Number.isInteger(v) && v > 0 ? v : null);
-
-  model.lanes.forEach((lane, i) => {
-    const top = top0 + i * laneH;
+  for (let i = first; i < last; i++) {
+    const lane = rows[i];
+    const top = (i - first) * laneH + 4;
     const cy = top + laneH / 2;
     const my = compact ? cy : cy - barH / 2 - 5;
     const hits = [];
     lane.hits = hits;
     lane.cy = cy;
     lane.my = my;
+    lane.row = i;
     const attrs = { class: "tl-lane" };
     if (lane.task) attrs["data-task-id"] = str(lane.id);
     else attrs["data-lane"] = "none";
@@ -361,155 +533,211 @@ function draw(container, state) {
     if (lane.task && lane.task.state) g.classList.add(`tl-state-${str(lane.task.state).replace(/[^a-z_]/gi, "")}`);
     svg("rect", { class: i % 2 ? "tl-lane-bg tl-odd" : "tl-lane-bg", x: 0, y: top, width, height: laneH }, g);
 
-    // Label: task name and coroutine; focusable, Enter jumps to the line
-    // that created the task.
+    // Label: indented by depth; a toggle when the task created others.
     const isRequest = Boolean(lane.task && typeof lane.task.url === "string");
-    if (isRequest) lane.coro = requestSummary(lane.task);
-    const heading = lane.coro ? `${lane.name} \u00b7 ${lane.coro}` : lane.name;
-    const label = svg("g", { class: "tl-label", tabindex: "0", "data-lane-index": i }, g);
+    const coro = isRequest ? requestSummary(lane.task) : lane.coro;
+    const heading = coro ? `${lane.name} \u00b7 ${coro}` : lane.name;
+    const indent = Math.min(lane.depth, MAX_INDENT_LEVELS) * INDENT;
+    const textX = 8 + indent + (lane.children.length ? 12 : 0);
+    const labelChars = Math.floor((labelW - textX - 4) / charW);
+    const label = svg("g", { class: "tl-label", tabindex: "0", "data-row": i }, g);
     const taskLine = lane.task ? lineOf(lane.task.line) : null;
-    if (taskLine) {
-      label.setAttribute("role", "button");
-    }
-    label.setAttribute("aria-label", `${heading}. ${describeTask(lane, model, fmt).join(". ")}`);
+    label.setAttribute("role", "button");
+    const collapsed = state.collapsed.has(lane);
+    if (lane.children.length) label.setAttribute("aria-expanded", collapsed ? "false" : "true");
+    label.setAttribute("aria-label", `${heading}. ${describeTask(lane, model, fmt).join(". ")}${lane.children.length ? `. ${collapsed ? "Collapsed" : "Expanded"}: press the left or right arrow to fold its tasks.` : ""}`);
     svg("rect", { class: "tl-label-hit", x: 0, y: top, width: labelW, height: laneH }, label);
+    for (let d = 1; d <= Math.min(lane.depth, MAX_INDENT_LEVELS); d++) {
+      svg("line", { class: "tl-tree-guide", x1: d * INDENT + 2, x2: d * INDENT + 2, y1: top, y2: top + laneH }, label);
+    }
+    if (lane.children.length) {
+      const tx = 8 + indent;
+      const toggle = svg("path", {
+        class: "tl-toggle", "data-toggle": i,
+        d: collapsed ? `M${tx} ${cy - 5}L${tx + 7} ${cy}L${tx} ${cy + 5}Z` : `M${tx - 1} ${cy - 3}L${tx + 8} ${cy - 3}L${tx + 3.5} ${cy + 4}Z`,
+      }, label);
+      toggle.setAttribute("aria-hidden", "true");
+      if (collapsed) {
+        const more = svg("text", { class: "tl-coro tl-hidden-count", x: labelW - 4, y: cy + 4, "text-anchor": "end" }, label);
+        more.textContent = `+${countHidden(lane)}`;
+      }
+    }
     if (compact) {
-      const t = svg("text", { class: "tl-name", x: 8, y: cy + 4 }, label);
+      const t = svg("text", { class: "tl-name", x: textX, y: cy + 4 }, label);
       t.textContent = truncate(lane.name, labelChars);
-      if (lane.coro && lane.name.length + 3 < labelChars) {
+      if (coro && lane.name.length + 3 < labelChars) {
         const c = svg("tspan", { class: "tl-coro" }, t);
-        c.textContent = " " + truncate(lane.coro, labelChars - lane.name.length - 1);
+        c.textContent = " " + truncate(coro, labelChars - lane.name.length - 1);
       }
     } else {
-      const t = svg("text", { class: "tl-name", x: 8, y: cy - 3 }, label);
+      const t = svg("text", { class: "tl-name", x: textX, y: cy - 3 }, label);
       t.textContent = truncate(lane.name, labelChars);
-      const c = svg("text", { class: "tl-coro", x: 8, y: cy + 11 }, label);
-      c.textContent = truncate(lane.coro, Math.floor((labelW - 14) / 6.1));
+      const c = svg("text", { class: "tl-coro", x: textX, y: cy + 11 }, label);
+      c.textContent = truncate(coro, Math.floor((labelW - textX - 4) / 6.1));
     }
-    lane.labelTip = { el: label, line: taskLine, text: () => [heading, ...describeTask(lane, model, fmt)] };
+    lane.labelTip = { el: label, line: taskLine, lane, text: () => [heading, ...describeTask(lane, model, fmt)] };
 
-    // Life line from creation to end (or to the end of the run).
+    const plot = svg("g", { "clip-path": "url(#tl-plot-clip)" }, g);
     const task = lane.task;
     const ended = task ? task.ended : null;
     const open = ended === null || ended === undefined;
     if (task) {
       const created = num(task.created, 0);
-      const lifeEnd = open ? domain : num(ended, domain);
-      svg("line", {
-        class: open ? "tl-life tl-life-open" : "tl-life",
-        x1: x(created), x2: Math.max(x(lifeEnd), x(created) + 1), y1: cy, y2: cy,
-      }, g);
+      const lifeEnd = open ? model.domain : num(ended, model.domain);
+      if (visible(created, lifeEnd)) {
+        svg("line", {
+          class: open ? "tl-life tl-life-open" : "tl-life",
+          x1: Math.max(x(created), x0 - 2), x2: Math.min(Math.max(x(lifeEnd), x(created) + 1), x1 + 2), y1: cy, y2: cy,
+        }, plot);
+      }
     }
     const who = heading;
-    if (lane.phases.length) drawPhases(g, lane, { x, cy, barH, range, who, hits });
+    if (lane.phases.length) drawPhases(plot, lane, { x, cy, barH, range, who, hits, visible });
 
-    // Waits: dashed segments. Touching segments closer than a pixel share
-    // one element, so dense traces stay cheap to draw.
-    let lastWait = null;
-    for (const w of lane.waits) {
-      const a = x(w.start);
-      const b = Math.max(x(w.end), a + 1);
-      if (lastWait && a <= lastWait.b + 0.5 && b - a < 1) {
-        lastWait.b = Math.max(lastWait.b, b);
-        lastWait.el.setAttribute("width", String(lastWait.b - lastWait.a));
-      } else {
-        // A 2 px rect filled with a dash pattern (not a <line>, so that it
-        // has a real box to point at, also for test drivers).
-        lastWait = { a, b, el: svg("rect", { class: "tl-item tl-wait", x: a, y: cy - 1, width: b - a, height: 2 }, g) };
-      }
+    // Scheduled: ready to run, waiting for the loop (hatched, thin).
+    const scheduled = lane.scheduled.filter((s) => visible(s.start, s.end));
+    for (const placed of mergedRects(scheduled, x, 1, (a, b) =>
+      svg("rect", { class: "tl-item tl-scheduled", x: a, y: cy - 3, width: b - a, height: 6 }, plot))) {
+      const s = placed.item;
       hits.push({
-        kind: "wait", a, b, el: lastWait.el, line: lineOf(w.line),
-        text: () => {
-          let text = `waiting ${range(w.start, w.end)} (${formatDuration(num(w.end, 0) - num(w.start, 0))})`;
-          if (str(w.on)) text += ` on ${str(w.on)}`;
-          if (lineOf(w.line)) text += ` (line ${w.line})`;
-          return [who, text];
-        },
+        kind: "scheduled", a: placed.a, b: placed.b, el: placed.el, line: null,
+        text: () => [who, `ready but not running ${range(s.start, s.end)} (${formatDuration(s.end - s.start)})`, "the loop was running other tasks"],
       });
     }
 
-    // Slices: solid bars, blocking ones in the warning colour.
-    const last = { run: null, block: null };
-    for (const s of lane.slices) {
-      const a = x(s.start);
-      const b = Math.max(x(s.end), a + 2);
-      const blocking = s.blocking === true;
-      const key = blocking ? "block" : "run";
-      const prev = last[key];
-      let el;
-      if (prev && a <= prev.b + 0.5 && x(s.end) - a < 1) {
-        prev.b = Math.max(prev.b, b);
-        prev.el.setAttribute("width", String(prev.b - prev.a));
-        el = prev.el;
-      } else {
-        el = svg("rect", {
-          class: blocking ? "tl-item tl-slice tl-blocking" : "tl-item tl-slice",
-          x: a, y: cy - barH / 2, width: b - a, height: barH, rx: 2,
-        }, g);
-        last[key] = { a, b, el };
+    // Waits: dashed, labelled with what is awaited when there is room.
+    const waits = lane.waits.filter((w) => visible(w.start, w.end));
+    for (const placed of mergedRects(waits, x, 1, (a, b) =>
+      svg("rect", { class: "tl-item tl-wait", x: a, y: cy - 1, width: b - a, height: 2 }, plot))) {
+      const w = placed.item;
+      const on = str(w.on);
+      const room = Math.min(placed.b, x1) - Math.max(placed.a, x0);
+      if (on && room > 60 && !compact) {
+        const t = svg("text", { class: "tl-wait-label", x: Math.max(placed.a, x0) + 4, y: cy + 12 }, plot);
+        t.textContent = truncate(on, Math.floor((room - 8) / 6));
       }
       hits.push({
-        kind: "slice", a, b, el, line: lineOf(s.line),
+        kind: "wait", a: placed.a, b: placed.b, el: placed.el, line: lineOf(w.line),
         text: () => {
-          const lines = [who, `${blocking ? "blocking the loop" : "running"} ${range(s.start, s.end)} (${formatDuration(num(s.end, 0) - num(s.start, 0))})`];
-          if (str(s.reason)) lines.push(str(s.reason));
-          if (lineOf(s.line)) lines.push(`line ${s.line}`);
+          const lines = [who, `waiting ${range(w.start, w.end)} (${formatDuration(num(w.end, 0) - num(w.start, 0))})`];
+          if (on) lines.push(`on ${on}${lineOf(w.line) ? ` at line ${w.line}` : ""}`);
+          if (Array.isArray(w.chain) && w.chain.length > 1) lines.push(w.chain.map(str).join(" \u2192 "));
           return lines;
         },
       });
     }
 
+    // Slices: solid bars; blocking ones in the warning colour, with their reason.
+    const slices = lane.slices.filter((s) => visible(s.start, s.end));
+    const running = slices.filter((s) => s.blocking !== true);
+    const blocking = slices.filter((s) => s.blocking === true);
+    const sliceHit = (placed, isBlocking) => {
+      const s = placed.item;
+      hits.push({
+        kind: "slice", a: placed.a, b: placed.b, el: placed.el, line: lineOf(s.line),
+        text: () => {
+          const lines = [who, `${isBlocking ? "blocking the loop" : "running"} ${range(s.start, s.end)} (${formatDuration(num(s.end, 0) - num(s.start, 0))})`];
+          if (str(s.reason)) lines.push(str(s.reason));
+          if (lineOf(s.line)) lines.push(`line ${s.line}`);
+          return lines;
+        },
+      });
+    };
+    for (const placed of mergedRects(running, x, 2, (a, b) =>
+      svg("rect", { class: "tl-item tl-slice", x: a, y: cy - barH / 2, width: b - a, height: barH, rx: 2 }, plot))) {
+      sliceHit(placed, false);
+    }
+    for (const placed of mergedRects(blocking, x, 2, (a, b) => {
+      const el = svg("g", { class: "tl-item tl-blocking" }, plot);
+      svg("rect", { class: "tl-blocking-bar", x: a, y: cy - barH / 2, width: b - a, height: barH, rx: 2 }, el);
+      return el;
+    })) {
+      sliceHit(placed, true);
+      const reason = str(placed.item.reason);
+      const room = Math.min(placed.b, x1) - Math.max(placed.a, x0);
+      if (reason && room > 70 && !compact) {
+        const t = svg("text", { class: "tl-block-label", x: Math.max(placed.a, x0) + 4, y: cy + barH / 2 + 11 }, plot);
+        t.textContent = truncate(reason, Math.floor((room - 8) / 6));
+      }
+    }
+
     // Output markers (diamonds).
     const r = compact ? 3.5 : 4;
-    for (const o of lane.outputs) {
+    for (const { o, index } of lane.outputs) {
+      if (!visible(o.t, o.t)) continue;
       const mx = x(o.t);
       const el = svg("path", {
         class: o.stream === "stderr" ? "tl-item tl-print tl-stderr" : "tl-item tl-print",
         d: `M${mx} ${my - r}L${mx + r} ${my}L${mx} ${my + r}L${mx - r} ${my}Z`,
-      }, g);
+        "data-output-index": index,
+      }, plot);
+      if (state.flashed === index) el.classList.add("tl-flash");
       hits.push({
-        kind: "print", a: mx, b: mx, el, line: lineOf(o.line),
+        kind: "print", a: mx, b: mx, el, line: lineOf(o.line), output: index,
         text: () => {
           const text = str(o.text).replace(/\n$/, "");
           const shown = text.length > 300 ? text.slice(0, 299) + "\u2026" : text;
-          return [who, `printed at ${num(o.t, 0).toFixed(3)} s${o.stream === "stderr" ? " (stderr)" : ""}: ${shown}`];
+          return [who, `printed at ${fmt(o.t)}${o.stream === "stderr" ? " (stderr)" : ""}: ${shown}`];
         },
       });
     }
 
-    // End marks: red cross for an error, grey strike for a cancellation.
-    if (task && !open) {
+    // End marks: a red cross for an error, a grey strike for a cancellation.
+    if (task && !open && visible(ended, ended)) {
       const ex = x(ended);
       const st = str(task.state);
       if (st === "error") {
-        const m = svg("g", { class: "tl-item tl-end tl-end-error" }, g);
+        const m = svg("g", { class: "tl-item tl-end tl-end-error" }, plot);
         svg("circle", { class: "tl-end-bg", cx: ex, cy, r: 6 }, m);
         svg("path", { d: `M${ex - 3} ${cy - 3}L${ex + 3} ${cy + 3}M${ex + 3} ${cy - 3}L${ex - 3} ${cy + 3}` }, m);
         const err = task.error && typeof task.error === "object" ? task.error : null;
-        // The task's own error rarely carries a line; the run's error does
-        // when it is the same exception.
         const same = err && model.error && str(model.error.type) === str(err.type) ? lineOf(model.error.line) : null;
         hits.push({
           kind: "end", a: ex, b: ex, el: m, line: (err && lineOf(err.line)) || same,
           text: () => [who, `failed at ${fmt(ended)}`].concat(err ? [`${str(err.type)}: ${str(err.message)}`] : []),
         });
       } else if (st === "cancelled") {
-        const m = svg("path", { class: "tl-item tl-end tl-end-cancelled", d: `M${ex} ${cy - 7}L${ex} ${cy + 7}M${ex - 4} ${cy + 5}L${ex + 4} ${cy - 5}` }, g);
+        const m = svg("path", { class: "tl-item tl-end tl-end-cancelled", d: `M${ex} ${cy - 7}L${ex} ${cy + 7}M${ex - 4} ${cy + 5}L${ex + 4} ${cy - 5}` }, plot);
         hits.push({ kind: "end", a: ex, b: ex, el: m, line: null, text: () => [who, `cancelled at ${fmt(ended)}`] });
       } else {
-        svg("line", { class: "tl-end-done", x1: ex, x2: ex, y1: cy - 5, y2: cy + 5 }, g);
+        svg("line", { class: "tl-end-done", x1: ex, x2: ex, y1: cy - 5, y2: cy + 5 }, plot);
       }
     }
-  });
+  }
 
-  // ---- pointing: find the item under the pointer -------------------------
+  // Replay: what has not happened yet is shaded, and a cursor marks now.
+  if (state.cursor !== null) {
+    const cx = Math.min(Math.max(x(state.cursor), x0), x1);
+    svg("rect", { class: "tl-future", x: cx, y: 0, width: Math.max(0, x1 - cx), height: bandH }, root);
+    svg("line", { class: "tl-cursor", x1: cx, x2: cx, y1: 0, y2: bandH }, root);
+  }
+}
+
+function countHidden(lane) {
+  let n = 0;
+  const walk = (l) => {
+    for (const c of l.children) {
+      n++;
+      walk(c);
+    }
+  };
+  walk(lane);
+  return n;
+}
+
+// ------------------------------------------------------------ interaction
+
+function attach(container, state) {
+  const { scroll, tooltip } = state.frame;
   const find = (clientX, clientY) => {
-    const box = root.getBoundingClientRect();
+    const { laneH, labelW, barH } = state.geo;
+    const lanesSvg = state.frame.lanes;
+    const box = lanesSvg.getBoundingClientRect();
     const px = clientX - box.left;
     const py = clientY - box.top;
-    const index = Math.floor((py - top0) / laneH);
-    const lane = model.lanes[index];
-    if (!lane) return null;
+    const row = state.drawnRows[0] + Math.floor((py - 4) / laneH);
+    const lane = state.rows[row];
+    if (!lane || !lane.hits || lane.row !== row) return null;
     if (px < labelW) return lane.labelTip;
     let best = null;
     let bestScore = Infinity;
@@ -517,9 +745,9 @@ function draw(container, state) {
       const dist = px < h.a ? h.a - px : px > h.b ? px - h.b : 0;
       if (dist > 4) continue;
       let score = dist;
-      if (h.kind === "print") score += Math.abs(py - lane.my) <= 6 ? -10 : 3;
+      if (h.kind === "print") score += Math.abs(py - (lane.my - (row - state.drawnRows[0]) * 0)) <= 6 ? -10 : 3;
       else if (h.kind === "end") score -= 5;
-      else if (h.kind === "wait") score += 2;
+      else if (h.kind === "wait" || h.kind === "scheduled") score += 2;
       else if (Math.abs(py - lane.cy) > barH / 2 + 3) score += 1;
       if (score < bestScore) {
         bestScore = score;
@@ -559,39 +787,161 @@ function draw(container, state) {
     tooltip.hidden = true;
     scroll.classList.remove("tl-pointing");
   };
+  state.hideTooltip = hide;
   const select = (hit) => {
-    if (hit && hit.line && typeof opts.onSelectLine === "function") opts.onSelectLine(hit.line);
+    if (hit && hit.line && typeof state.opts.onSelectLine === "function") state.opts.onSelectLine(hit.line);
+    if (hit && hit.output !== undefined && typeof state.opts.onSelectOutput === "function") state.opts.onSelectOutput(hit.output);
   };
 
+  // Drag to pan; a press without a drag is a click.
+  let drag = null;
+  scroll.addEventListener("pointerdown", (event) => {
+    if (event.button !== 0 || !state.geo) return;
+    const box = state.frame.lanes.getBoundingClientRect();
+    if (event.clientX - box.left < state.geo.x0) return;
+    drag = { x: event.clientX, view: { ...state.view }, moved: false, id: event.pointerId };
+  });
   scroll.addEventListener("pointermove", (event) => {
+    if (drag && drag.id === event.pointerId) {
+      const dx = event.clientX - drag.x;
+      if (!drag.moved && Math.abs(dx) > 3) {
+        drag.moved = true;
+        scroll.setPointerCapture(event.pointerId);
+        scroll.classList.add("tl-dragging");
+        hide();
+      }
+      if (drag.moved) {
+        const dt = (-dx / state.geo.plotW) * (drag.view.t1 - drag.view.t0);
+        state.api.setView({ t0: drag.view.t0 + dt, t1: drag.view.t1 + dt });
+        return;
+      }
+    }
     const hit = find(event.clientX, event.clientY);
     if (hit) show(hit, event.clientX, event.clientY);
     else hide();
   });
+  const endDrag = (event) => {
+    if (!drag || drag.id !== event.pointerId) return;
+    const moved = drag.moved;
+    drag = null;
+    scroll.classList.remove("tl-dragging");
+    if (moved) state.suppressClick = true;
+  };
+  scroll.addEventListener("pointerup", endDrag);
+  scroll.addEventListener("pointercancel", endDrag);
   scroll.addEventListener("pointerleave", hide);
-  scroll.addEventListener("scroll", hide, { passive: true });
-  scroll.addEventListener("click", (event) => select(find(event.clientX, event.clientY)));
-  const labelHit = (target) => {
-    const node = target instanceof Element ? target.closest("[data-lane-index]") : null;
-    return node ? model.lanes[Number(node.getAttribute("data-lane-index"))].labelTip : null;
+  scroll.addEventListener("click", (event) => {
+    if (state.suppressClick) {
+      state.suppressClick = false;
+      return;
+    }
+    const toggle = event.target instanceof Element ? event.target.closest("[data-toggle]") : null;
+    if (toggle) {
+      toggleRow(state, Number(toggle.getAttribute("data-toggle")));
+      return;
+    }
+    select(find(event.clientX, event.clientY));
+  });
+
+  // Wheel: with Ctrl (or a pinch) zooms around the pointer; sideways or
+  // with Shift pans; otherwise scrolls the lanes as usual.
+  scroll.addEventListener("wheel", (event) => {
+    if (!state.geo) return;
+    const box = state.frame.lanes.getBoundingClientRect();
+    const { x0, plotW } = state.geo;
+    const at = state.view.t0 + ((event.clientX - box.left - x0) / plotW) * (state.view.t1 - state.view.t0);
+    if (event.ctrlKey || event.metaKey) {
+      event.preventDefault();
+      state.api.zoom(Math.exp(-event.deltaY * 0.0025), at);
+    } else if (event.shiftKey || Math.abs(event.deltaX) > Math.abs(event.deltaY)) {
+      event.preventDefault();
+      const delta = event.shiftKey && !event.deltaX ? event.deltaY : event.deltaX;
+      const dt = (delta / plotW) * (state.view.t1 - state.view.t0);
+      state.api.setView({ t0: state.view.t0 + dt, t1: state.view.t1 + dt });
+    }
+  }, { passive: false });
+
+  let pending = 0;
+  scroll.addEventListener("scroll", () => {
+    hide();
+    cancelAnimationFrame(pending);
+    pending = requestAnimationFrame(() => {
+      if (!state.model || !state.geo) return;
+      const { laneH } = state.geo;
+      const viewTop = Math.max(0, scroll.scrollTop - AXIS_H);
+      const first = Math.max(0, Math.floor(viewTop / laneH) - OVERSCAN);
+      const last = Math.min(state.rows.length, Math.ceil((viewTop + (scroll.clientHeight || 400)) / laneH) + OVERSCAN);
+      if (first < state.drawnRows[0] || last > state.drawnRows[1]) draw(container, state);
+    });
+  }, { passive: true });
+
+  const rowOf = (target) => {
+    const node = target instanceof Element ? target.closest("[data-row]") : null;
+    return node ? Number(node.getAttribute("data-row")) : null;
   };
   scroll.addEventListener("focusin", (event) => {
-    const hit = labelHit(event.target);
+    const row = rowOf(event.target);
+    if (row === null) return;
+    const hit = state.rows[row] && state.rows[row].labelTip;
     if (!hit) return;
     const r = hit.el.getBoundingClientRect();
-    show(hit, r.left + labelW - 8, r.top + r.height / 2);
+    show(hit, r.left + state.geo.labelW - 8, r.top + r.height / 2);
   });
   scroll.addEventListener("focusout", hide);
   scroll.addEventListener("keydown", (event) => {
-    if (event.key !== "Enter" && event.key !== " ") return;
-    const hit = labelHit(event.target);
-    if (hit && hit.line) {
-      event.preventDefault();
-      select(hit);
+    const row = rowOf(event.target);
+    if (row !== null) {
+      const lane = state.rows[row];
+      if (event.key === "Enter" || event.key === " ") {
+        event.preventDefault();
+        if (lane.labelTip && lane.labelTip.line) select(lane.labelTip);
+        else if (lane.children.length) toggleRow(state, row, true);
+        return;
+      }
+      if ((event.key === "ArrowLeft" && lane.children.length && !state.collapsed.has(lane)) ||
+          (event.key === "ArrowRight" && lane.children.length && state.collapsed.has(lane))) {
+        event.preventDefault();
+        toggleRow(state, row, true);
+        return;
+      }
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        focusRow(state, row + (event.key === "ArrowDown" ? 1 : -1));
+        return;
+      }
     }
+    if (event.target !== scroll && row === null) return;
+    const span = state.view.t1 - state.view.t0;
+    if (event.key === "+" || event.key === "=") state.api.zoom(ZOOM_STEP);
+    else if (event.key === "-" || event.key === "_") state.api.zoom(1 / ZOOM_STEP);
+    else if (event.key === "0") state.api.fit();
+    else if (event.key === "ArrowRight" && row === null) state.api.setView({ t0: state.view.t0 + span / 8, t1: state.view.t1 + span / 8 });
+    else if (event.key === "ArrowLeft" && row === null) state.api.setView({ t0: state.view.t0 - span / 8, t1: state.view.t1 - span / 8 });
+    else return;
+    event.preventDefault();
   });
+}
 
-  scroll.scrollTop = scrollTop;
+function toggleRow(state, row, keepFocus = false) {
+  const lane = state.rows[row];
+  if (!lane || !lane.children.length) return;
+  if (state.collapsed.has(lane)) state.collapsed.delete(lane);
+  else state.collapsed.add(lane);
+  state.api.redraw();
+  if (keepFocus) focusRow(state, state.rows.indexOf(lane));
+}
+
+function focusRow(state, row) {
+  if (row < 0 || row >= state.rows.length) return;
+  const { scroll } = state.frame;
+  const { laneH } = state.geo;
+  const top = AXIS_H + row * laneH;
+  if (top < scroll.scrollTop + AXIS_H || top + laneH > scroll.scrollTop + scroll.clientHeight) {
+    scroll.scrollTop = Math.max(0, top - AXIS_H - laneH);
+    state.api.redraw();
+  }
+  const label = state.frame.lanes.querySelector(`[data-row="${row}"]`);
+  if (label) label.focus();
 }
 
 function observe(container, state) {
@@ -611,9 +961,68 @@ function observe(container, state) {
 
 const states = new WeakMap();
 
+function controller(container, state) {
+  const clampView = ({ t0, t1 }) => {
+    const domain = state.fullDomain;
+    let span = Math.min(Math.max(t1 - t0, Math.max(MIN_SPAN, domain * 1e-7)), domain * 1.05);
+    let a = Math.max(-domain * 0.02, Math.min(t0, domain * 1.02 - span));
+    if (!Number.isFinite(a)) a = 0;
+    if (!Number.isFinite(span) || span <= 0) span = domain;
+    return { t0: a, t1: a + span };
+  };
+  const api = {
+    redraw: () => draw(container, state),
+    view: () => ({ ...state.view }),
+    setView: (view, { silent = false } = {}) => {
+      state.view = clampView(view);
+      draw(container, state);
+      if (!silent && typeof state.opts.onViewChange === "function") state.opts.onViewChange({ ...state.view });
+    },
+    fit: () => api.setView({ t0: 0, t1: state.fullDomain }),
+    zoom: (factor, at) => {
+      const { t0, t1 } = state.view;
+      const centre = at === undefined || !Number.isFinite(at) ? (t0 + t1) / 2 : at;
+      const span = (t1 - t0) / factor;
+      const ratio = (centre - t0) / (t1 - t0);
+      api.setView({ t0: centre - ratio * span, t1: centre - ratio * span + span });
+    },
+    setCursor: (t) => {
+      state.cursor = t === null || t === undefined ? null : num(t, null);
+      draw(container, state);
+    },
+    flashOutput: (index) => {
+      state.flashed = index;
+      const lane = state.model.lanes.find((l) => l.outputs.some((o) => o.index === index));
+      if (!lane) return;
+      for (let p = lane.parentLane; p; p = p.parentLane) state.collapsed.delete(p);
+      state.rows = visibleRows(state);
+      const out = lane.outputs.find((o) => o.index === index).o;
+      const t = num(out.t, 0);
+      if (t < state.view.t0 || t > state.view.t1) {
+        const span = state.view.t1 - state.view.t0;
+        state.view = clampView({ t0: t - span / 2, t1: t + span / 2 });
+      }
+      const row = state.rows.indexOf(lane);
+      const { scroll } = state.frame;
+      const laneH = state.geo ? state.geo.laneH : 34;
+      const top = row * laneH;
+      if (top < scroll.scrollTop || top > scroll.scrollTop + scroll.clientHeight - AXIS_H - laneH) {
+        scroll.scrollTop = Math.max(0, top - laneH);
+      }
+      draw(container, state);
+    },
+    expandAll: (open) => {
+      state.collapsed = new Set(open ? [] : state.model.lanes.filter((l) => l.children.length));
+      draw(container, state);
+    },
+  };
+  return api;
+}
+
 /**
  * Draw trace into container. options.onSelectLine(line) is called when a
- * slice, wait, marker or label that carries a snippet line is clicked.
+ * slice, wait, marker or label that carries a snippet line is clicked, and
+ * options.onSelectOutput(index) when an output marker is.
  */
 export function renderTimeline(container, trace, options = {}) {
   let state = states.get(container);
@@ -625,16 +1034,29 @@ export function renderTimeline(container, trace, options = {}) {
   performance.mark("timeline-render-start");
   state.opts = options;
   state.model = buildModel(trace && typeof trace === "object" ? trace : {});
+  state.fullDomain = num(options.domain, 0) > 0 ? Math.max(options.domain, state.model.domain) : state.model.domain;
+  state.view = { t0: 0, t1: state.fullDomain };
+  state.cursor = null;
+  state.flashed = null;
+  // Big trees start folded below the first level, so the first screen
+  // shows the shape of the run rather than thousands of leaves.
+  state.collapsed = new Set(state.model.lanes.length > 200 ? state.model.lanes.filter((l) => l.children.length > 50) : []);
+  state.frame = null;
+  state.api = controller(container, state);
   draw(container, state);
+  attach(container, state);
   performance.measure("timeline-render", "timeline-render-start");
   observe(container, state);
-  return { redraw: () => draw(container, state) };
+  return state.api;
 }
 
 /** Replace the timeline with a short message (no trace drawn). */
 export function clearTimeline(container, message) {
   const state = states.get(container);
-  if (state) state.model = null;
+  if (state) {
+    state.model = null;
+    state.frame = null;
+  }
   container.classList.remove("tl-drawn");
   const p = document.createElement("p");
   p.className = "empty";

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -25,6 +26,20 @@ def close_new_pools() -> Iterator[None]:
     for pool in open_pools():
         if pool not in before:
             pool.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def instance_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Every app the tests make, here or in a live gunicorn they start, keeps
+    its instance folder (the snippets database) in a temporary directory."""
+    path = str(tmp_path_factory.mktemp("instance"))
+    before = os.environ.get("PLAYGROUND_INSTANCE_PATH")
+    os.environ["PLAYGROUND_INSTANCE_PATH"] = path
+    yield path
+    if before is None:
+        del os.environ["PLAYGROUND_INSTANCE_PATH"]
+    else:
+        os.environ["PLAYGROUND_INSTANCE_PATH"] = before
 
 
 @pytest.fixture

@@ -1,0 +1,307 @@
+// The embed page (/embed/<id>, /embed#code=...): a compact playground made to
+// sit in an iframe on someone else's page. Editor (read-only if asked), Run,
+// status, timeline, output; it tells the parent page its height.
+//
+// Options, in the query or the fragment: code (fragment only), clock
+// (virtual | real), autorun=1, readonly=1.
+//
+// Everything that comes from a run is inserted as text, never as markup.
+
+import { renderTimeline, clearTimeline, formatDuration } from "./timeline.js";
+
+const HEIGHT_MESSAGE = "asyncio-playground:height";
+
+const $ = (selector) => document.querySelector(selector);
+const main = $("#embed");
+const editorHost = $('[data-testid="editor"]');
+const runButton = $('[data-testid="run"]');
+const statusBox = $('[data-testid="status"]');
+const statusText = statusBox.querySelector(".status-text");
+const statusElapsed = statusBox.querySelector(".status-elapsed");
+const statusDetail = statusBox.querySelector(".status-detail");
+const timelineBox = $('[data-testid="timeline"]');
+const outputBox = $('[data-testid="output"]');
+const clockLabel = $('[data-testid="clock"]');
+const openLink = $('[data-testid="open-in-playground"]');
+const root = main.dataset.root || "/";
+
+const str = (v) => (v === null || v === undefined ? "" : String(v));
+const num = (v, d) => (typeof v === "number" && Number.isFinite(v) ? v : d);
+const validLine = (l) => Number.isInteger(l) && l > 0;
+
+// ----------------------------------------------------------- options
+
+function readSnippet() {
+  const node = document.getElementById("snippet-data");
+  if (!node) return null;
+  try {
+    const data = JSON.parse(node.textContent || "null");
+    return data && typeof data === "object" && !Array.isArray(data) ? data : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Query then fragment parameters; the fragment wins. */
+function readOptions() {
+  const options = new URLSearchParams(location.search);
+  const hash = new URLSearchParams(location.hash.replace(/^#/, ""));
+  for (const [key, value] of hash) options.set(key, value);
+  return options;
+}
+
+const flag = (options, ...names) =>
+  names.some((name) => options.has(name) && !["0", "false", "no", "off"].includes(options.get(name).toLowerCase()));
+
+const snippet = readSnippet();
+const options = readOptions();
+const code = snippet ? str(snippet.code) : options.get("code") || "";
+let clock = snippet && snippet.clock === "real" ? "real" : "virtual";
+if (options.get("clock") === "real" || options.get("clock") === "virtual") clock = options.get("clock");
+const readOnly = flag(options, "readonly", "read-only");
+const autorun = flag(options, "autorun", "run");
+
+clockLabel.textContent = `${clock} clock`;
+
+// ------------------------------------------------------------ editor
+
+const editor = CodeMirror(editorHost, {
+  value: code,
+  mode: "python",
+  lineNumbers: true,
+  indentUnit: 4,
+  tabSize: 4,
+  indentWithTabs: false,
+  matchBrackets: true,
+  autoCloseBrackets: !readOnly,
+  readOnly,
+  viewportMargin: Infinity,
+  screenReaderLabel: readOnly ? "Python code (read only)" : "Python code",
+  extraKeys: {
+    "Ctrl-Enter": () => run(),
+    "Cmd-Enter": () => run(),
+    Tab: (cm) => (cm.somethingSelected() ? cm.indentSelection("add") : cm.execCommand("insertSoftTab")),
+    "Shift-Tab": (cm) => cm.indentSelection("subtract"),
+    Esc: (cm) => cm.getInputField().blur(),
+  },
+});
+if (readOnly) main.classList.add("is-read-only");
+
+let errorLine = null;
+
+function markErrorLine(line) {
+  if (errorLine) editor.removeLineClass(errorLine, "background", "cm-error-line");
+  errorLine = validLine(line) && line <= editor.lineCount() ? editor.addLineClass(line - 1, "background", "cm-error-line") : null;
+}
+
+function selectLine(line) {
+  if (!(validLine(line) && line <= editor.lineCount())) return;
+  editor.setCursor({ line: line - 1, ch: 0 });
+  editor.scrollIntoView({ line: line - 1, ch: 0 }, 40);
+  editor.focus();
+}
+
+/** The link to the full playground carries the code as it is now. */
+function updateOpenLink() {
+  const edited = !snippet || editor.getValue() !== code;
+  if (!edited) return;
+  const target = new URL(root, location.origin);
+  target.hash = `code=${encodeURIComponent(editor.getValue())}&clock=${encodeURIComponent(clock)}`;
+  openLink.setAttribute("href", target.href);
+}
+editor.on("changes", updateOpenLink);
+updateOpenLink();
+
+// ------------------------------------------------------------ status
+
+const TITLES = {
+  timeout: "Timed out",
+  cpu_limit: "CPU limit reached",
+  memory_limit: "Memory limit reached",
+  output_limit: "Output limit reached",
+  deadlock: "Deadlock: every task waits for something that never happens",
+  crashed: "Crashed",
+};
+
+// Events worth a line under the status, most telling first.
+const NOTE_KINDS = ["deadlock", "limit", "never_awaited", "never_retrieved", "blocking", "exception", "warning"];
+const MAX_NOTES = 3;
+
+let tickTimer = 0;
+
+function setStatus(state, text) {
+  clearInterval(tickTimer);
+  statusBox.dataset.status = state;
+  statusText.textContent = text;
+  statusElapsed.textContent = "";
+  statusDetail.replaceChildren();
+}
+
+function showNotes(trace, names) {
+  const notes = (Array.isArray(trace.events) ? trace.events : [])
+    .filter((e) => e && NOTE_KINDS.includes(e.kind) && e.message)
+    .sort((a, b) => NOTE_KINDS.indexOf(a.kind) - NOTE_KINDS.indexOf(b.kind) || num(a.t, 0) - num(b.t, 0));
+  for (const e of notes.slice(0, MAX_NOTES)) {
+    const p = document.createElement("p");
+    p.className = `note note-${e.kind}`;
+    const who = names.has(e.task) ? `${names.get(e.task)}: ` : "";
+    p.textContent = `${num(e.t, 0).toFixed(3)} s \u00b7 ${who}${str(e.message)}`;
+    statusDetail.appendChild(p);
+  }
+  if (trace.truncated) {
+    const p = document.createElement("p");
+    p.className = "truncated";
+    p.textContent = "The trace was cut: the run recorded more than the playground keeps.";
+    statusDetail.appendChild(p);
+  }
+}
+
+function taskNames(trace) {
+  const names = new Map();
+  for (const t of Array.isArray(trace.tasks) ? trace.tasks : []) {
+    if (t && typeof t === "object") names.set(t.id, str(t.name) || `task ${str(t.id)}`);
+  }
+  return names;
+}
+
+function showTrace(trace) {
+  const status = str(trace.status) || "error";
+  const err = trace.error && typeof trace.error === "object" ? trace.error : null;
+  const timing = `${formatDuration(num(trace.duration, 0))} of loop time (${trace.clock === "real" ? "real" : "virtual"} clock)`;
+  const cached = trace.cached === true ? " \u00b7 cached run" : "";
+  if (status === "ok") {
+    setStatus("ok", `ok \u00b7 ${timing}${cached}`);
+  } else if (status === "error" && err) {
+    const where = validLine(err.line) ? ` on line ${err.line}` : "";
+    setStatus("error", `${str(err.type) || "Error"}${where}: ${str(err.message)}${cached}`);
+  } else {
+    setStatus(status, `${TITLES[status] || status} \u00b7 ${timing}${cached}`);
+  }
+  statusBox.dataset.cached = String(trace.cached === true);
+  markErrorLine(err ? err.line : null);
+  const names = taskNames(trace);
+  showNotes(trace, names);
+  renderOutput(trace, names);
+  renderTimeline(timelineBox, trace, { onSelectLine: selectLine });
+}
+
+function renderOutput(trace, names) {
+  const lines = (Array.isArray(trace.output) ? trace.output : []).filter((o) => o && typeof o === "object");
+  outputBox.replaceChildren();
+  for (const o of lines) {
+    const row = document.createElement("div");
+    const stream = o.stream === "stderr" ? "stderr" : "stdout";
+    row.className = `out-line out-${stream}`;
+    row.setAttribute("data-output-line", "");
+    const t = document.createElement("span");
+    t.className = "out-t";
+    t.textContent = `${num(o.t, 0).toFixed(3)} s`;
+    const task = document.createElement("span");
+    task.className = "out-task";
+    task.textContent = o.task === null || o.task === undefined ? "\u2014" : names.get(o.task) || `task ${str(o.task)}`;
+    const text = document.createElement("span");
+    text.className = "out-text";
+    text.textContent = str(o.text).replace(/\n$/, "");
+    row.append(t, task, text);
+    outputBox.appendChild(row);
+  }
+}
+
+// --------------------------------------------------------------- run
+
+let running = null;
+
+function run() {
+  if (running) return running;
+  const started = performance.now();
+  setStatus("running", "Running\u2026");
+  const tick = () => {
+    statusElapsed.textContent = `${((performance.now() - started) / 1000).toFixed(1)} s`;
+  };
+  tick();
+  tickTimer = setInterval(tick, 100);
+  runButton.disabled = true;
+  runButton.setAttribute("aria-busy", "true");
+  running = (async () => {
+    try {
+      let response;
+      try {
+        response = await fetch(new URL("api/run", new URL(root, location.origin)), {
+          method: "POST",
+          headers: { "Content-Type": "application/json", Accept: "application/json" },
+          body: JSON.stringify({ code: editor.getValue(), clock }),
+          credentials: "same-origin",
+        });
+      } catch {
+        failed("Could not reach the playground. Check your connection and try again.");
+        return;
+      }
+      let body = null;
+      try {
+        body = await response.json();
+      } catch {
+        body = null;
+      }
+      if (!response.ok) {
+        const message = body && body.error && body.error.message ? str(body.error.message) : `The playground answered ${response.status}.`;
+        const retry = response.headers.get("Retry-After");
+        failed(retry ? `${message} Try again in ${retry} s.` : message);
+        return;
+      }
+      if (!body || typeof body !== "object" || Array.isArray(body)) {
+        failed("The playground sent an answer this page cannot read.");
+        return;
+      }
+      showTrace(body);
+    } finally {
+      clearInterval(tickTimer);
+      runButton.disabled = false;
+      runButton.removeAttribute("aria-busy");
+      running = null;
+    }
+  })();
+  return running;
+}
+
+function failed(message) {
+  setStatus("request-error", message);
+  outputBox.replaceChildren();
+  clearTimeline(timelineBox, "No timeline: the run did not happen.");
+}
+
+runButton.addEventListener("click", () => run());
+document.addEventListener("keydown", (event) => {
+  if (event.defaultPrevented || event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) return;
+  event.preventDefault();
+  run();
+});
+
+// ------------------------------------------------------ parent height
+
+// The height is all the parent learns from us, so any origin may read it.
+let lastHeight = 0;
+
+function postHeight() {
+  if (window.parent === window) return;
+  const height = Math.ceil(main.getBoundingClientRect().height);
+  if (height === lastHeight) return;
+  lastHeight = height;
+  window.parent.postMessage({ type: HEIGHT_MESSAGE, height }, "*");
+}
+
+if (typeof ResizeObserver === "function") new ResizeObserver(postHeight).observe(main);
+window.addEventListener("load", postHeight);
+postHeight();
+
+// ------------------------------------------------------------- start
+
+if (snippet && snippet.mode !== "code") {
+  // A URL list: embedding URL mode is not offered; the full page opens it.
+  runButton.disabled = true;
+  editorHost.hidden = true;
+  setStatus("idle", "This snippet is a list of URLs: open it in the playground to fetch them.");
+} else if (autorun && code.trim()) {
+  run();
+}
+
+window.playgroundEmbed = { editor, run };
