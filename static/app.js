@@ -284,7 +284,10 @@ function showTrace(trace, clientSeconds) {
   const status = str(trace.status) || "error";
   const clock = trace.clock === "real" ? "real clock" : "virtual clock";
   const wall = num(trace.wall, clientSeconds);
-  const timing = `${formatDuration(num(trace.duration, 0))} of loop time (${clock}) \u00b7 ran in ${num(wall, 0).toFixed(2)} s`;
+  // A cached answer is the stored trace of an earlier run of the same code.
+  const ran = trace.cached === true ? "an earlier identical run, reused" : `ran in ${num(wall, 0).toFixed(2)} s`;
+  const timing = `${formatDuration(num(trace.duration, 0))} of loop time (${clock}) \u00b7 ${ran}`;
+  statusBox.dataset.cached = String(trace.cached === true);
   const err = trace.error && typeof trace.error === "object" ? trace.error : null;
   const errLine = err && validLine(err.line) ? err.line : null;
 

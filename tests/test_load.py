@@ -100,11 +100,12 @@ def test_busy_loops_do_not_starve_a_quick_run(server: tuple[str, int]) -> None:
     start = threading.Barrier(8)
     answers: list[tuple[int, dict[str, str], Any]] = []
 
-    def busy_client() -> None:
+    def busy_client(number: int) -> None:
         start.wait()
-        answers.append(request(url, "POST", "/api/run", {"code": "while True: pass"}))
+        # Each its own code: the run cache would let identical snippets share one run.
+        answers.append(request(url, "POST", "/api/run", {"code": f"while True: pass  # client {number}"}))
 
-    clients = [threading.Thread(target=busy_client) for _ in range(8)]
+    clients = [threading.Thread(target=busy_client, args=(number,)) for number in range(8)]
     for client in clients:
         client.start()
     time.sleep(0.5)  # the eight are running, waiting or refused
