@@ -122,6 +122,11 @@ class WarmPool:
         with self._condition:
             return {slot.jail.process.pid for slot in self._slots if slot.jail is not None}
 
+    def descriptors(self) -> list[int]:
+        """The descriptors the pool's waiting jails hold in this process."""
+        with self._condition:
+            return [fd for slot in self._slots if slot.jail is not None for fd in slot.jail.descriptors()]
+
     def settle(self, timeout: float = START_SECONDS) -> bool:
         """Wait until no jail is being started; True if none is."""
         with self._condition:

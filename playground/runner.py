@@ -121,6 +121,15 @@ class JailProcess:
         """How long the jail took to get ready, once it is."""
         return None if self.ready_at is None else self.ready_at - self.spawned_at
 
+    def descriptors(self) -> list[int]:
+        """The descriptors this process holds for the jail."""
+        if self._discarded:
+            return []
+        held = [self.events_read, *(fd for fd in (self.info_fd, self._init_pidfd) if fd is not None)]
+        held += [stream.fileno() for stream in (self.process.stdin, self.process.stdout)
+                 if stream is not None and not stream.closed]
+        return held
+
     def alive(self) -> bool:
         return not self._discarded and self.process.poll() is None
 

@@ -28,6 +28,16 @@ def close_new_pools() -> Iterator[None]:
             pool.close()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def close_new_pools_of_module() -> Iterator[None]:
+    """The same for apps a module's fixtures made."""
+    before = set(open_pools())
+    yield
+    for pool in open_pools():
+        if pool not in before:
+            pool.close()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def instance_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Every app the tests make, here or in a live gunicorn they start, keeps

@@ -1,15 +1,18 @@
 """Real servers for the tests, each on a free loopback port: gunicorn nodes
-of the playground, and Debian's redis-server (installed by
-``scripts/setup --test``), started in a temporary directory and stopped after."""
+of the playground, and Debian's redis-server and PostgreSQL (installed by
+``scripts/setup --test``), each started in a temporary directory of its own
+and stopped after; never the machine's own services."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -109,3 +112,50 @@ def redis_server(directory: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]
     finally:
         process.terminate()
         process.wait(10)
+
+
+POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL (Debian's postgresql-15 binaries) in a fresh
+    directory, trusting local connections: its SQLAlchemy URL. PostgreSQL
+    refuses to run as root, so as root it runs as ``nobody``."""
+    initdb, postgres = POSTGRES_BIN / "initdb", POSTGRES_BIN / "postgres"
+    if not postgres.exists():
+        pytest.fail(f"{postgres} is missing: run `bash scripts/setup --test` (CI does)")
+    user = "nobody" if os.geteuid() == 0 else None
+    directory = Path(tempfile.mkdtemp(prefix="pg-test-"))
+    data = directory / "data"
+    if user is not None:
+        shutil.chown(directory, user)
+    port = free_port()
+    process: subprocess.Popen[bytes] | None = None
+    try:
+        subprocess.run([str(initdb), "-D", str(data), "-U", "playground", "-A", "trust", "-E", "UTF8",
+                        "--locale=C", "--no-sync"],
+                       check=True, capture_output=True, user=user, cwd=directory)
+        process = subprocess.Popen(
+            [str(postgres), "-D", str(data), "-p", str(port), "-k", str(directory),
+             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
+             "-c", "full_page_writes=off"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, user=user, cwd=directory,
+        )
+        url = f"postgresql://playground@127.0.0.1:{port}/postgres"
+        deadline = time.monotonic() + START_SECONDS
+        while subprocess.run([str(POSTGRES_BIN / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port)],
+                             check=False).returncode != 0:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("postgres did not start")
+            time.sleep(0.1)
+        yield url
+    finally:
+        if process is not None:
+            process.send_signal(signal.SIGINT)  # fast shutdown: ends the sessions
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        shutil.rmtree(directory, ignore_errors=True)

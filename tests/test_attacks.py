@@ -9,6 +9,7 @@ process kept no descriptor and left no temporary directory behind.
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import socket
@@ -25,6 +26,7 @@ from flask.testing import FlaskClient
 
 from playground import create_app
 from playground.examples import BY_NAME
+from playground.pool import open_pools
 
 from .test_jail import jail_processes, waiting_jails
 
@@ -868,7 +870,13 @@ def post_run(client: FlaskClient, code: str, clock: str = "virtual") -> Trace:
 
 
 def open_descriptors() -> int:
-    return len(os.listdir("/proc/self/fd"))
+    """Descriptors open in this process, less those of the warm jails (and of
+    garbage an earlier module left, e.g. a client's socket, closed when
+    collected)."""
+    gc.collect()
+    waiting_jails()  # none is being started
+    held = {fd for pool in open_pools() for fd in pool.descriptors()}
+    return len(set(map(int, os.listdir("/proc/self/fd"))) - held)
 
 
 def temporary_dirs() -> set[str]:
@@ -881,13 +889,12 @@ def server_is_fine(client: FlaskClient) -> Iterator[None]:
     the warm jails waiting for the next runs (the same number before and
     after: their descriptors are counted alike)."""
     post_run(client, "print('warm')")  # first-run caches (the jail's binds) are not leaks
-    waiting_jails()
     descriptors, temporaries = open_descriptors(), temporary_dirs()
     yield
     trace = post_run(client, BY_NAME["gather"].code)
     assert trace["status"] == "ok", trace
     assert printed(trace) == ["Hello"] * 3 + ["World"] * 3
-    assert jail_processes(waiting=waiting_jails()) == []
+    assert jail_processes() == []
     assert open_descriptors() == descriptors
     assert temporary_dirs() == temporaries
 

@@ -7,7 +7,7 @@ import os
 import socket
 import textwrap
 import threading
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -50,13 +50,15 @@ def waiting_jails() -> set[int]:
     return pids
 
 
-def jail_processes(ancestor: int | None = None, waiting: Collection[int] = ()) -> list[int]:
+def jail_processes(ancestor: int | None = None) -> list[int]:
     """Processes owned by a jail uid that descend from this test process
-    (or ``ancestor``), less the jails in ``waiting`` (leader pids, see
-    ``waiting_jails``) and their processes; other people's jails on a shared
-    machine do not count. The jail makes the server a child subreaper, so an
-    orphaned jail process is re-parented to it and still counts."""
+    (or ``ancestor``); other people's jails on a shared machine do not
+    count, nor (in this process) the warm jails its pools hold, which wait
+    for a run and are no run's leftovers. The jail makes the server a child
+    subreaper, so an orphaned jail process is re-parented to it and still
+    counts."""
     root = os.getpid() if ancestor is None else ancestor
+    waiting = waiting_jails() if ancestor is None else set()
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():

@@ -1,6 +1,7 @@
 """Several nodes: two gunicorn nodes of the playground on one machine share a
-real redis-server (Debian's, started here on a free loopback port) for the
-rate limits, so a client's runs count the same whichever node answers."""
+real redis-server for the rate limits and a real PostgreSQL for the shared
+snippets (Debian's, each started here on a free loopback port), so a client's
+runs count the same, and a link works, whichever node answers."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from typing import Any
 
 import pytest
 import redis
+import sqlalchemy
 
-from .servers import gunicorn_node, redis_server, request
+from .servers import gunicorn_node, postgres_server, redis_server, request
 
 LIMIT = 3
 
@@ -25,9 +27,16 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, P
 
 
 @pytest.fixture(scope="module")
-def nodes(redis_url: tuple[str, Popen[bytes]]) -> Iterator[tuple[str, str]]:
+def database_url() -> Iterator[str]:
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def nodes(redis_url: tuple[str, Popen[bytes]], database_url: str) -> Iterator[tuple[str, str]]:
     shared = {
         "PLAYGROUND_RATELIMIT_STORAGE_URI": redis_url[0],
+        "PLAYGROUND_DATABASE_URL": database_url,
         "PLAYGROUND_RATELIMIT_RUN": f"{LIMIT}/hour",
         # The tests play several clients through X-Forwarded-For, as a proxy would.
         "PLAYGROUND_TRUSTED_PROXIES": "1",
@@ -57,8 +66,27 @@ def test_the_nodes_share_each_clients_rate_limit(nodes: tuple[str, str],
         assert body["error"]["code"] == "rate_limited"
         assert int(headers["Retry-After"]) > 0
     assert run(second, "203.0.113.8")[0] == 200  # another client counts apart
-    keys = redis.Redis.from_url(redis_url[0]).keys("*")
+    with redis.Redis.from_url(redis_url[0]) as store:
+        keys = store.keys("*")
     assert any(b"203.0.113.7" in key for key in keys), keys
+
+
+def test_a_snippet_shared_on_one_node_opens_on_the_other(nodes: tuple[str, str], database_url: str) -> None:
+    first, second = nodes
+    snippet = {"mode": "code", "code": "import asyncio\nprint('shared across nodes')\n", "clock": "real"}
+    status, _, saved = request(first, "POST", "/api/snippets", snippet)
+    assert status == 201, saved
+    status, _, loaded = request(second, "GET", f"/api/snippets/{saved['id']}")
+    assert status == 200 and (loaded["code"], loaded["clock"]) == (snippet["code"], "real")
+    assert request(second, "POST", "/api/snippets", snippet)[2]["id"] == saved["id"]  # content-addressed
+    status, _, page = request(second, "GET", f"/s/{saved['id']}")
+    assert status == 200 and "shared across nodes" in page
+    # Both nodes wrote to PostgreSQL itself, one row for the one snippet.
+    engine = sqlalchemy.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as connection:
+        rows = connection.execute(sqlalchemy.text("SELECT id FROM snippets")).scalars().all()
+    engine.dispose()
+    assert rows == [saved["id"]]
 
 
 def test_without_redis_each_node_counts_alone_and_answers(nodes: tuple[str, str],

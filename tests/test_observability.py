@@ -36,9 +36,11 @@ def value(text: str, name: str, **labels: str) -> float:
 
 def test_metrics_count_runs_refusals_and_jail_starts(client: FlaskClient) -> None:
     before = client.get("/metrics").get_data(as_text=True)
-    for _ in range(3):
-        assert client.post("/api/run", json={"code": "print(1)"}).status_code == 200
+    # Each its own code, or the run cache would answer the repeats.
+    for n in range(3):
+        assert client.post("/api/run", json={"code": f"print({n})"}).status_code == 200
     assert client.post("/api/run", json={"code": "1/0"}).get_json()["status"] == "error"
+    assert client.post("/api/run", json={"code": "print(0)"}).get_json()["cached"] is True
     assert client.post("/api/run", data="x", content_type="text/plain").status_code == 415
     response = client.get("/metrics")
     assert response.status_code == 200
@@ -50,10 +52,11 @@ def test_metrics_count_runs_refusals_and_jail_starts(client: FlaskClient) -> Non
 
     assert grew("playground_runs_total", status="ok") == 3
     assert grew("playground_runs_total", status="error") == 1
+    assert grew("playground_run_cache_answers_total") == 1
     assert grew("playground_run_seconds_count") == 4
     assert grew("playground_queue_wait_seconds_count") == 4
     assert grew("playground_rejections_total", endpoint="api.run", code="unsupported_media_type") == 1
-    assert grew("playground_http_requests_total", endpoint="api.run", status="200") == 4
+    assert grew("playground_http_requests_total", endpoint="api.run", status="200") == 5
     started = grew("playground_jail_start_seconds_count", how="warm") + grew(
         "playground_jail_start_seconds_count", how="cold")
     assert started >= 4  # every run's jail, and the warm ones started after
@@ -93,8 +96,8 @@ def test_under_gunicorn_logs_are_json_and_metrics_add_up_the_workers(tmp_path: P
     code = f"import os\nprint(os.getuid())\nprint({MARKER!r})"
     with log_path.open("wb") as log, gunicorn_node(env, stderr=log) as (url, _):
         ids, uids = [], set()
-        for _ in range(12):
-            status, headers, trace = request(url, "POST", "/api/run", {"code": code})
+        for n in range(12):
+            status, headers, trace = request(url, "POST", "/api/run", {"code": f"{code}  # run {n}"})
             assert status == 200 and trace["status"] == "ok", trace
             ids.append(headers["X-Request-Id"])
             uids.add(int(trace["output"][0]["text"]))
