@@ -11,6 +11,7 @@ the warm pool).
 
 A run's jail is replaced in the background; here each request comes after
 the other two steps (some 50-100 ms), as a person's runs come seconds apart.
+The run cache is off on both servers, so every request is a run.
 
     python3 bench/latency.py [--runs 40]
 """
@@ -78,7 +79,8 @@ def main() -> None:
     args = parser.parse_args()
 
     warm_url, warm_server = start_server({})
-    cold_url, cold_server = start_server({"PLAYGROUND_WARM_POOL": "0"})
+    # Its own jail uids, as any second node on a machine.
+    cold_url, cold_server = start_server({"PLAYGROUND_WARM_POOL": "0", "PLAYGROUND_JAIL_UID_BASE": "61100"})
     try:
         wait_healthy(warm_url)
         wait_healthy(cold_url)
@@ -117,7 +119,7 @@ def start_server(env: dict[str, str]) -> tuple[str, subprocess.Popen[bytes]]:
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         # Every run here comes from one address: the per-client rate limit would refuse most.
-        env={**os.environ, "PLAYGROUND_RATELIMIT_ENABLED": "false", **env},
+        env={**os.environ, "PLAYGROUND_RATELIMIT_ENABLED": "false", "PLAYGROUND_RUN_CACHE_SECONDS": "0", **env},
     )
     return f"http://127.0.0.1:{port}", server
 

@@ -9,7 +9,9 @@ runs per second, the p50 and p99 latency of the answered runs, the refusals
 (429 or 503) with the slowest refusal and whether each carried Retry-After,
 and the failures: timeouts, 500s, other statuses, and runs whose trace was
 not "ok". Rate limits are off (every client here has the same address); they
-are a per-client guard, not a capacity figure.
+are a per-client guard, not a capacity figure. The run cache is off too, so
+every answer is a run in a jail of its own (with it, the same snippet would
+be answered from memory; ``--run-cache`` leaves it on, to see that).
 
 It also prints what a run costs: the CPU time the server's workers and
 their jails used per completed run (read from /proc; the kernel's own
@@ -202,10 +204,14 @@ def main() -> None:
     parser.add_argument("--levels", default="1,2,4,8,16,32")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=1, help="gunicorn workers (PLAYGROUND_WORKERS)")
+    parser.add_argument("--run-cache", action="store_true", help="leave the run cache on")
     args = parser.parse_args()
 
     body = json.dumps({"code": BY_NAME["gather"].code}).encode()
-    url, server = start_server({"PLAYGROUND_RATELIMIT_ENABLED": "false", "PLAYGROUND_WORKERS": str(args.workers)})
+    env = {"PLAYGROUND_RATELIMIT_ENABLED": "false", "PLAYGROUND_WORKERS": str(args.workers)}
+    if not args.run_cache:
+        env["PLAYGROUND_RUN_CACHE_SECONDS"] = "0"
+    url, server = start_server(env)
     failures_total: Counter[str] = Counter()
     best = (0.0, 0, 0.0, 0.0)
     try:
@@ -215,7 +221,8 @@ def main() -> None:
         warm_up.close()
         cores = os.cpu_count()
         print(f"example: three say_hello with gather; {cores} cores; {args.workers} worker(s); "
-              f"jails at once = cores, queue = cores, warm pool on; {args.seconds:g} s per level")
+              f"jails at once = cores, queue = cores, warm pool on, run cache {'on' if args.run_cache else 'off'}; "
+              f"{args.seconds:g} s per level")
         print(f"{'clients':>7} {'runs/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'ok':>6} {'refused':>7} "
               f"{'slowest refusal ms':>18} {'failed':>6} {'CPU ms/run':>10} {'idle %':>6}")
         print(f"{'':>68}(server and jails) (machine)")

@@ -50,24 +50,29 @@ def waiting_jails() -> set[int]:
     return pids
 
 
+def _is_jail_uid(pid: int) -> bool:
+    try:
+        uid = os.stat(f"/proc/{pid}").st_uid
+    except FileNotFoundError:
+        return False
+    return DEFAULT_UID_BASE <= uid < DEFAULT_UID_BASE + 1000
+
+
 def jail_processes(ancestor: int | None = None) -> list[int]:
     """Processes owned by a jail uid that descend from this test process
     (or ``ancestor``); other people's jails on a shared machine do not
-    count, nor (in this process) the warm jails its pools hold, which wait
-    for a run and are no run's leftovers. The jail makes the server a child
-    subreaper, so an orphaned jail process is re-parented to it and still
-    counts."""
+    count. The jail makes the server a child subreaper, so an orphaned jail
+    process is re-parented to it and still counts.
+
+    Without ``ancestor``: the jails this process started itself (their chain
+    up to it is jail processes only; a live gunicorn a test started has
+    jails of its own), less the warm jails its pools hold, which wait for a
+    run and are no run's leftovers."""
     root = os.getpid() if ancestor is None else ancestor
     waiting = waiting_jails() if ancestor is None else set()
     found = []
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            uid = os.stat(f"/proc/{entry}").st_uid
-        except FileNotFoundError:
-            continue
-        if not DEFAULT_UID_BASE <= uid < DEFAULT_UID_BASE + 1000:
+        if not entry.isdigit() or not _is_jail_uid(int(entry)):
             continue
         pid: int | None = int(entry)
         while pid is not None and pid > 1:
@@ -77,6 +82,8 @@ def jail_processes(ancestor: int | None = None) -> list[int]:
                 found.append(int(entry))
                 break
             pid = _parent(str(pid))
+            if ancestor is None and pid is not None and pid != root and not _is_jail_uid(pid):
+                break  # a jail of a server process under this one
     return found
 
 
