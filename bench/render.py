@@ -15,21 +15,14 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import os
-import socket
 import statistics
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
-
-from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.browsing import Gunicorn, chromium  # noqa: E402
 from tests.test_browser_timeline import synthetic_trace  # noqa: E402
 
 RENDER = """(trace) => {
@@ -48,41 +41,15 @@ RENDER = """(trace) => {
 }"""
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def start_server() -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "PLAYGROUND_RATELIMIT_ENABLED": "false"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/api/examples", timeout=5):
-                return server, url
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.terminate()
-                raise SystemExit("the server did not start") from None
-            time.sleep(0.2)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 20000])
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    server, url = start_server()
+    server = Gunicorn()
+    url = server.url
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        with chromium() as browser:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             loaded: list[tuple[str, bytes]] = []
             page.on("response", lambda response: loaded.append((response.url, response.body())))
@@ -95,10 +62,8 @@ def main() -> None:
                 print(f"{size:>6} tasks (median of {args.rounds}): timeline drawn {draw:6.1f} ms; whole result "
                       f"(timeline, summary, table, output) {whole:6.1f} ms; unfold all {expanded:6.1f} ms; "
                       f"zoom {zoomed:6.1f} ms")
-            browser.close()
     finally:
-        server.terminate()
-        server.wait(10)
+        server.stop()
     raw = sum(len(body) for _, body in first_load)
     packed = sum(len(gzip.compress(body, 6)) for _, body in first_load)
     print(f"first load: {len(first_load)} responses, {raw / 1024:.0f} KiB raw, {packed / 1024:.0f} KiB gzip-compressed")

@@ -40,7 +40,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with local_server() as server:
-        app = create_app({"URL_ALLOW": server.allow})
+        app = create_app({"URL_ALLOW": server.allow, "RATELIMIT_ENABLED": False})
         client = app.test_client()
         urls = [server.url(f"/delay/{args.delay}?n={i}") for i in range(args.urls)]
         durations: dict[str, list[float]] = {name: [] for name in STRATEGIES}

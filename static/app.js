@@ -532,47 +532,16 @@ function run() {
   const clock = clockSelect.value === "real" ? "real" : "virtual";
   setUrl("", shareFragment(code, clock));
   clearErrorLine();
-
   const started = performance.now();
-  setStatus("running", "Running\u2026");
-  // The ticking seconds are aria-hidden so screen readers hear "Running…"
-  // once, not ten times a second.
-  const tick = () => {
-    statusElapsed.textContent = `${((performance.now() - started) / 1000).toFixed(1)} s`;
-  };
-  tick();
-  tickTimer = setInterval(tick, 100);
-  runButton.disabled = true;
-  runButton.setAttribute("aria-busy", "true");
-  resultsPane.classList.add("is-stale");
-
+  startRunning("Running\u2026");
   running = (async () => {
     try {
-      let response;
-      try {
-        response = await fetch(new URL("api/run", new URL(document.baseURI).origin + scriptRoot()), {
-          method: "POST",
-          headers: { "Content-Type": "application/json", Accept: "application/json" },
-          body: JSON.stringify({ code, clock }),
-          credentials: "same-origin",
-        });
-      } catch {
-        requestError("Could not reach the server. Check your connection and try again.");
+      const answer = await postJSON("api/run", { code, clock });
+      if (!answer.ok) {
+        requestError(answer.message, answer.code);
         return;
       }
-      let body = null;
-      try {
-        body = await response.json();
-      } catch {
-        body = null;
-      }
-      if (!response.ok) {
-        const message = body && body.error && body.error.message ? str(body.error.message) : `The server answered ${response.status} ${response.statusText}.`;
-        const retry = response.headers.get("Retry-After");
-        const hint = retry && (response.status === 429 || response.status === 503) ? ` Try again in ${retry} s.` : "";
-        requestError(message + hint, body && body.error && body.error.code);
-        return;
-      }
+      const body = answer.body;
       if (!body || typeof body !== "object" || Array.isArray(body)) {
         requestError("The server sent an answer the page cannot read.");
         return;
@@ -580,10 +549,7 @@ function run() {
       if (urlMode) urlMode.hideCompare();
       showTrace(body, (performance.now() - started) / 1000);
     } finally {
-      clearInterval(tickTimer);
-      runButton.disabled = false;
-      runButton.removeAttribute("aria-busy");
-      resultsPane.classList.remove("is-stale");
+      stopRunning();
       running = null;
     }
   })();
@@ -641,6 +607,8 @@ async function postJSON(path, payload) {
 function startRunning(text) {
   const started = performance.now();
   setStatus("running", text);
+  // The ticking seconds are aria-hidden so screen readers hear "Running…"
+  // once, not ten times a second.
   const tick = () => {
     statusElapsed.textContent = `${((performance.now() - started) / 1000).toFixed(1)} s`;
   };

@@ -5,6 +5,8 @@
 //
 // Format: https://docs.google.com/document/d/1CvAClvFfyA5R-PhYUmn5OOQtYMH4h6I0nSsKchNAySU
 
+import { download } from "./download.js";
+
 const PID = 1;
 const LOOP_TID = 0; // steps of plain callbacks, and events of no task
 
@@ -60,13 +62,5 @@ export function toChromeTrace(trace) {
 }
 
 export function downloadChromeTrace(trace, filename = "asyncio-trace.json") {
-  const blob = new Blob([JSON.stringify(toChromeTrace(trace))], { type: "application/json" });
-  const url = URL.createObjectURL(blob);
-  const link = document.createElement("a");
-  link.href = url;
-  link.download = filename;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
+  download(new Blob([JSON.stringify(toChromeTrace(trace))], { type: "application/json" }), filename);
 }

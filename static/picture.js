@@ -2,6 +2,7 @@
 // (colours written into it, so it looks the same anywhere) or a PNG made
 // from that SVG. All lanes are drawn over the whole run, up to MAX_LANES.
 
+import { download } from "./download.js";
 import { buildModel, axisUnit, formatDuration } from "./timeline.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -114,16 +115,6 @@ export function timelineSvg(trace, title = "asyncio playground") {
   return root;
 }
 
-function download(blob, filename) {
-  const url = URL.createObjectURL(blob);
-  const link = document.createElement("a");
-  link.href = url;
-  link.download = filename;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
-}
 
 export function svgText(trace) {
   return new XMLSerializer().serializeToString(timelineSvg(trace));

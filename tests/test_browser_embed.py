@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -20,9 +17,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, FrameLocator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, screenshot
+from tests.browsing import Gunicorn, checked_page, chromium, screenshot, wait_for_status
 
 pytestmark = pytest.mark.browser
 
@@ -53,36 +50,6 @@ async def main():
 
 asyncio.run(main())
 """
-
-
-class Gunicorn:
-    """A live playground on a free port, keeping its data in ``instance``."""
-
-    def __init__(self, instance: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "PLAYGROUND_INSTANCE_PATH": str(instance)}
-        env.pop("PLAYGROUND_DATABASE_URL", None)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{self.port}",
-             "wsgi:app"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=5) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    self.stop()
-                    raise RuntimeError("gunicorn did not become healthy") from None
-                time.sleep(0.2)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(10)
 
 
 class Tutorial:
@@ -119,7 +86,7 @@ def instance(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def live(instance: Path) -> Iterator[Gunicorn]:
-    server = Gunicorn(instance)
+    server = Gunicorn({"PLAYGROUND_INSTANCE_PATH": str(instance)})
     yield server
     server.stop()
 
@@ -133,27 +100,14 @@ def tutorial(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tutorial]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: run `bash scripts/setup --test`")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert errors == [], f"JavaScript errors on the page: {errors}"
-
-
-def wait_for_status(target: Page | FrameLocator, expected: str) -> None:
-    expect(target.get_by_test_id("status")).to_have_attribute("data-status", expected, timeout=30_000)
+    with checked_page(browser) as page:
+        yield page
 
 
 def share_via_page(page: Page, base: str, code: str, clock: str = "virtual") -> str:
@@ -362,14 +316,14 @@ def test_oembed_discovery_embeds_by_link(page: Page, live: Gunicorn, tutorial: T
 
 
 def test_shared_snippets_survive_a_restart(page: Page, instance: Path, browser: Browser) -> None:
-    first = Gunicorn(instance)
+    first = Gunicorn({"PLAYGROUND_INSTANCE_PATH": str(instance)})
     try:
         code = GATHER.replace("Hello", "before the restart")
         shared = share_via_page(page, first.url, code)
     finally:
         first.stop()
     snippet_id = shared.rsplit("/", 1)[1]
-    second = Gunicorn(instance)
+    second = Gunicorn({"PLAYGROUND_INSTANCE_PATH": str(instance)})
     try:
         page.goto(f"{second.url}/s/{snippet_id}")
         expect(page.get_by_test_id("editor")).to_contain_text("before the restart")

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from .test_browser import browser, live_server, screenshot, wait_for_status  # noqa: F401  (fixtures)
+from .browsing import checked_page, screenshot, wait_for_status
+from .test_browser import browser, live_server  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -65,13 +66,8 @@ asyncio.run(main())
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:  # noqa: F811
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert errors == [], f"JavaScript errors on the page: {errors}"
+    with checked_page(browser) as page:
+        yield page
 
 
 def run_code(page: Page, live_server: str, code: str, status: str = "ok") -> None:  # noqa: F811

@@ -3,18 +3,13 @@ live gunicorn whose allow list lets it fetch from the tests' loopback server."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, screenshot
+from tests.browsing import Gunicorn, checked_page, chromium, screenshot, wait_for_status
 from tests.urlserver import LocalServer, local_server
 
 pytestmark = pytest.mark.browser
@@ -28,53 +23,21 @@ def target() -> Iterator[LocalServer]:
 
 @pytest.fixture(scope="module")
 def url_server(target: LocalServer) -> Iterator[str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "PLAYGROUND_URL_ALLOW": target.allow}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("gunicorn did not become healthy") from None
-                time.sleep(0.2)
-        yield url
-    finally:
-        server.terminate()
-        server.wait(10)
+    server = Gunicorn({"PLAYGROUND_URL_ALLOW": target.allow})
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: run `bash scripts/setup --test`")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert errors == [], f"JavaScript errors on the page: {errors}"
-
-
-def wait_for_status(page: Page, expected: str) -> None:
-    expect(page.get_by_test_id("status")).to_have_attribute("data-status", expected, timeout=30_000)
+    with checked_page(browser, 1400, 1000) as page:
+        yield page
 
 
 def test_url_mode_draws_phases_compares_and_opens_the_code(page: Page, url_server: str,

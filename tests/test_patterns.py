@@ -373,3 +373,19 @@ def test_a_broken_tracer_stops_tracing_not_the_run(run_trace: RunTrace) -> None:
     [warning] = events(trace, "warning")
     assert warning["message"].startswith("tracing stopped: flush failed (OverflowError")
     assert outputs(trace, "still running")
+
+
+def test_a_blocking_call_that_waits_is_told_apart_from_computing(run_trace: RunTrace) -> None:
+    trace = run_trace("""
+        import asyncio, select
+        async def main():
+            await asyncio.sleep(0.1)
+            select.select([], [], [], 0.3)
+            await asyncio.sleep(0.1)
+        asyncio.run(main())
+    """)
+    [slice_] = [s for s in trace["slices"] if s["blocking"]]
+    assert slice_["reason"].startswith("a blocking call for ")
+    assert abs(slice_["end"] - slice_["start"] - 0.3) <= TOLERANCE
+    [event] = events(trace, "blocking")
+    assert "waiting, not computing" in event["message"]

@@ -35,6 +35,7 @@ _HIDDEN = 0
 _STEP = protocol.STEP
 _Task = asyncio.Task
 _FLUSH_INTERVAL_NS = int(FLUSH_INTERVAL * 1e9)
+_ANY_LINE = 0  # the samples' key that counts every CPU tick of a step
 
 # Who cancels a task, told by the asyncio function that called cancel(), and
 # whether that is a timeout.
@@ -370,6 +371,8 @@ class Recorder:
         self._step_task = owner
         self._step_start = now
         self._step_skipped = clock.skipped_ns
+        if self._samples:
+            self._samples.clear()  # ticks of an earlier, short step
         self.in_step = True
         # Only the time is checked here: a step adds a bounded number of
         # messages, so 50 ms of steps stay a few megabytes at most.
@@ -398,12 +401,20 @@ class Recorder:
 
     def _blocking_step(self, task_id: int | None, start: int, now: int) -> None:
         real_ms = (now - start - (self.clock.skipped_ns - self._step_skipped)) / 1e6
-        reason = self._sleep_reason or f"CPU-bound for {real_ms:.0f} ms"
-        line = self._sleep_line
-        if line is None and self._samples:
-            samples = dict(self._samples)
-            line = max(samples, key=samples.__getitem__)
+        samples = dict(self._samples)
         self._samples.clear()
+        busy_ticks = samples.pop(_ANY_LINE, 0)
+        if self._sleep_reason:
+            reason = self._sleep_reason
+        elif busy_ticks == 0 and real_ms * 1e6 >= self.blocking_ns:
+            # No CPU-time tick in all that time: the loop sat in a call that
+            # waited (a blocking read, select, a lock), not in computation.
+            reason = f"a blocking call for {real_ms:.0f} ms (waiting, not computing)"
+        else:
+            reason = f"CPU-bound for {real_ms:.0f} ms"
+        line = self._sleep_line
+        if line is None and samples:
+            line = max(samples, key=samples.__getitem__)
         self._sleep_reason = self._sleep_line = None
         self.buffer.append((_STEP, task_id, start, now, reason, line))
         self.buffer.append((protocol.EVENT, now, "blocking", task_id,
@@ -421,9 +432,11 @@ class Recorder:
         """A CPU-time tick (SIGPROF): note which snippet line is running, and
         send what a long step printed so far, which a kill would lose."""
         if self.in_step:
+            samples = self._samples
+            samples[_ANY_LINE] = samples.get(_ANY_LINE, 0) + 1
             line = snippet_line(frame)
             if line is not None:
-                self._samples[line] = self._samples.get(line, 0) + 1
+                samples[line] = samples.get(line, 0) + 1
             if self.enabled and self.clock.now_ns() - self._last_flush > _FLUSH_INTERVAL_NS:
                 self.flush()
 
