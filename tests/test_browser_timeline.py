@@ -208,7 +208,7 @@ def test_a_pinned_run_is_compared_on_one_scale(page: Page, live_server: str) -> 
     page.evaluate("(code) => window.playground.editor.setValue(code)", SEQUENTIAL)
     page.get_by_test_id("run").click()
     wait_for_status(page, "ok")
-    expect(page.get_by_test_id("status")).to_contain_text("3.00 s")
+    expect(page.get_by_test_id("status")).to_contain_text(re.compile(r"3\.0\d s"))
     pinned_lanes = page.locator('[data-testid="timeline-pinned"] g[data-task-id]')
     expect(pinned_lanes).to_have_count(4)
     expect(lanes(page)).to_have_count(1)  # awaiting coroutines in turn makes no tasks
@@ -228,9 +228,11 @@ def test_summary_says_what_concurrency_bought_and_how_to_fix_blocking(page: Page
     page.goto(f"{live_server}/?example=gather")
     page.get_by_test_id("run").click()
     wait_for_status(page, "ok")
+    # Virtual time includes the real CPU time of the steps: on a loaded
+    # machine a run of 1 s can read 1.01 s.
     expect(page.get_by_test_id("summary-concurrency")).to_have_text(
-        "3 tasks overlapped: 3.00 s of waiting done in 1.00 s.")
-    expect(page.get_by_test_id("summary-total")).to_have_text("1.00 s")
+        re.compile(r"3 tasks overlapped: 3\.0\d s of waiting done in 1\.0\d s\."))
+    expect(page.get_by_test_id("summary-total")).to_have_text(re.compile(r"1\.0\d s"))
     run_code(page, live_server, BLOCKING)
     warnings = page.get_by_test_id("summary-warning")
     expect(warnings).to_have_count(2)
