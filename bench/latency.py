@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,26 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from playground.examples import BY_NAME  # noqa: E402
+from tests.servers import gunicorn_node  # noqa: E402
 
 JAIL_PYTHON = "/usr/bin/python3"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_healthy(url: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=5) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("gunicorn did not become healthy")
 
 
 def post_run(url: str, code: str) -> float:
@@ -78,12 +59,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=40)
     args = parser.parse_args()
 
-    warm_url, warm_server = start_server({})
-    # Its own jail uids, as any second node on a machine.
-    cold_url, cold_server = start_server({"PLAYGROUND_WARM_POOL": "0", "PLAYGROUND_JAIL_UID_BASE": "61100"})
-    try:
-        wait_healthy(warm_url)
-        wait_healthy(cold_url)
+    # Every run here comes from one address (the per-client rate limit would
+    # refuse most), and each must really run (no run cache). The second node
+    # has its own jail uids, as any second node on a machine.
+    bench_env = {"PLAYGROUND_RATELIMIT_ENABLED": "false", "PLAYGROUND_RUN_CACHE_SECONDS": "0"}
+    cold_env = {**bench_env, "PLAYGROUND_WARM_POOL": "0", "PLAYGROUND_JAIL_UID_BASE": "61100"}
+    with gunicorn_node(bench_env) as (warm_url, _), gunicorn_node(cold_env) as (cold_url, _):
         code = BY_NAME["gather"].code
         for _ in range(3):  # warm up: first-run caches, page cache
             post_run(warm_url, code)
@@ -94,10 +75,6 @@ def main() -> None:
             warm.append(post_run(warm_url, code))
             python.append(bare_python())
             cold.append(post_run(cold_url, code))
-    finally:
-        for server in (warm_server, cold_server):
-            server.terminate()
-            server.wait(10)
 
     python_median = statistics.median(python)
 
@@ -111,17 +88,6 @@ def main() -> None:
     print(line("POST /api/run, warm pool (default)", warm))
     print(line("POST /api/run, no warm pool (WARM_POOL=0)", cold))
     print(line("python3 -c 'import asyncio' (cold)", python))
-
-
-def start_server(env: dict[str, str]) -> tuple[str, subprocess.Popen[bytes]]:
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        # Every run here comes from one address: the per-client rate limit would refuse most.
-        env={**os.environ, "PLAYGROUND_RATELIMIT_ENABLED": "false", "PLAYGROUND_RUN_CACHE_SECONDS": "0", **env},
-    )
-    return f"http://127.0.0.1:{port}", server
 
 
 if __name__ == "__main__":

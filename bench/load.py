@@ -30,12 +30,10 @@ import http.client
 import json
 import os
 import resource
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,34 +42,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from playground.examples import BY_NAME  # noqa: E402
+from tests.servers import gunicorn_node  # noqa: E402
 
 CLIENT_TIMEOUT = 60.0  # far above anything the server should take
 REFUSALS = ("429", "503")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def start_server(env: dict[str, str]) -> tuple[str, subprocess.Popen[bytes]]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=5) as response:
-                if response.status == 200:
-                    return url, server
-        except OSError:
-            time.sleep(0.2)
-    server.terminate()
-    raise SystemExit("gunicorn did not become healthy")
 
 
 class Client:
@@ -211,10 +185,9 @@ def main() -> None:
     env = {"PLAYGROUND_RATELIMIT_ENABLED": "false", "PLAYGROUND_WORKERS": str(args.workers)}
     if not args.run_cache:
         env["PLAYGROUND_RUN_CACHE_SECONDS"] = "0"
-    url, server = start_server(env)
     failures_total: Counter[str] = Counter()
     best = (0.0, 0, 0.0, 0.0)
-    try:
+    with gunicorn_node(env) as (url, server_pid):
         warm_up = Client(url)
         for _ in range(5):
             warm_up.post(body)
@@ -227,7 +200,7 @@ def main() -> None:
               f"{'slowest refusal ms':>18} {'failed':>6} {'CPU ms/run':>10} {'idle %':>6}")
         print(f"{'':>68}(server and jails) (machine)")
         for clients in (int(n) for n in args.levels.split(",")):
-            level = run_level(url, server.pid, body, clients, args.seconds)
+            level = run_level(url, server_pid, body, clients, args.seconds)
             outcomes = Counter(level.outcomes)
             ok = outcomes.pop("ok", 0)
             refused = sum(outcomes.pop(code, 0) for code in REFUSALS)
@@ -244,9 +217,6 @@ def main() -> None:
                   + (f"   failed: {dict(outcomes)}" if failed else ""))
             if rate > best[0]:
                 best = (rate, clients, p50, p99)
-    finally:
-        server.terminate()
-        server.wait(10)
 
     failures = +failures_total
     print(f"best: {best[0]:.1f} runs/s at {best[1]} clients (p50 {best[2]:.0f} ms, p99 {best[3]:.0f} ms)")

@@ -22,7 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.browsing import Gunicorn, chromium  # noqa: E402
+from tests.browsing import BROWSER_ENV, chromium  # noqa: E402
+from tests.servers import gunicorn_node  # noqa: E402
 from tests.test_browser_timeline import synthetic_trace  # noqa: E402
 
 RENDER = """(trace) => {
@@ -46,24 +47,19 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 20000])
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    server = Gunicorn()
-    url = server.url
-    try:
-        with chromium() as browser:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            loaded: list[tuple[str, bytes]] = []
-            page.on("response", lambda response: loaded.append((response.url, response.body())))
-            page.goto(url, wait_until="networkidle")
-            first_load = list(loaded)
-            for size in args.sizes:
-                trace = synthetic_trace(size)
-                timings = [page.evaluate(RENDER, trace) for _ in range(args.rounds)]
-                draw, whole, expanded, zoomed = (statistics.median(t[i] for t in timings) for i in range(4))
-                print(f"{size:>6} tasks (median of {args.rounds}): timeline drawn {draw:6.1f} ms; whole result "
-                      f"(timeline, summary, table, output) {whole:6.1f} ms; unfold all {expanded:6.1f} ms; "
-                      f"zoom {zoomed:6.1f} ms")
-    finally:
-        server.stop()
+    with gunicorn_node(BROWSER_ENV) as (url, _), chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        loaded: list[tuple[str, bytes]] = []
+        page.on("response", lambda response: loaded.append((response.url, response.body())))
+        page.goto(url, wait_until="networkidle")
+        first_load = list(loaded)
+        for size in args.sizes:
+            trace = synthetic_trace(size)
+            timings = [page.evaluate(RENDER, trace) for _ in range(args.rounds)]
+            draw, whole, expanded, zoomed = (statistics.median(t[i] for t in timings) for i in range(4))
+            print(f"{size:>6} tasks (median of {args.rounds}): timeline drawn {draw:6.1f} ms; whole result "
+                  f"(timeline, summary, table, output) {whole:6.1f} ms; unfold all {expanded:6.1f} ms; "
+                  f"zoom {zoomed:6.1f} ms")
     raw = sum(len(body) for _, body in first_load)
     packed = sum(len(gzip.compress(body, 6)) for _, body in first_load)
     print(f"first load: {len(first_load)} responses, {raw / 1024:.0f} KiB raw, {packed / 1024:.0f} KiB gzip-compressed")

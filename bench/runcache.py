@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -30,23 +28,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.latency import free_port, wait_healthy  # noqa: E402
 from playground.examples import BY_NAME  # noqa: E402
+from tests.servers import gunicorn_node  # noqa: E402
 
 
-def start(cache_seconds: str | None, instance: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
+def node_env(cache_seconds: str | None, instance: str) -> dict[str, str]:
     # Every reader here is 127.0.0.1: lift the per-client run limit.
-    env = {**os.environ, "PLAYGROUND_INSTANCE_PATH": instance, "PLAYGROUND_RATELIMIT_RUN": "100000/minute"}
+    env = {"PLAYGROUND_INSTANCE_PATH": instance, "PLAYGROUND_RATELIMIT_ENABLED": "false"}
     if cache_seconds is not None:
         env["PLAYGROUND_RUN_CACHE_SECONDS"] = cache_seconds
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    wait_healthy(url)
-    return server, url
+    return env
 
 
 def burst(url: str, code: str, readers: int) -> tuple[list[float], int, int, float]:
@@ -93,21 +84,18 @@ def main() -> None:
     code = BY_NAME["gather"].code
     results: dict[str, dict[str, list[float]]] = {
         name: {"latency": [], "runs": [], "refused": [], "wall": []} for name in ("off", "on")}
-    with tempfile.TemporaryDirectory() as off_dir, tempfile.TemporaryDirectory() as on_dir:
-        servers = {"off": start("0", off_dir), "on": start(None, on_dir)}
-        try:
-            for n in range(args.rounds):
-                snippet = f"{code}# round {n}\n"  # a cold cache each round
-                for name in ("off", "on") if n % 2 == 0 else ("on", "off"):
-                    latencies, runs, refused, wall = burst(servers[name][1], snippet, args.readers)
-                    results[name]["latency"].extend(latencies)
-                    results[name]["runs"].append(runs)
-                    results[name]["refused"].append(refused)
-                    results[name]["wall"].append(wall)
-        finally:
-            for server, _ in servers.values():
-                server.terminate()
-                server.wait(10)
+    with tempfile.TemporaryDirectory() as off_dir, tempfile.TemporaryDirectory() as on_dir, \
+            gunicorn_node(node_env("0", off_dir)) as (off_url, _), \
+            gunicorn_node(node_env(None, on_dir)) as (on_url, _):
+        urls = {"off": off_url, "on": on_url}
+        for n in range(args.rounds):
+            snippet = f"{code}# round {n}\n"  # a cold cache each round
+            for name in ("off", "on") if n % 2 == 0 else ("on", "off"):
+                latencies, runs, refused, wall = burst(urls[name], snippet, args.readers)
+                results[name]["latency"].extend(latencies)
+                results[name]["runs"].append(runs)
+                results[name]["refused"].append(refused)
+                results[name]["wall"].append(wall)
 
     requests = args.rounds * args.readers
     print(f"{args.rounds} rounds of {args.readers} readers pressing Run on one snippet at once "

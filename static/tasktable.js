@@ -40,8 +40,12 @@ export function renderTaskTable(container, trace, { onSelectLine } = {}) {
   table.className = "task-table";
   table.dataset.testid = "task-table";
   const caption = document.createElement("caption");
-  caption.textContent = `${tasks.length} task${tasks.length === 1 ? "" : "s"}: when each was created and ended, how long it ran on the loop (busy), waited, and stood ready while the loop ran others (scheduled).`;
+  caption.textContent = `${tasks.length} task${tasks.length === 1 ? "" : "s"} of the run`;
   table.appendChild(caption);
+  const note = document.createElement("p");
+  note.className = "table-note";
+  note.textContent = "When each task was created and ended, how long it ran on the loop (busy), waited, and stood ready while the loop ran others (scheduled).";
+  container.appendChild(note);
   const head = document.createElement("thead");
   const headRow = document.createElement("tr");
   const buttons = new Map();

@@ -1,14 +1,10 @@
-"""What the browser tests share: a live gunicorn on a free loopback port,
-Debian's Chromium through Playwright, and small page helpers."""
+"""What the browser tests share: Debian's Chromium through Playwright, the
+settings of their live servers (started with ``tests.servers.gunicorn_node``),
+and small page helpers."""
 
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,43 +21,9 @@ CHROMIUM_ARGS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Gunicorn:
-    """A live playground on a free port, started with ``env`` on top of ours.
-
-    Rate limits are off unless ``env`` turns them on: they have their own
-    tests, and a browser suite runs more than a person would in a minute.
-    """
-
-    def __init__(self, env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        full_env = {**os.environ, "PLAYGROUND_RATELIMIT_ENABLED": "false", **(env or {})}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{self.port}",
-             "wsgi:app"],
-            cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=5) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    self.stop()
-                    raise RuntimeError("gunicorn did not become healthy") from None
-                time.sleep(0.2)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(10)
+# Rate limits have their own tests, and a browser suite runs more than a
+# person would in a minute: the live servers of the browser tests lift them.
+BROWSER_ENV = {"PLAYGROUND_RATELIMIT_ENABLED": "false"}
 
 
 @contextmanager

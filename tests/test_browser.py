@@ -11,16 +11,16 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from .browsing import Gunicorn, checked_page, chromium, screenshot, wait_for_status
+from .browsing import BROWSER_ENV, checked_page, chromium, screenshot, wait_for_status
+from .servers import gunicorn_node
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="session")
 def live_server() -> Iterator[str]:
-    server = Gunicorn()
-    yield server.url
-    server.stop()
+    with gunicorn_node(BROWSER_ENV) as (url, _):
+        yield url
 
 
 @pytest.fixture(scope="module")

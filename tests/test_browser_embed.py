@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browsing import Gunicorn, checked_page, chromium, screenshot, wait_for_status
+from tests.browsing import BROWSER_ENV, checked_page, chromium, screenshot, wait_for_status
+from tests.servers import gunicorn_node
 
 pytestmark = pytest.mark.browser
 
@@ -85,10 +86,10 @@ def instance(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def live(instance: Path) -> Iterator[Gunicorn]:
-    server = Gunicorn({"PLAYGROUND_INSTANCE_PATH": str(instance)})
-    yield server
-    server.stop()
+def live(instance: Path) -> Iterator[str]:
+    """The live playground's URL; it keeps its data in ``instance``."""
+    with gunicorn_node({**BROWSER_ENV, "PLAYGROUND_INSTANCE_PATH": str(instance)}) as (url, _):
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +141,7 @@ def iframe_heights(page: Page) -> list[float]:
 # ---------------------------------------------------------------- tests
 
 
-def test_one_script_tag_embeds_two_snippets_that_run(page: Page, live: Gunicorn, tutorial: Tutorial) -> None:
+def test_one_script_tag_embeds_two_snippets_that_run(page: Page, live: str, tutorial: Tutorial) -> None:
     url = tutorial.page("two.html", f"""
         <h1>Waiting together</h1>
         <p>Two coroutines, one loop:</p>
@@ -149,15 +150,15 @@ def test_one_script_tag_embeds_two_snippets_that_run(page: Page, live: Gunicorn,
         <p>And the pitfall, which you can run but not edit:</p>
         <pre data-asyncio-playground data-read-only data-clock="virtual">{html.escape(PITFALL)}</pre>
         <p>The end.</p>
-        <script src="{live.url}/static/embed.js" async></script>
+        <script src="{live}/static/embed.js" async></script>
     """)
     page.goto(url)
     frames = page.locator("iframe")
     expect(frames).to_have_count(2)
     assert page.locator("pre[data-asyncio-playground]:visible").count() == 0
     sources = frames.evaluate_all("frames => frames.map(f => f.src)")
-    assert all(src.startswith(f"{live.url}/embed#code=") for src in sources)
-    assert tutorial.url != live.url  # really another origin
+    assert all(src.startswith(f"{live}/embed#code=") for src in sources)
+    assert tutorial.url != live  # really another origin
 
     first = page.frame_locator("iframe").nth(0)
     second = page.frame_locator("iframe").nth(1)
@@ -200,12 +201,12 @@ def test_one_script_tag_embeds_two_snippets_that_run(page: Page, live: Gunicorn,
     expect(second.get_by_test_id("editor")).to_contain_text('<img src=x onerror="window.__pwned = 1">')
 
 
-def test_embed_a_shared_snippet_with_a_fixed_height(page: Page, live: Gunicorn, tutorial: Tutorial) -> None:
-    shared = share_via_page(page, live.url, GATHER, clock="real")
+def test_embed_a_shared_snippet_with_a_fixed_height(page: Page, live: str, tutorial: Tutorial) -> None:
+    shared = share_via_page(page, live, GATHER, clock="real")
     snippet_id = shared.rsplit("/", 1)[1]
     url = tutorial.page("by-id.html", f"""
         <pre data-asyncio-playground data-snippet="{snippet_id}" data-height="480" data-autorun></pre>
-        <script src="{live.url}/static/embed.js"></script>
+        <script src="{live}/static/embed.js"></script>
     """)
     page.goto(url)
     frame = page.frame_locator("iframe")
@@ -217,11 +218,11 @@ def test_embed_a_shared_snippet_with_a_fixed_height(page: Page, live: Gunicorn, 
     expect(frame.get_by_test_id("open-in-playground")).to_have_attribute("href", f"/s/{snippet_id}")
 
 
-def test_share_link_round_trip(page: Page, live: Gunicorn) -> None:
-    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live.url)
+def test_share_link_round_trip(page: Page, live: str) -> None:
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live)
     code = GATHER.replace("World", "shared world")
-    shared = share_via_page(page, live.url, code, clock="real")
-    assert shared.startswith(f"{live.url}/s/")
+    shared = share_via_page(page, live, code, clock="real")
+    assert shared.startswith(f"{live}/s/")
     page.get_by_test_id("copy-share-url").click()
     expect(page.get_by_test_id("copy-share-url")).to_have_text("Copied")
     assert page.evaluate("navigator.clipboard.readText()") == shared
@@ -247,13 +248,13 @@ def test_share_link_round_trip(page: Page, live: Gunicorn) -> None:
     wait_for_status(other, "ok")
     expect(other.locator('[data-testid="output"] [data-output-line]').nth(1)).to_contain_text("shared world")
 
-    with urllib.request.urlopen(f"{live.url}/api/snippets/{shared.rsplit('/', 1)[1]}") as response:
+    with urllib.request.urlopen(f"{live}/api/snippets/{shared.rsplit('/', 1)[1]}") as response:
         saved = json.load(response)
     assert (saved["code"], saved["clock"], saved["mode"]) == (code, "real", "code")
 
 
-def test_a_url_list_is_shared_and_opens_in_url_mode(page: Page, live: Gunicorn) -> None:
-    page.goto(f"{live.url}/?mode=urls")
+def test_a_url_list_is_shared_and_opens_in_url_mode(page: Page, live: str) -> None:
+    page.goto(f"{live}/?mode=urls")
     page.get_by_test_id("url-list").fill("https://example.com/a\nhttps://example.com/b")
     page.get_by_test_id("strategy").select_option("semaphore")
     page.get_by_test_id("limit").fill("2")
@@ -268,14 +269,14 @@ def test_a_url_list_is_shared_and_opens_in_url_mode(page: Page, live: Gunicorn) 
     expect(other.get_by_test_id("limit")).to_have_value("2")
     # URL mode is not embedded: the embed says so and links to the playground.
     snippet_id = field.input_value().rsplit("/", 1)[1]
-    other.goto(f"{live.url}/embed/{snippet_id}")
+    other.goto(f"{live}/embed/{snippet_id}")
     expect(other.get_by_test_id("status")).to_contain_text("list of URLs")
     expect(other.get_by_test_id("run")).to_be_disabled()
     expect(other.get_by_test_id("open-in-playground")).to_have_attribute("href", f"/s/{snippet_id}")
 
 
-def test_embed_dialog_snippets_work_when_pasted(page: Page, live: Gunicorn, tutorial: Tutorial) -> None:
-    page.goto(f"{live.url}/?example=gather")
+def test_embed_dialog_snippets_work_when_pasted(page: Page, live: str, tutorial: Tutorial) -> None:
+    page.goto(f"{live}/?example=gather")
     page.get_by_test_id("embed").click()
     iframe_field = page.get_by_test_id("embed-iframe")
     expect(iframe_field).to_have_value(re.compile(r"^<iframe src=\"http://127\.0\.0\.1:\d+/embed/[0-9A-Za-z]{10}\""))
@@ -285,7 +286,7 @@ def test_embed_dialog_snippets_work_when_pasted(page: Page, live: Gunicorn, tuto
     iframe_html = iframe_field.input_value()
     script_html = page.get_by_test_id("embed-script").input_value()
     assert "autorun=1" in iframe_html and "readonly=1" in iframe_html
-    assert script_html.startswith(f'<script src="{live.url}/static/embed.js" async></script>')
+    assert script_html.startswith(f'<script src="{live}/static/embed.js" async></script>')
     assert "data-autorun" in script_html and "data-read-only" in script_html
 
     for name, pasted in (("pasted-iframe.html", iframe_html), ("pasted-script.html", script_html)):
@@ -296,8 +297,8 @@ def test_embed_dialog_snippets_work_when_pasted(page: Page, live: Gunicorn, tuto
         expect(frame.locator('[data-testid="output"] [data-output-line]')).to_have_count(6)
 
 
-def test_oembed_discovery_embeds_by_link(page: Page, live: Gunicorn, tutorial: Tutorial) -> None:
-    shared = share_via_page(page, live.url, PITFALL)
+def test_oembed_discovery_embeds_by_link(page: Page, live: str, tutorial: Tutorial) -> None:
+    shared = share_via_page(page, live, PITFALL)
     page.goto(shared)
     discovery = page.locator('link[rel="alternate"][type="application/json+oembed"]')
     expect(discovery).to_have_count(1)
@@ -316,19 +317,14 @@ def test_oembed_discovery_embeds_by_link(page: Page, live: Gunicorn, tutorial: T
 
 
 def test_shared_snippets_survive_a_restart(page: Page, instance: Path, browser: Browser) -> None:
-    first = Gunicorn({"PLAYGROUND_INSTANCE_PATH": str(instance)})
-    try:
-        code = GATHER.replace("Hello", "before the restart")
-        shared = share_via_page(page, first.url, code)
-    finally:
-        first.stop()
+    env = {**BROWSER_ENV, "PLAYGROUND_INSTANCE_PATH": str(instance)}
+    code = GATHER.replace("Hello", "before the restart")
+    with gunicorn_node(env) as (first, _):
+        shared = share_via_page(page, first, code)
     snippet_id = shared.rsplit("/", 1)[1]
-    second = Gunicorn({"PLAYGROUND_INSTANCE_PATH": str(instance)})
-    try:
-        page.goto(f"{second.url}/s/{snippet_id}")
+    with gunicorn_node(env) as (second, _):
+        page.goto(f"{second}/s/{snippet_id}")
         expect(page.get_by_test_id("editor")).to_contain_text("before the restart")
         assert page.evaluate("window.playground.editor.getValue()") == code
         page.get_by_test_id("run").click()
         wait_for_status(page, "ok")
-    finally:
-        second.stop()

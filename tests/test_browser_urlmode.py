@@ -9,7 +9,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browsing import Gunicorn, checked_page, chromium, screenshot, wait_for_status
+from tests.browsing import BROWSER_ENV, checked_page, chromium, screenshot, wait_for_status
+from tests.servers import gunicorn_node
 from tests.urlserver import LocalServer, local_server
 
 pytestmark = pytest.mark.browser
@@ -23,9 +24,8 @@ def target() -> Iterator[LocalServer]:
 
 @pytest.fixture(scope="module")
 def url_server(target: LocalServer) -> Iterator[str]:
-    server = Gunicorn({"PLAYGROUND_URL_ALLOW": target.allow})
-    yield server.url
-    server.stop()
+    with gunicorn_node({**BROWSER_ENV, "PLAYGROUND_URL_ALLOW": target.allow}) as (url, _):
+        yield url
 
 
 @pytest.fixture(scope="module")
