@@ -10,12 +10,16 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from playwright.sync_api import Browser, Page
 
 from playground import create_app
 from playground.jail import Unsandboxed
 from playground.limits import Limits
 from playground.pool import open_pools
 from playground.runner import run_snippet
+
+from .browsing import BROWSER_ENV, checked_page, chromium
+from .servers import gunicorn_node
 
 
 @pytest.fixture(autouse=True)
@@ -78,3 +82,26 @@ def run_trace() -> RunTrace:
         return trace.to_json()
 
     return run
+
+
+# The browser tests: a live gunicorn for the session, Chromium per module
+# (see tests/browsing.py), a fresh page per test. A module may set VIEWPORT.
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[str]:
+    with gunicorn_node(BROWSER_ENV) as (url, _):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    width, height = getattr(request.module, "VIEWPORT", (1280, 900))
+    with checked_page(browser, width, height) as page:
+        yield page

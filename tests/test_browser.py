@@ -5,34 +5,14 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-from .browsing import BROWSER_ENV, checked_page, chromium, screenshot, wait_for_status
-from .servers import gunicorn_node
+from .browsing import screenshot, wait_for_status
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="session")
-def live_server() -> Iterator[str]:
-    with gunicorn_node(BROWSER_ENV) as (url, _):
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    with checked_page(browser) as page:
-        yield page
 
 
 def test_gather_example_shows_four_lanes_and_six_lines(page: Page, live_server: str) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browsing import BROWSER_ENV, checked_page, chromium, screenshot, wait_for_status
+from tests.browsing import BROWSER_ENV, screenshot, wait_for_status
 from tests.servers import gunicorn_node
 
 pytestmark = pytest.mark.browser
@@ -97,18 +97,6 @@ def tutorial(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tutorial]:
     server = Tutorial(tmp_path_factory.mktemp("tutorial"))
     yield server
     server.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    with checked_page(browser) as page:
-        yield page
 
 
 def share_via_page(page: Page, base: str, code: str, clock: str = "virtual") -> str:

@@ -8,15 +8,13 @@ from __future__ import annotations
 import json
 import re
 import urllib.parse
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from .browsing import checked_page, screenshot, wait_for_status
-from .test_browser import browser, live_server  # noqa: F401  (fixtures)
+from .browsing import screenshot, wait_for_status
 
 pytestmark = pytest.mark.browser
 
@@ -64,13 +62,7 @@ asyncio.run(main())
 """
 
 
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:  # noqa: F811
-    with checked_page(browser) as page:
-        yield page
-
-
-def run_code(page: Page, live_server: str, code: str, status: str = "ok") -> None:  # noqa: F811
+def run_code(page: Page, live_server: str, code: str, status: str = "ok") -> None:
     page.goto(f"{live_server}/#code={urllib.parse.quote(code)}&run=1")
     wait_for_status(page, status)
 
@@ -92,7 +84,7 @@ def lane_box(page: Page, task_name: str) -> dict[str, float]:
     return box  # type: ignore[no-any-return]
 
 
-def test_lanes_form_a_tree_that_folds(page: Page, live_server: str) -> None:  # noqa: F811
+def test_lanes_form_a_tree_that_folds(page: Page, live_server: str) -> None:
     run_code(page, live_server, NESTED)
     expect(lanes(page)).to_have_count(4)
     names = page.locator('[data-testid="timeline"] .tl-name').all_text_contents()
@@ -109,7 +101,7 @@ def test_lanes_form_a_tree_that_folds(page: Page, live_server: str) -> None:  # 
     expect(lanes(page)).to_have_count(2)
 
 
-def test_hover_tells_times_and_the_await_line_and_click_selects_it(page: Page, live_server: str) -> None:  # noqa: F811
+def test_hover_tells_times_and_the_await_line_and_click_selects_it(page: Page, live_server: str) -> None:
     page.goto(f"{live_server}/?example=gather")
     page.get_by_test_id("run").click()
     wait_for_status(page, "ok")
@@ -125,7 +117,7 @@ def test_hover_tells_times_and_the_await_line_and_click_selects_it(page: Page, l
     assert page.evaluate("window.playground.editor.getCursor().line") == 4
 
 
-def test_output_lines_and_markers_point_at_each_other(page: Page, live_server: str) -> None:  # noqa: F811
+def test_output_lines_and_markers_point_at_each_other(page: Page, live_server: str) -> None:
     page.goto(f"{live_server}/?example=gather")
     page.get_by_test_id("run").click()
     wait_for_status(page, "ok")
@@ -143,7 +135,7 @@ def test_output_lines_and_markers_point_at_each_other(page: Page, live_server: s
     expect(first_line).to_have_class(re.compile(r"\bis-flashed\b"))
 
 
-def test_zoom_and_pan_with_buttons_keys_wheel_and_drag(page: Page, live_server: str) -> None:  # noqa: F811
+def test_zoom_and_pan_with_buttons_keys_wheel_and_drag(page: Page, live_server: str) -> None:
     page.goto(f"{live_server}/?example=gather")
     page.get_by_test_id("run").click()
     wait_for_status(page, "ok")
@@ -177,7 +169,7 @@ def test_zoom_and_pan_with_buttons_keys_wheel_and_drag(page: Page, live_server: 
     page.get_by_test_id("zoom-out").click()
 
 
-def test_replay_plays_the_run_and_the_slider_scrubs(page: Page, live_server: str) -> None:  # noqa: F811
+def test_replay_plays_the_run_and_the_slider_scrubs(page: Page, live_server: str) -> None:
     page.goto(f"{live_server}/?example=gather")
     page.get_by_test_id("run").click()
     wait_for_status(page, "ok")
@@ -199,7 +191,7 @@ def test_replay_plays_the_run_and_the_slider_scrubs(page: Page, live_server: str
     page.get_by_test_id("replay-speed").select_option("fit")
 
 
-def test_a_pinned_run_is_compared_on_one_scale(page: Page, live_server: str) -> None:  # noqa: F811
+def test_a_pinned_run_is_compared_on_one_scale(page: Page, live_server: str) -> None:
     page.goto(f"{live_server}/?example=gather")
     page.get_by_test_id("run").click()
     wait_for_status(page, "ok")
@@ -224,7 +216,7 @@ def test_a_pinned_run_is_compared_on_one_scale(page: Page, live_server: str) -> 
     expect(page.get_by_test_id("pinned")).to_be_hidden()
 
 
-def test_summary_says_what_concurrency_bought_and_how_to_fix_blocking(page: Page, live_server: str) -> None:  # noqa: F811
+def test_summary_says_what_concurrency_bought_and_how_to_fix_blocking(page: Page, live_server: str) -> None:
     page.goto(f"{live_server}/?example=gather")
     page.get_by_test_id("run").click()
     wait_for_status(page, "ok")
@@ -243,7 +235,7 @@ def test_summary_says_what_concurrency_bought_and_how_to_fix_blocking(page: Page
     screenshot(page, "summary-blocking")
 
 
-def test_task_table_lists_every_task_with_its_figures(page: Page, live_server: str) -> None:  # noqa: F811
+def test_task_table_lists_every_task_with_its_figures(page: Page, live_server: str) -> None:
     page.goto(f"{live_server}/?example=gather")
     page.get_by_test_id("run").click()
     wait_for_status(page, "ok")
@@ -263,7 +255,7 @@ def test_task_table_lists_every_task_with_its_figures(page: Page, live_server: s
     assert rows.locator("th").all_text_contents() == ["Task-1", "Task-2", "Task-3", "Task-4"]
 
 
-def test_pictures_of_the_timeline_download(page: Page, live_server: str) -> None:  # noqa: F811
+def test_pictures_of_the_timeline_download(page: Page, live_server: str) -> None:
     page.goto(f"{live_server}/?example=gather")
     page.get_by_test_id("run").click()
     wait_for_status(page, "ok")
@@ -278,7 +270,7 @@ def test_pictures_of_the_timeline_download(page: Page, live_server: str) -> None
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 2000
 
 
-def test_small_screens_and_dark_mode(browser: Browser, live_server: str) -> None:  # noqa: F811
+def test_small_screens_and_dark_mode(browser: Browser, live_server: str) -> None:
     context = browser.new_context(viewport={"width": 375, "height": 812}, color_scheme="dark")
     page = context.new_page()
     try:
@@ -296,7 +288,7 @@ def test_small_screens_and_dark_mode(browser: Browser, live_server: str) -> None
         context.close()
 
 
-def test_every_control_is_reachable_by_keyboard(page: Page, live_server: str) -> None:  # noqa: F811
+def test_every_control_is_reachable_by_keyboard(page: Page, live_server: str) -> None:
     page.goto(f"{live_server}/?example=gather")
     page.get_by_test_id("run").click()
     wait_for_status(page, "ok")
@@ -321,7 +313,7 @@ def test_every_control_is_reachable_by_keyboard(page: Page, live_server: str) ->
     assert outline != "none"
 
 
-def test_hostile_names_stay_text_in_the_table_summary_and_tooltip(page: Page, live_server: str) -> None:  # noqa: F811
+def test_hostile_names_stay_text_in_the_table_summary_and_tooltip(page: Page, live_server: str) -> None:
     code = (
         "import asyncio\n"
         "HTML = '<img src=x onerror=\"window.__pwned = 1\"><b>bold</b>'\n"
@@ -362,7 +354,7 @@ def synthetic_trace(tasks: int) -> dict[str, Any]:
             "truncated": False, "events": [], **items}
 
 
-def test_twenty_thousand_tasks_stay_usable(page: Page, live_server: str) -> None:  # noqa: F811
+def test_twenty_thousand_tasks_stay_usable(page: Page, live_server: str) -> None:
     page.goto(f"{live_server}/?example=gather")
     trace = synthetic_trace(20_000)
     page.evaluate("(trace) => window.playground.renderTrace(trace, 0.5)", json.loads(json.dumps(trace)))

@@ -7,13 +7,14 @@ import urllib.parse
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-from tests.browsing import BROWSER_ENV, checked_page, chromium, screenshot, wait_for_status
+from tests.browsing import BROWSER_ENV, screenshot, wait_for_status
 from tests.servers import gunicorn_node
 from tests.urlserver import LocalServer, local_server
 
 pytestmark = pytest.mark.browser
+VIEWPORT = (1400, 1000)
 
 
 @pytest.fixture(scope="module")
@@ -26,18 +27,6 @@ def target() -> Iterator[LocalServer]:
 def url_server(target: LocalServer) -> Iterator[str]:
     with gunicorn_node({**BROWSER_ENV, "PLAYGROUND_URL_ALLOW": target.allow}) as (url, _):
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    with checked_page(browser, 1400, 1000) as page:
-        yield page
 
 
 def test_url_mode_draws_phases_compares_and_opens_the_code(page: Page, url_server: str,
