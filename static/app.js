@@ -9,6 +9,7 @@ import { renderSummary } from "./summary.js";
 import { renderTaskTable } from "./tasktable.js";
 import { initUrlMode } from "./urlmode.js";
 import { initShare } from "./share.js";
+import { postJSON as postAPI } from "./api.js";
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -577,31 +578,9 @@ function scriptRoot() {
 let mode = "code";
 
 /** POST JSON to the API: {ok, body} or {ok: false, message, code}. */
-async function postJSON(path, payload) {
-  let response;
-  try {
-    response = await fetch(new URL(path, new URL(document.baseURI).origin + scriptRoot()), {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify(payload),
-      credentials: "same-origin",
-    });
-  } catch {
-    return { ok: false, message: "Could not reach the server. Check your connection and try again." };
-  }
-  let body = null;
-  try {
-    body = await response.json();
-  } catch {
-    body = null;
-  }
-  if (!response.ok) {
-    const message = body && body.error && body.error.message ? str(body.error.message) : `The server answered ${response.status} ${response.statusText}.`;
-    const retry = response.headers.get("Retry-After");
-    const hint = retry && (response.status === 429 || response.status === 503) ? ` Try again in ${retry} s.` : "";
-    return { ok: false, message: message + hint, code: body && body.error && body.error.code };
-  }
-  return { ok: true, body };
+/** POST JSON to the API, relative to the app's root (see api.js). */
+function postJSON(path, payload) {
+  return postAPI(new URL(path, new URL(document.baseURI).origin + scriptRoot()), payload);
 }
 
 function startRunning(text) {

@@ -7,6 +7,7 @@
 //
 // Everything that comes from a run is inserted as text, never as markup.
 
+import { postJSON } from "./api.js";
 import { renderTimeline, clearTimeline, formatDuration } from "./timeline.js";
 
 const HEIGHT_MESSAGE = "asyncio-playground:height";
@@ -224,30 +225,12 @@ function run() {
   runButton.setAttribute("aria-busy", "true");
   running = (async () => {
     try {
-      let response;
-      try {
-        response = await fetch(new URL("api/run", new URL(root, location.origin)), {
-          method: "POST",
-          headers: { "Content-Type": "application/json", Accept: "application/json" },
-          body: JSON.stringify({ code: editor.getValue(), clock }),
-          credentials: "same-origin",
-        });
-      } catch {
-        failed("Could not reach the playground. Check your connection and try again.");
+      const answer = await postJSON(new URL("api/run", new URL(root, location.origin)), { code: editor.getValue(), clock });
+      if (!answer.ok) {
+        failed(answer.message);
         return;
       }
-      let body = null;
-      try {
-        body = await response.json();
-      } catch {
-        body = null;
-      }
-      if (!response.ok) {
-        const message = body && body.error && body.error.message ? str(body.error.message) : `The playground answered ${response.status}.`;
-        const retry = response.headers.get("Retry-After");
-        failed(retry ? `${message} Try again in ${retry} s.` : message);
-        return;
-      }
+      const body = answer.body;
       if (!body || typeof body !== "object" || Array.isArray(body)) {
         failed("The playground sent an answer this page cannot read.");
         return;
