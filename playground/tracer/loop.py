@@ -65,18 +65,15 @@ class TracedTask(asyncio.Task):  # type: ignore[type-arg]
     def cancel(self, msg: Any = None) -> bool:
         loop = self.get_loop()
         recorder = getattr(loop, "recorder", None)
-        if recorder is not None and recorder.enabled and not self.done():
-            try:
-                recorder.cancel_requested(self, sys._getframe(1))
-            except Exception as exc:
-                recorder.disable("cancel", exc)
+        if recorder is not None and not self.done():
+            recorder.hook("cancel", recorder.cancel_requested, self, sys._getframe(1))
         return super().cancel(msg)
 
     def uncancel(self) -> int:
         remaining = super().uncancel()
         recorder = getattr(self.get_loop(), "recorder", None)
-        if remaining == 0 and recorder is not None and recorder.enabled:
-            recorder.cancel_withdrawn(self)
+        if remaining == 0 and recorder is not None:
+            recorder.hook("uncancel", recorder.cancel_withdrawn, self)
         return remaining
 
 
@@ -95,11 +92,7 @@ class WaitingSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-typ
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         recorder = self.recorder
-        if recorder.enabled:
-            try:
-                recorder.end_step()
-            except Exception as exc:
-                recorder.disable("end_step", exc)
+        recorder.hook("end_step", recorder.end_step)
         recorder.flush()
         if timeout == 0 or self.loop is None or self._something_can_arrive(self.loop):
             return super().select(timeout)
@@ -149,11 +142,8 @@ class TracingEventLoop(asyncio.SelectorEventLoop):
         recorder = self.recorder
         if recorder.waits:
             owner = getattr(callback, "__self__", None)
-            if owner is not None and id(owner) in recorder.waits and recorder.enabled:
-                try:
-                    recorder.task_woken(owner)
-                except Exception as exc:
-                    recorder.disable("wake-up", exc)
+            if owner is not None and id(owner) in recorder.waits:
+                recorder.hook("wake-up", recorder.task_woken, owner)
         return handle
 
     def create_task(  # type: ignore[override]
@@ -167,11 +157,7 @@ class TracingEventLoop(asyncio.SelectorEventLoop):
             if task._source_traceback:  # type: ignore[attr-defined]
                 del task._source_traceback[-1]  # type: ignore[attr-defined]
         recorder = self.recorder
-        if recorder.enabled:
-            try:
-                recorder.task_created(task, sys._getframe(1))
-            except Exception as exc:
-                recorder.disable("task_created", exc)
+        recorder.hook("task_created", recorder.task_created, task, sys._getframe(1))
         return task
 
     def run_in_executor(  # type: ignore[override]
@@ -189,24 +175,17 @@ class TracingEventLoop(asyncio.SelectorEventLoop):
 
     def call_exception_handler(self, context: dict[str, Any]) -> None:
         recorder = self.recorder
-        if recorder.enabled and self._exception_handler is None:  # type: ignore[attr-defined]
-            try:
-                if recorder.exception_unhandled(context):
-                    return
-            except Exception as exc:
-                recorder.disable("exception handler", exc)
+        if self._exception_handler is None and recorder.hook(  # type: ignore[attr-defined]
+            "exception handler", recorder.exception_unhandled, context
+        ):
+            return
         super().call_exception_handler(context)
 
     def run_forever(self) -> None:
         try:
             super().run_forever()
         finally:
-            recorder = self.recorder
-            if recorder.enabled:
-                try:
-                    recorder.end_step()
-                except Exception as exc:
-                    recorder.disable("end_step", exc)
+            self.recorder.hook("end_step", self.recorder.end_step)
 
     def close(self) -> None:
         if not self.is_closed():

@@ -20,6 +20,7 @@ import signal
 import sys
 import threading
 from array import array
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -191,6 +192,17 @@ class Recorder:
             del buffer[max(0, len(buffer) - (self._sent - self.max_events)):]
             buffer.append((protocol.TRUNCATED,))
         self.channel.flush()
+
+    def hook(self, where: str, call: Callable[..., Any], *args: Any) -> Any:
+        """Call one of the recorder's hooks for the loop: while recording is
+        on, and disabling recording (never the run) if the hook fails."""
+        if not self.enabled:
+            return None
+        try:
+            return call(*args)
+        except Exception as exc:
+            self.disable(where, exc)
+            return None
 
     def disable(self, where: str, exc: BaseException) -> None:
         """A hook failed: stop recording, say so, and let the run go on."""
