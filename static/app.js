@@ -10,13 +10,13 @@ import { renderTaskTable } from "./tasktable.js";
 import { initUrlMode } from "./urlmode.js";
 import { initShare } from "./share.js";
 import { postJSON as postAPI } from "./api.js";
+import { StatusBox, STATUS_TITLE, eventNotes, num, str, taskNames, validLine } from "./status.js";
 
 const $ = (selector) => document.querySelector(selector);
 
 const editorHost = $('[data-testid="editor"]');
 const runButton = $('[data-testid="run"]');
 const statusBox = $('[data-testid="status"]');
-const statusText = statusBox.querySelector(".status-text");
 const statusDetail = statusBox.querySelector(".status-detail");
 const statusElapsed = statusBox.querySelector(".status-elapsed");
 const outputBox = $('[data-testid="output"]');
@@ -207,32 +207,9 @@ const ADVICE = {
     "The interpreter running your code was killed (a crash or a signal). Try a smaller snippet; if it keeps happening, it may be a bug in the playground.",
 };
 
-const STATUS_TITLE = {
-  timeout: "Timed out",
-  cpu_limit: "CPU limit reached",
-  memory_limit: "Memory limit reached",
-  output_limit: "Output limit reached",
-  deadlock: "Deadlock",
-  crashed: "Crashed",
-};
-
-let tickTimer = 0;
-
-function setStatus(state, text) {
-  clearInterval(tickTimer);
-  statusBox.dataset.status = state;
-  statusText.textContent = text;
-  statusElapsed.textContent = "";
-  statusDetail.replaceChildren();
-}
-
-function addDetail(className, text) {
-  const p = document.createElement("p");
-  p.className = className;
-  p.textContent = text;
-  statusDetail.appendChild(p);
-  return p;
-}
+const statusLine = new StatusBox(statusBox);
+const setStatus = (state, text) => statusLine.set(state, text);
+const addDetail = (className, text) => statusLine.detail(className, text);
 
 function lineButton(line, text) {
   const button = document.createElement("button");
@@ -244,17 +221,6 @@ function lineButton(line, text) {
   return button;
 }
 
-const str = (v) => (v === null || v === undefined ? "" : String(v));
-const num = (v, d) => (typeof v === "number" && Number.isFinite(v) ? v : d);
-const validLine = (l) => Number.isInteger(l) && l > 0;
-
-function taskNames(trace) {
-  const names = new Map();
-  for (const t of Array.isArray(trace.tasks) ? trace.tasks : []) {
-    if (t && typeof t === "object") names.set(t.id, str(t.name) || `task ${str(t.id)}`);
-  }
-  return names;
-}
 
 function deadlockDetail(trace) {
   const events = Array.isArray(trace.events) ? trace.events : [];
@@ -368,9 +334,7 @@ function showTrace(trace, clientSeconds) {
   const names = taskNames(trace);
   const noteKinds = ["never_awaited", "never_retrieved", "destroyed_pending", "blocking", "warning", "exception",
     "timeout", "cancelled"];
-  const notes = (Array.isArray(trace.events) ? trace.events : [])
-    .filter((e) => e && noteKinds.includes(e.kind) && e.message)
-    .sort((a, b) => noteKinds.indexOf(a.kind) - noteKinds.indexOf(b.kind) || num(a.t, 0) - num(b.t, 0));
+  const notes = eventNotes(trace, noteKinds);
   if (notes.length) {
     const list = document.createElement("ul");
     list.className = "notes";
@@ -584,22 +548,14 @@ function postJSON(path, payload) {
 }
 
 function startRunning(text) {
-  const started = performance.now();
-  setStatus("running", text);
-  // The ticking seconds are aria-hidden so screen readers hear "Running…"
-  // once, not ten times a second.
-  const tick = () => {
-    statusElapsed.textContent = `${((performance.now() - started) / 1000).toFixed(1)} s`;
-  };
-  tick();
-  tickTimer = setInterval(tick, 100);
+  statusLine.running(text);
   runButton.disabled = true;
   runButton.setAttribute("aria-busy", "true");
   resultsPane.classList.add("is-stale");
 }
 
 function stopRunning() {
-  clearInterval(tickTimer);
+  statusLine.stopTicking();
   runButton.disabled = false;
   runButton.removeAttribute("aria-busy");
   resultsPane.classList.remove("is-stale");

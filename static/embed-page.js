@@ -8,6 +8,7 @@
 // Everything that comes from a run is inserted as text, never as markup.
 
 import { postJSON } from "./api.js";
+import { StatusBox, STATUS_TITLE, eventNotes, num, str, taskNames, validLine } from "./status.js";
 import { renderTimeline, clearTimeline, formatDuration } from "./timeline.js";
 
 const HEIGHT_MESSAGE = "asyncio-playground:height";
@@ -17,8 +18,6 @@ const main = $("#embed");
 const editorHost = $('[data-testid="editor"]');
 const runButton = $('[data-testid="run"]');
 const statusBox = $('[data-testid="status"]');
-const statusText = statusBox.querySelector(".status-text");
-const statusElapsed = statusBox.querySelector(".status-elapsed");
 const statusDetail = statusBox.querySelector(".status-detail");
 const timelineBox = $('[data-testid="timeline"]');
 const outputBox = $('[data-testid="output"]');
@@ -26,9 +25,6 @@ const clockLabel = $('[data-testid="clock"]');
 const openLink = $('[data-testid="open-in-playground"]');
 const root = main.dataset.root || "/";
 
-const str = (v) => (v === null || v === undefined ? "" : String(v));
-const num = (v, d) => (typeof v === "number" && Number.isFinite(v) ? v : d);
-const validLine = (l) => Number.isInteger(l) && l > 0;
 
 // ----------------------------------------------------------- options
 
@@ -115,34 +111,18 @@ updateOpenLink();
 
 // ------------------------------------------------------------ status
 
-const TITLES = {
-  timeout: "Timed out",
-  cpu_limit: "CPU limit reached",
-  memory_limit: "Memory limit reached",
-  output_limit: "Output limit reached",
-  deadlock: "Deadlock: every task waits for something that never happens",
-  crashed: "Crashed",
-};
+// The embed has room for one more word on a deadlock.
+const TITLES = { ...STATUS_TITLE, deadlock: "Deadlock: every task waits for something that never happens" };
 
 // Events worth a line under the status, most telling first.
 const NOTE_KINDS = ["deadlock", "limit", "never_awaited", "never_retrieved", "blocking", "exception", "warning"];
 const MAX_NOTES = 3;
 
-let tickTimer = 0;
-
-function setStatus(state, text) {
-  clearInterval(tickTimer);
-  statusBox.dataset.status = state;
-  statusText.textContent = text;
-  statusElapsed.textContent = "";
-  statusDetail.replaceChildren();
-}
+const statusLine = new StatusBox(statusBox);
+const setStatus = (state, text) => statusLine.set(state, text);
 
 function showNotes(trace, names) {
-  const notes = (Array.isArray(trace.events) ? trace.events : [])
-    .filter((e) => e && NOTE_KINDS.includes(e.kind) && e.message)
-    .sort((a, b) => NOTE_KINDS.indexOf(a.kind) - NOTE_KINDS.indexOf(b.kind) || num(a.t, 0) - num(b.t, 0));
-  for (const e of notes.slice(0, MAX_NOTES)) {
+  for (const e of eventNotes(trace, NOTE_KINDS).slice(0, MAX_NOTES)) {
     const p = document.createElement("p");
     p.className = `note note-${e.kind}`;
     const who = names.has(e.task) ? `${names.get(e.task)}: ` : "";
@@ -155,14 +135,6 @@ function showNotes(trace, names) {
     p.textContent = "The trace was cut: the run recorded more than the playground keeps.";
     statusDetail.appendChild(p);
   }
-}
-
-function taskNames(trace) {
-  const names = new Map();
-  for (const t of Array.isArray(trace.tasks) ? trace.tasks : []) {
-    if (t && typeof t === "object") names.set(t.id, str(t.name) || `task ${str(t.id)}`);
-  }
-  return names;
 }
 
 function showTrace(trace) {
@@ -214,13 +186,7 @@ let running = null;
 
 function run() {
   if (running) return running;
-  const started = performance.now();
-  setStatus("running", "Running\u2026");
-  const tick = () => {
-    statusElapsed.textContent = `${((performance.now() - started) / 1000).toFixed(1)} s`;
-  };
-  tick();
-  tickTimer = setInterval(tick, 100);
+  statusLine.running("Running\u2026");
   runButton.disabled = true;
   runButton.setAttribute("aria-busy", "true");
   running = (async () => {
@@ -237,7 +203,7 @@ function run() {
       }
       showTrace(body);
     } finally {
-      clearInterval(tickTimer);
+      statusLine.stopTicking();
       runButton.disabled = false;
       runButton.removeAttribute("aria-busy");
       running = null;
