@@ -10,7 +10,7 @@ import { renderTaskTable } from "./tasktable.js";
 import { initUrlMode } from "./urlmode.js";
 import { initShare } from "./share.js";
 import { postJSON as postAPI } from "./api.js";
-import { StatusBox, STATUS_TITLE, eventNotes, num, str, taskNames, validLine } from "./status.js";
+import { StatusBox, STATUS_TITLE, eventNotes, num, outputRow, str, taskNames, validLine } from "./status.js";
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -446,25 +446,11 @@ function renderOutput(trace, names) {
   const all = Array.isArray(trace.output) ? trace.output : [];
   all.forEach((o, index) => {
     if (!o || typeof o !== "object") return;
-    const row = document.createElement("div");
-    const stream = o.stream === "stderr" ? "stderr" : "stdout";
-    row.className = `out-line out-${stream}`;
-    row.setAttribute("data-output-line", "");
-    row.dataset.stream = stream;
+    const row = outputRow(o, names);
     row.dataset.index = String(index);
     row.dataset.t = String(num(o.t, 0));
     row.tabIndex = 0;
     row.title = "Show where this was printed on the timeline";
-    const t = document.createElement("span");
-    t.className = "out-t";
-    t.textContent = `${num(o.t, 0).toFixed(3)} s`;
-    const task = document.createElement("span");
-    task.className = "out-task";
-    task.textContent = o.task === null || o.task === undefined ? "\u2014" : names.get(o.task) || `task ${str(o.task)}`;
-    const text = document.createElement("span");
-    text.className = "out-text";
-    text.textContent = str(o.text).replace(/\n$/, "");
-    row.append(t, task, text);
     frag.appendChild(row);
   });
   outputBox.appendChild(frag);

@@ -8,7 +8,7 @@
 // Everything that comes from a run is inserted as text, never as markup.
 
 import { postJSON } from "./api.js";
-import { StatusBox, STATUS_TITLE, eventNotes, num, str, taskNames, validLine } from "./status.js";
+import { StatusBox, STATUS_TITLE, eventNotes, num, outputRow, str, taskNames, validLine } from "./status.js";
 import { renderTimeline, clearTimeline, formatDuration } from "./timeline.js";
 
 const HEIGHT_MESSAGE = "asyncio-playground:height";
@@ -162,20 +162,7 @@ function renderOutput(trace, names) {
   const lines = (Array.isArray(trace.output) ? trace.output : []).filter((o) => o && typeof o === "object");
   outputBox.replaceChildren();
   for (const o of lines) {
-    const row = document.createElement("div");
-    const stream = o.stream === "stderr" ? "stderr" : "stdout";
-    row.className = `out-line out-${stream}`;
-    row.setAttribute("data-output-line", "");
-    const t = document.createElement("span");
-    t.className = "out-t";
-    t.textContent = `${num(o.t, 0).toFixed(3)} s`;
-    const task = document.createElement("span");
-    task.className = "out-task";
-    task.textContent = o.task === null || o.task === undefined ? "\u2014" : names.get(o.task) || `task ${str(o.task)}`;
-    const text = document.createElement("span");
-    text.className = "out-text";
-    text.textContent = str(o.text).replace(/\n$/, "");
-    row.append(t, task, text);
+    const row = outputRow(o, names);
     outputBox.appendChild(row);
   }
 }

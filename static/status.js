@@ -1,6 +1,7 @@
-// The status line of a run, shared by the main page and the embed page: what
-// state the run is in, a ticking clock while it runs, detail lines under it,
-// and the events worth a note. Everything from a run goes in as text.
+// The status line and output rows of a run, shared by the main page and the
+// embed page: what state the run is in, a ticking clock while it runs, detail
+// lines under it, the events worth a note, and each printed line. Everything
+// from a run goes in as text.
 
 export const str = (v) => (v === null || v === undefined ? "" : String(v));
 export const num = (v, fallback) => (typeof v === "number" && Number.isFinite(v) ? v : fallback);
@@ -78,4 +79,24 @@ export class StatusBox {
   stopTicking() {
     clearInterval(this.timer);
   }
+}
+
+/** One printed line as an output row: time, task, text (all as text). */
+export function outputRow(o, names) {
+  const row = document.createElement("div");
+  const stream = o.stream === "stderr" ? "stderr" : "stdout";
+  row.className = `out-line out-${stream}`;
+  row.setAttribute("data-output-line", "");
+  row.dataset.stream = stream;
+  const t = document.createElement("span");
+  t.className = "out-t";
+  t.textContent = `${num(o.t, 0).toFixed(3)} s`;
+  const task = document.createElement("span");
+  task.className = "out-task";
+  task.textContent = o.task === null || o.task === undefined ? "\u2014" : names.get(o.task) || `task ${str(o.task)}`;
+  const text = document.createElement("span");
+  text.className = "out-text";
+  text.textContent = str(o.text).replace(/\n$/, "");
+  row.append(t, task, text);
+  return row;
 }
