@@ -36,9 +36,9 @@ if _OWN_METRICS_DIR:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="prometheus-asyncio-playground-")
 
 from playground import DEFAULTS  # noqa: E402
+from playground.jailprocess import KILL_WAIT_SECONDS, START_SECONDS  # noqa: E402
 from playground.limits import Limits  # noqa: E402
 from playground.logs import LOGGING  # noqa: E402
-from playground.runner import KILL_WAIT_SECONDS, START_SECONDS  # noqa: E402
 
 
 def _setting(name: str, default: float) -> float:

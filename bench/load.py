@@ -15,7 +15,7 @@ be answered from memory; ``--run-cache`` leaves it on, to see that).
 
 It also prints what a run costs: the CPU time the server's workers and
 their jails used per completed run (read from /proc; the kernel's own
-workers, e.g. tearing down a jail's namespaces, are not in it), the idle
+workers, e.g. tearing down a run's namespaces, are not in it), the idle
 share of the whole machine (on a shared machine, other work takes the rest),
 and the CPU time of one cold ``python3 -c "import asyncio"``, measured in the
 same run.
@@ -108,9 +108,12 @@ def machine_cpu() -> tuple[float, float]:
 
 
 def server_cpu(master: int) -> float:
-    """CPU seconds the master's workers used, with the jails they reaped
-    (a worker is its jails' subreaper, so their time is its children's)."""
-    total = 0
+    """CPU seconds the master's workers and their jails used: every live
+    process under the master (the workers, and each jail's bubblewrap and
+    fork server), each with the children it reaped (a run's processes are
+    reaped inside its jail; a killed jail by its worker, the subreaper)."""
+    parents: dict[int, int] = {}
+    times: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -119,8 +122,15 @@ def server_cpu(master: int) -> float:
                 fields = stat.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[1]) == master:
-            total += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+        parents[int(entry)] = int(fields[1])
+        times[int(entry)] = sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+    total = 0
+    for pid, ticks in times.items():
+        ancestor = parents.get(pid)
+        while ancestor is not None and ancestor > 1 and ancestor != master:
+            ancestor = parents.get(ancestor)
+        if ancestor == master:
+            total += ticks
     return total / os.sysconf("SC_CLK_TCK")
 
 

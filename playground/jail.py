@@ -1,15 +1,20 @@
-"""How a jail is built: the command that starts one run's interpreter.
+"""How a jail is built: the command that starts a jail's fork server, and
+what each run forked from it is told.
 
 A jail is a fresh bubblewrap sandbox holding the interpreter, its standard
 library, the shared libraries they load (found with ``ldd``) and the tracer,
 all read-only, plus a small fresh tmpfs as ``/tmp`` and working directory.
 It has new user, pid, net, ipc, uts and mount namespaces, a cleared
-environment, no capabilities, and is started as an unprivileged uid when the
-server runs as root (bubblewrap started by root would keep root's powers).
+environment, and is started as an unprivileged uid when the server runs as
+root (bubblewrap started by root would keep root's powers). Its interpreter
+is the fork server (:mod:`playground.tracer.forkserver`), which keeps one
+capability, ``CAP_SYS_ADMIN`` in the jail's own user namespace, to give each
+run it forks new mount, pid, ipc and net namespaces and a fresh ``/tmp``;
+the run drops it before its snippet arrives.
 
-The runner only sees ``Jail.command()``; nothing else here leaks out.
-``Unsandboxed`` runs the same interpreter command with no jail, for local
-use when bubblewrap is missing and the operator said so.
+The runner only sees ``Jail.command()`` and ``Jail.run_request()``; nothing
+else here leaks out. ``Unsandboxed`` runs the same fork server with no jail,
+for local use when bubblewrap is missing and the operator said so.
 """
 
 from __future__ import annotations
@@ -43,10 +48,11 @@ NO_BWRAP_MESSAGE = (
 
 
 def bootstrap(tracer_parent: str) -> str:
-    """The ``python -c`` program that hands control to the tracer's prelude."""
+    """The ``python -c`` program that starts the tracer's fork server, on the
+    control socket whose number the runner appends to the command."""
     return (
         f"import sys; sys.path.insert(0, {tracer_parent!r}); "
-        "from tracer.prelude import main; main()"
+        "from tracer.forkserver import serve; serve(int(sys.argv[-1]))"
     )
 
 
@@ -75,6 +81,19 @@ class JailCommand:
         self.cleanup.clear()
 
 
+@dataclass
+class RunRequest:
+    """What the fork server is told for one run, and what to undo after it."""
+
+    settings: dict[str, object]
+    cleanup: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        for step in self.cleanup:
+            step()
+        self.cleanup.clear()
+
+
 class Jail(ABC):
     sandboxed: bool = True
     name: str = "jail"
@@ -84,7 +103,13 @@ class Jail(ABC):
 
     @abstractmethod
     def command(self, slot: int, limits: Limits) -> JailCommand:
-        """The command for one run in jail slot ``slot`` (0 to concurrency-1)."""
+        """The command that starts the fork server of jail slot ``slot`` (0
+        to concurrency-1)."""
+
+    def run_request(self, limits: Limits) -> RunRequest:
+        """How the fork server sets up one run: in its own namespaces, with a
+        fresh ``/tmp`` of the limit's size."""
+        return RunRequest({"isolate": True, "tmp_bytes": limits.tmp_bytes})
 
     def rlimits(self, limits: Limits) -> dict[str, int]:
         """The resource limits the prelude sets inside the jail."""
@@ -207,7 +232,9 @@ class Bubblewrap(Jail):
             self.bwrap or "bwrap",
             "--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc",
             "--unshare-uts", "--unshare-cgroup-try", "--disable-userns",
-            "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+            "--die-with-parent", "--new-session",
+            # The fork server isolates each run; the run drops it (see above).
+            "--cap-drop", "ALL", "--cap-add", "CAP_SYS_ADMIN",
             "--hostname", "playground",
             "--clearenv", *_env_args(JAIL_ENV),
             *self._interpreter_binds(),
@@ -252,14 +279,17 @@ class Unsandboxed(Jail):
     seccomp = False
 
     def command(self, slot: int, limits: Limits) -> JailCommand:
-        workdir = tempfile.mkdtemp(prefix="playground-run-")
-        command = JailCommand(
+        return JailCommand(
             argv=[sys.executable, "-I", "-S", "-B", "-c", bootstrap(str(TRACER_DIR.parent))],
-            cwd=workdir,
-            env={**JAIL_ENV, "PATH": "/usr/bin:/bin", "HOME": workdir},
+            cwd=tempfile.gettempdir(),
+            env={**JAIL_ENV, "PATH": "/usr/bin:/bin"},
         )
-        command.cleanup.append(lambda: shutil.rmtree(workdir, ignore_errors=True))
-        return command
+
+    def run_request(self, limits: Limits) -> RunRequest:
+        workdir = tempfile.mkdtemp(prefix="playground-run-")
+        request = RunRequest({"isolate": False, "workdir": workdir})
+        request.cleanup.append(lambda: shutil.rmtree(workdir, ignore_errors=True))
+        return request
 
     def rlimits(self, limits: Limits) -> dict[str, int]:
         # RLIMIT_NPROC counts every process of the server's user, not just

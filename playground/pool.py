@@ -1,19 +1,19 @@
-"""Warm jails: one jail per admission slot, started ahead of the run.
+"""Warm runs: per admission slot, a jail and a run set up in it ahead of time.
 
-Starting a jail (bubblewrap, the interpreter, the tracer's imports) takes
-longer than most runs, so each slot keeps a jail started in the background
-that waits, ready, for the slot's next snippet. A run takes its slot's warm
-jail, uses it once (the runner ends it), and the slot's keeper starts the
-next one after the run is over. The jail of slot ``n`` runs as that slot's
-uid, and a slot's keeper starts its jail only while no run holds the slot, so
-no two jails of one slot (one uid) ever live at once. A warm jail has read
-no snippet and set no limit yet; the prelude sets the limits and the filter
-after the snippet arrives, before its first line (see tracer/prelude.py).
+Each slot keeps a jail (its fork server, see playground.jailprocess) and,
+while no run holds the slot, one run forked in it that waits, ready, for
+the slot's next snippet. A run takes its slot's warm run, uses it once, and
+the slot's keeper forks the next after the run is over, starting a new jail
+first when the last one was killed (at a limit) or died. The jail of slot
+``n`` runs as that slot's uid, and only one jail of a slot exists at a time.
+A warm run has read no snippet and set no limit yet; the prelude sets the
+limits and the filter after the snippet arrives, before its first line (see
+tracer/prelude.py).
 
 Each slot has a keeper thread that starts its jails and outlives them:
 bubblewrap's ``--die-with-parent`` follows the thread that started it.
-``close`` ends every waiting jail and the keepers; at exit, every pool
-still open is closed.
+``close`` ends every jail and the keepers; at exit, every pool still open is
+closed.
 """
 
 from __future__ import annotations
@@ -21,20 +21,21 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .jail import Jail, JailUnavailable
+from .jailprocess import NOT_STARTED_MESSAGE, START_SECONDS, ForkServer, JailRun, start_server
 from .limits import Limits
-from .runner import NOT_STARTED_MESSAGE, START_SECONDS, JailProcess, start_jail
 
 log = logging.getLogger(__name__)
 
-IDLE = "idle"  # no jail: a run holds the slot, or the last start failed
-WANTED = "wanted"  # the keeper is asked to start one
-STARTING = "starting"  # the keeper is starting one
-READY = "ready"  # a warm jail waits for the slot's next run
+IDLE = "idle"  # no warm run: a run holds the slot, or the last start failed
+WANTED = "wanted"  # the keeper is asked to set one up
+STARTING = "starting"  # the keeper is setting one up
+READY = "ready"  # a warm run waits for the slot's next snippet
 CLOSE_WAIT_SECONDS = START_SECONDS + 5
 
 
@@ -42,7 +43,8 @@ CLOSE_WAIT_SECONDS = START_SECONDS + 5
 class _Slot:
     number: int
     state: str = WANTED
-    jail: JailProcess | None = None
+    server: ForkServer | None = None
+    run: JailRun | None = None
     keeper: threading.Thread | None = field(default=None, repr=False)
 
 
@@ -79,13 +81,15 @@ class WarmPool:
                                                name=f"warm-jail-{slot.number}")
                 slot.keeper.start()
 
-    def take(self, number: int, timeout: float = START_SECONDS) -> JailProcess | None:
-        """The warm jail of slot ``number`` (held by the caller), or None:
-        then the caller starts one itself. A jail being started is waited
-        for, since it is ready sooner than a new one would be."""
+    def take(self, number: int, timeout: float = START_SECONDS) -> JailRun | None:
+        """A run for slot ``number`` (held by the caller): the warm one, or
+        else one forked now in the slot's jail (started now if it has none).
+        None when the pool is not started or closed: then the caller starts
+        a jail of its own. A run being set up is waited for, since it is
+        ready sooner than a new one would be."""
         slot = self._slots[number]
         with self._condition:
-            if not self._started:
+            if not self._started or self._closed:
                 return None
             if slot.state == STARTING and not self._condition.wait_for(
                     lambda: slot.state != STARTING or self._closed, timeout):
@@ -93,16 +97,32 @@ class WarmPool:
                 # slot's uid must not start beside it.
                 raise JailUnavailable(NOT_STARTED_MESSAGE.format(
                     why=f"it was not ready after {timeout:g} s (is the machine overloaded?)"))
-            jail, slot.jail = slot.jail, None
+            run, slot.run = slot.run, None
             if slot.state == READY or slot.state == WANTED:
-                # A wanted one not begun yet will not be: the caller starts its own.
+                # A wanted one not begun yet will not be: this caller forks its own.
                 slot.state = IDLE
                 self._changed()
-        if jail is not None and not jail.alive():
-            log.warning("warm jail of slot %d ended while it waited", number)
-            jail.discard()
+            server = slot.server
+        if run is not None:
+            if run.alive():
+                return run
+            log.warning("warm run of slot %d ended while it waited", number)
+            run.discard()
+        if server is not None and server.alive():
+            try:
+                return server.fork(self.jail, self.limits)
+            except JailUnavailable as exc:
+                log.warning("the jail of slot %d could not fork a run: %s", number, exc)
+        if server is not None:
+            server.discard()
+        server = start_server(self.jail, number, self.limits)
+        with self._condition:
+            closed = self._closed
+            slot.server = None if closed else server
+        if closed:
+            server.discard()
             return None
-        return jail
+        return server.fork(self.jail, self.limits)
 
     def replace(self, number: int) -> None:
         """Slot ``number``'s run is over and its jail gone: start its next."""
@@ -113,19 +133,20 @@ class WarmPool:
                 self._changed()
 
     def ready(self) -> int:
-        """How many warm jails wait now."""
+        """How many warm runs wait now."""
         with self._condition:
             return sum(slot.state == READY for slot in self._slots)
 
     def pids(self) -> set[int]:
-        """The leader pids of the jails the pool holds (waiting or starting)."""
+        """The leader pids of the jails the pool holds."""
         with self._condition:
-            return {slot.jail.process.pid for slot in self._slots if slot.jail is not None}
+            return {slot.server.process.pid for slot in self._slots if slot.server is not None}
 
     def descriptors(self) -> list[int]:
-        """The descriptors the pool's waiting jails hold in this process."""
+        """The descriptors the pool's jails and warm runs hold in this process."""
         with self._condition:
-            return [fd for slot in self._slots if slot.jail is not None for fd in slot.jail.descriptors()]
+            held = [fd for slot in self._slots if slot.server is not None for fd in slot.server.descriptors()]
+            return held + [fd for slot in self._slots if slot.run is not None for fd in slot.run.descriptors()]
 
     def settle(self, timeout: float = START_SECONDS) -> bool:
         """Wait until no jail is being started; True if none is."""
@@ -135,18 +156,21 @@ class WarmPool:
                 or not self._started, timeout)
 
     def close(self) -> None:
-        """End every waiting jail, and the keepers once they are idle."""
+        """End every warm run and jail, and the keepers once they are idle."""
         with self._condition:
             self._closed = True
-            jails = [slot.jail for slot in self._slots if slot.jail is not None]
+            runs = [slot.run for slot in self._slots if slot.run is not None]
+            servers = [slot.server for slot in self._slots if slot.server is not None]
             for slot in self._slots:
-                slot.jail = None
+                slot.run = slot.server = None
                 if slot.state == READY:
                     slot.state = IDLE
             keepers = [slot.keeper for slot in self._slots if slot.keeper is not None]
             self._changed()
-        for jail in jails:
-            jail.discard()
+        for run in runs:
+            run.discard()
+        for server in servers:
+            server.discard()
         for keeper in keepers:
             if keeper is not threading.current_thread():
                 keeper.join(CLOSE_WAIT_SECONDS)
@@ -158,35 +182,52 @@ class WarmPool:
                 if self._closed:
                     return
                 slot.state = STARTING
+                server = slot.server
                 self._changed()
-            jail = self._start(slot.number)
+            run, server = self._start(slot.number, server)
             with self._condition:
                 closed = self._closed
-                if jail is not None and not closed:
-                    slot.jail, slot.state = jail, READY
+                if not closed:
+                    slot.server = server
+                if run is not None and not closed:
+                    slot.run, slot.state = run, READY
                 else:
                     # A failed start is not retried here: the slot's next run
                     # starts its own jail, and reports why if it cannot.
                     slot.state = IDLE
                 self._changed()
-            if jail is not None and closed:
-                jail.discard()
+            if closed:
+                if run is not None:
+                    run.discard()
+                if server is not None:
+                    server.discard()
 
-    def _start(self, number: int) -> JailProcess | None:
-        jail: JailProcess | None = None
+    def _start(self, number: int, server: ForkServer | None) -> tuple[JailRun | None, ForkServer | None]:
+        """A warm run for slot ``number``, forked in ``server`` or, when that
+        is gone, in a new jail; and the slot's jail."""
+        began = time.monotonic()
+        run: JailRun | None = None
         try:
-            jail = start_jail(self.jail, number, self.limits)
-            jail.wait_ready()
+            if server is None or not server.alive():
+                if server is not None:
+                    server.discard()
+                server = None
+                server = start_server(self.jail, number, self.limits)
+            run = server.fork(self.jail, self.limits)
+            run.wait_ready()
+            run.warm = True
         except Exception as exc:  # the keeper must live on: its jails die with it
-            if jail is not None:
-                jail.discard()
-            log.warning("could not start a warm jail for slot %d: %s", number, exc)
+            if run is not None:
+                run.discard()
+            if server is not None:
+                server.discard()
+            log.warning("could not set up a warm run for slot %d: %s", number, exc)
             if self._on_failed is not None:
                 self._on_failed()
-            return None
-        if self._on_started is not None and jail.start_seconds is not None:
-            self._on_started(jail.start_seconds)
-        return jail
+            return None, None
+        if self._on_started is not None:
+            self._on_started(time.monotonic() - began)
+        return run, server
 
 
 _POOLS: weakref.WeakSet[WarmPool] = weakref.WeakSet()

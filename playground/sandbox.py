@@ -14,9 +14,10 @@ import time
 from . import metrics
 from .admission import Admission, Busy
 from .jail import Jail, JailUnavailable, make_jail
+from .jailprocess import start_run
 from .limits import Limits
 from .pool import WarmPool
-from .runner import Clock, run_snippet, start_jail
+from .runner import Clock, run_snippet
 from .trace import Trace
 
 __all__ = ["Busy", "JailUnavailable", "Sandbox"]
@@ -86,11 +87,11 @@ class Sandbox:
             metrics.RUNS_IN_PROGRESS.inc()
             try:
                 jailed = pool.take(slot) if pool is not None else None
-                cold = jailed is None
                 if jailed is None:
-                    if pool is not None:
-                        metrics.WARM_MISSES.inc()
-                    jailed = start_jail(self.jail, slot, self.limits)
+                    jailed = start_run(self.jail, slot, self.limits)
+                cold = not jailed.warm
+                if cold and pool is not None:
+                    metrics.WARM_MISSES.inc()
                 try:
                     trace = run_snippet(self.jail, code, clock, self.limits, slot, jailed=jailed)
                 finally:

@@ -202,8 +202,26 @@ def _(trace: Trace, _s: Services) -> None:
 def _(trace: Trace, _s: Services) -> None:
     assert trace["status"] == "ok"
     assert all(line.endswith("FileNotFoundError") for line in printed(trace)[:4]), printed(trace)
-    # Its own pid namespace: the snippet is pid 2 under the jail's init.
+    # Its own pid namespace: the snippet is pid 2 under its run's init.
     assert printed(trace)[4] == "2 1"
+
+
+@attack("capabilities_and_signalling_the_init", """
+    import ctypes, os, signal, struct
+    libc = ctypes.CDLL(None, use_errno=True)
+    header = ctypes.create_string_buffer(struct.pack("=Ii", 0x20080522, 0))
+    data = ctypes.create_string_buffer(24)
+    assert libc.syscall(125, header, data) == 0  # capget
+    print(struct.unpack("=6I", data.raw))
+    for number in (signal.SIGKILL, signal.SIGTERM, signal.SIGSTOP):
+        os.kill(1, number)  # the run's init: the kernel ignores these
+    print("still here")
+""")
+def _(trace: Trace, _s: Services) -> None:
+    # The fork server's one capability (CAP_SYS_ADMIN, in the jail's user
+    # namespace) is gone before the run's process exists.
+    assert trace["status"] == "ok", trace["error"]
+    assert printed(trace) == ["(0, 0, 0, 0, 0, 0)", "still here"]
 
 
 @attack("server_secrets_in_environment", """
@@ -916,6 +934,29 @@ print(sorted(os.listdir("/tmp")))
     assert printed(first) == ["['dir', 'left-behind']"]
     second = post_run(client, "import os\nprint(os.listdir('/tmp'), os.getcwd())")
     assert printed(second) == ["[] /tmp"]
+
+
+def test_runs_of_one_jail_share_nothing(app: Flask, client: FlaskClient, server_is_fine: None) -> None:
+    """Runs forked by one fork server, back to back: each has its own SysV
+    IPC namespace, its own random state and its own /tmp."""
+    pool = app.extensions["playground.sandbox"].pool
+    jails = pool.pids()
+    first = post_run(client, """
+import ctypes, random
+libc = ctypes.CDLL(None, use_errno=True)
+print(libc.shmget(0x5EED, 4096, 0o1666) >= 0)  # IPC_CREAT: outlives its process
+print(random.random())
+""")
+    second = post_run(client, """
+import ctypes, random
+libc = ctypes.CDLL(None, use_errno=True)
+print(libc.shmget(0x5EED, 0, 0), ctypes.get_errno())
+print(random.random())
+""")
+    assert printed(first)[0] == "True"
+    assert printed(second)[0] == "-1 2"  # ENOENT
+    assert printed(first)[1] != printed(second)[1]
+    assert pool.pids() == jails  # the same jails forked both runs
 
 
 # Hostile requests: each is refused with the right error, before any run.

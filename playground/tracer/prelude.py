@@ -1,12 +1,14 @@
 """The trusted start of every run, inside the jail, before the snippet.
 
-Once its imports are done it says so on standard output (``READY``), so a
-jail can be started ahead of time and wait, warm, for a run. Then it reads
-the settings and the snippet from standard input, sets the resource limits,
+The fork server (:mod:`playground.tracer.forkserver`) imports this module
+once and calls ``get_ready``; each run is a process forked from it, which
+calls ``serve_one``: it says ``READY`` on standard output, so a run can be
+set up ahead of time and wait, warm, for its snippet. Then it reads the
+settings and the snippet from standard input, sets the resource limits,
 installs the tracer (clock, loop policy, output capture, warnings) and the
 system-call filter, runs the snippet as ``__main__`` and reports how it
 ended. Nothing of the snippet exists before the limits and the filter are in
-force, however long the jail waited. Call ``main()``; it never returns.
+force, however long the run waited. ``serve_one`` never returns.
 """
 
 from __future__ import annotations
@@ -175,18 +177,35 @@ def read_input() -> tuple[dict[str, Any], str]:
 
 
 def get_ready() -> Any:
-    """What can be done before the snippet arrives: build the filter (loaded
-    only later), and move every object the imports made out of the garbage
-    collector's sight, so the collection at the end of a run walks the
-    snippet's objects only. Then tell the server this jail is warm."""
+    """What the fork server does before any run: build the filter (loaded
+    only later, in each run), and move every object the imports made out of
+    the garbage collector's sight, so the collection at the end of a run
+    walks the snippet's objects only and forked runs share those pages.
+    Then tell the server the jail is warm."""
     prepared = seccomp_filter.prepare()
     gc.freeze()
     os.write(1, protocol.READY)
     return prepared
 
 
-def main() -> NoReturn:
-    prepared = get_ready()
+def warm_up() -> None:
+    """Run an event loop with no task once, before the snippet arrives. A forked
+    run shares the fork server's memory until it writes to it, and its
+    first writes (reference counts, mostly) copy pages: done here, while the
+    run waits, rather than in the snippet's first steps, where the virtual
+    clock would count them."""
+    loop = asyncio.new_event_loop()
+    done = loop.create_future()  # no task: the snippet's get the first names
+    loop.call_soon(done.set_result, None)
+    loop.run_until_complete(done)
+    loop.close()
+
+
+def serve_one(prepared: Any) -> NoReturn:
+    """One run, in a process of its own (see tracer.forkserver): say it is
+    ready, wait for the snippet, then limits, tracer, filter, snippet."""
+    warm_up()
+    os.write(1, protocol.READY)
     settings, source = read_input()
     set_limits(settings.get("limits", {}))
     run = Run(settings, source)
@@ -194,7 +213,3 @@ def main() -> NoReturn:
     seccomp_filter.install(required=bool(settings.get("seccomp", False)), prepared=prepared)
     status, error = run.execute()
     run.end(status, error)
-
-
-if __name__ == "__main__":
-    main()

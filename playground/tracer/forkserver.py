@@ -1,0 +1,194 @@
+"""The fork server: the interpreter a jail keeps warm, which forks every run.
+
+Starting Python and importing asyncio and the tracer costs tens of
+milliseconds of CPU, far more than a typical snippet takes. So a jail starts
+one interpreter, the fork server, which imports all of that once, builds the
+system-call filter, says ``READY`` on its standard output and then serves
+runs, one at a time, each in a process of its own forked from that state:
+
+1. The server sends one request on the control socket (``CONTROL_FD``): a
+   JSON object of settings, with the run's descriptors attached
+   (``SCM_RIGHTS``): its standard input, its output, its event pipe and a
+   status socket.
+2. The fork server forks the run's *keeper* and waits for it to end before
+   it takes the next request. It never reads a snippet nor runs any of it.
+3. The keeper, when the run is isolated (in a jail), enters new mount, pid,
+   ipc and network namespaces and mounts a fresh, size-capped tmpfs on
+   ``/tmp``: nothing a run writes, creates or leaves behind reaches the next
+   one. It forks the run's init, pid 1 of the new pid namespace, so that
+   every process of the run ends with it.
+4. The init drops every capability and forks the run's process (pid 2),
+   waits for it, and writes its wait status to the status socket.
+5. The run process keeps its four descriptors and nothing else, says
+   ``READY`` and waits for its snippet; the prelude then sets the limits,
+   installs the tracer and the filter, and runs it.
+
+The fork server needs ``CAP_SYS_ADMIN`` in the jail's own user namespace for
+step 3 (the jail grants it and nothing else); the init gives it up before
+the run's process exists. Only trusted code (this module) runs with it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import socket
+import struct
+from typing import Any, NoReturn
+
+from . import prelude, protocol
+
+CONTROL_FD = 3
+MAX_REQUEST_BYTES = 4096
+# The run's descriptors, in the order the server attaches them.
+RUN_FDS = ("stdin", "stdout", "events", "status")
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+RUN_NAMESPACES = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNET
+MS_NOSUID = 0x2
+MS_NODEV = 0x4
+MS_REC = 0x4000
+MS_PRIVATE = 0x40000
+PR_SET_PDEATHSIG = 1
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+_SYS_CAPSET = 126  # x86-64
+
+# The keeper's exit codes when it could not set the run up; the server
+# names the step (see playground.runner).
+EXIT_SETUP_FAILED = 87
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class SetupFailed(OSError):
+    """A step that isolates a run failed; the run must not start."""
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        error = ctypes.get_errno()
+        raise SetupFailed(error, f"{what}: {os.strerror(error)}")
+
+
+def isolate(tmp_bytes: int) -> None:
+    """Enter the run's own namespaces, with a fresh /tmp of ``tmp_bytes``.
+
+    The pid namespace applies to the children forked after this call."""
+    _check(_libc.unshare(RUN_NAMESPACES), "unshare")
+    # Mounts made from here on stay in this run's mount namespace.
+    _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
+    options = f"size={int(tmp_bytes)},mode=0755".encode()
+    _check(_libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, options), "mount /tmp")
+
+
+def drop_capabilities() -> None:
+    """Give up every capability (effective, permitted and inheritable; the
+    ambient ones go with them). The jail already forbids gaining new ones."""
+    header = struct.pack("=Ii", _LINUX_CAPABILITY_VERSION_3, 0)
+    data = bytes(24)  # two zeroed {effective, permitted, inheritable} words
+    _check(_libc.syscall(_SYS_CAPSET, header, data), "capset")
+
+
+def _become_run_process(fds: dict[str, int], request: dict[str, Any]) -> None:
+    """Turn the run's init's child into the run's process: its descriptors
+    as 0, 1, 2 and EVENTS_FD, nothing else open."""
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    os.dup2(fds["stdin"], 0)
+    os.dup2(fds["stdout"], 1)
+    os.dup2(fds["stdout"], 2)
+    os.dup2(fds["events"], protocol.EVENTS_FD)
+    os.closerange(protocol.EVENTS_FD + 1, os.sysconf("SC_OPEN_MAX"))
+    workdir = request.get("workdir") or "/tmp"
+    os.chdir(workdir)
+    os.environ["HOME"] = workdir
+
+
+def _init_run(fds: dict[str, int], request: dict[str, Any], prepared: Any) -> NoReturn:
+    """The run's init (pid 1 of its pid namespace when isolated): start the
+    run's process, wait for it, report its wait status. The snippet cannot
+    signal an init, so it cannot stop this report either."""
+    status_fd = fds["status"]
+    try:
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # dies with the keeper
+        if request.get("isolate"):
+            drop_capabilities()
+        run_pid = os.fork()
+    except OSError as exc:
+        _report(status_fd, {"setup": str(exc)})
+        os._exit(EXIT_SETUP_FAILED)
+    if run_pid == 0:
+        try:
+            os.close(status_fd)
+            _become_run_process(fds, request)
+        except BaseException as exc:  # the run must not start half set up
+            os.write(2, f"playground: could not set the run up: {exc}\n".encode("utf-8", "replace"))
+            os._exit(EXIT_SETUP_FAILED)
+        prelude.serve_one(prepared)
+    for name in ("stdin", "stdout", "events"):
+        os.close(fds[name])
+    _, wait_status = os.waitpid(run_pid, 0)
+    _report(status_fd, {"wait_status": wait_status})
+    os._exit(0)
+
+
+def keep_run(fds: dict[str, int], request: dict[str, Any], prepared: Any) -> NoReturn:
+    """The keeper: isolate the run, start its init, wait for it."""
+    try:
+        if request.get("isolate"):
+            isolate(int(request["tmp_bytes"]))
+        init_pid = os.fork()
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        _report(fds["status"], {"setup": str(exc)})
+        os._exit(EXIT_SETUP_FAILED)
+    if init_pid == 0:
+        _init_run(fds, request, prepared)
+    for fd in fds.values():
+        os.close(fd)
+    os.waitpid(init_pid, 0)
+    os._exit(0)
+
+
+def _report(fd: int, message: dict[str, Any]) -> None:
+    try:
+        os.write(fd, json.dumps(message).encode() + b"\n")
+    except OSError:
+        pass  # the server gave up on the run
+
+
+def serve(control_fd: int = CONTROL_FD) -> NoReturn:
+    """Get ready, then serve runs until the server closes the control socket."""
+    prepared = prelude.get_ready()
+    control = socket.socket(fileno=control_fd)
+    while True:
+        try:
+            data, fds, _, _ = socket.recv_fds(control, MAX_REQUEST_BYTES, len(RUN_FDS))
+        except OSError:
+            os._exit(0)
+        if not data:
+            os._exit(0)  # the server is gone or done with this jail
+        if len(fds) != len(RUN_FDS):
+            for fd in fds:
+                os.close(fd)
+            continue
+        named = dict(zip(RUN_FDS, fds, strict=False))
+        try:
+            request = json.loads(data)
+        except ValueError:
+            request = None
+        if not isinstance(request, dict):
+            _report(named["status"], {"setup": "the request was not a JSON object"})
+            for fd in fds:
+                os.close(fd)
+            continue
+        keeper = os.fork()
+        if keeper == 0:
+            control.close()
+            keep_run(named, request, prepared)
+        for fd in fds:
+            os.close(fd)
+        os.waitpid(keeper, 0)
