@@ -53,6 +53,6 @@ class Admission:
                         self._condition.wait(remaining)
                 finally:
                     self._waiting -= 1
-            # The slot free the longest: its warm jail has had the most time
+            # The slot free the longest: its warm run has had the most time
             # to get ready (see pool.py).
             return self._free.pop(0)

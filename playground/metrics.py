@@ -1,7 +1,7 @@
 """What an operator sees of the server: Prometheus metrics at ``/metrics``.
 
 The metrics (prometheus_client) count runs by status, time runs, queue
-waits and jail starts, and show the warm jails waiting and the requests
+waits and jail starts, and show the warm runs waiting and the requests
 refused. Under gunicorn, every worker writes its figures to files in
 ``PROMETHEUS_MULTIPROC_DIR`` (gunicorn.conf.py makes a fresh one per server
 start, before any worker imports this module) and ``/metrics`` adds up all
@@ -44,12 +44,13 @@ QUEUE_WAIT_SECONDS = Histogram("playground_queue_wait_seconds",
                                "Time a run waited for a free jail slot (admitted runs only).",
                                buckets=WAIT_BUCKETS)
 JAIL_START_SECONDS = Histogram("playground_jail_start_seconds",
-                               "Time from starting a jail to its interpreter waiting for a snippet.",
+                               ("Time from asking for a run to its process waiting for a snippet "
+                                "(a jail's start included when one had to start)."),
                                ["how"], buckets=START_BUCKETS)
 JAIL_START_FAILURES = Counter("playground_jail_start_failures", "Jails that could not start.")
-WARM_JAILS = Gauge("playground_warm_jails", "Warm jails waiting for a run.", multiprocess_mode="livesum")
+WARM_JAILS = Gauge("playground_warm_jails", "Warm runs waiting for a snippet.", multiprocess_mode="livesum")
 WARM_MISSES = Counter("playground_warm_misses",
-                      "Runs that found no warm jail for their slot and started one themselves.")
+                      "Runs that found no warm run for their slot and set one up themselves.")
 RUNS_IN_PROGRESS = Gauge("playground_runs_in_progress", "Runs holding a jail slot now.",
                          multiprocess_mode="livesum")
 REJECTIONS = Counter("playground_rejections", "Requests refused before any work, by error code.",

@@ -68,7 +68,7 @@ class Sandbox:
             self.pool.start()
 
     def close(self) -> None:
-        """End the warm jails; runs after this start cold jails."""
+        """End the warm runs and their jails; runs after this start cold jails."""
         if self.pool is not None:
             self.pool.close()
             self.pool = None

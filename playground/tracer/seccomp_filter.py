@@ -103,7 +103,7 @@ def build() -> Any:
 
 def prepare() -> Any:
     """The filter built ahead of time (not loaded), or why it cannot be:
-    building restricts nothing, so a warm jail does it while it waits."""
+    building restricts nothing, so the fork server does it once, before any run."""
     try:
         return build()
     except Exception as exc:  # reported by install(), which decides
