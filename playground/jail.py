@@ -108,8 +108,8 @@ class Jail(ABC):
 
     def run_request(self, limits: Limits) -> RunRequest:
         """How the fork server sets up one run: in its own namespaces, with a
-        fresh ``/tmp`` of the limit's size."""
-        return RunRequest({"isolate": True, "tmp_bytes": limits.tmp_bytes})
+        fresh ``/tmp`` of the limits' size and number of files."""
+        return RunRequest({"isolate": True, "tmp_bytes": limits.tmp_bytes, "tmp_files": limits.tmp_files})
 
     def rlimits(self, limits: Limits) -> dict[str, int]:
         """The resource limits the prelude sets inside the jail."""

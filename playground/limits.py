@@ -26,6 +26,7 @@ class Limits:
     blocking_threshold: float = 0.05
     file_size_bytes: int = 1 * MIB
     tmp_bytes: int = 8 * MIB
+    tmp_files: int = 4096
     open_files: int = 64
     processes: int = 32
     code_bytes: int = 64 * KIB
@@ -80,7 +81,7 @@ OPEN_FILES_MESSAGE = (
 FILE_SIZE_MESSAGE = (
     "The run tried to write a file larger than the {file_size_bytes_kib} KiB file size limit."
 )
-TMP_MESSAGE = "The run filled the {tmp_bytes_kib} KiB of space in /tmp."
+TMP_MESSAGE = "The run filled /tmp: its {tmp_bytes_kib} KiB of space, or its {tmp_files} files."
 CRASH_MESSAGE = "The run ended abruptly ({how}) without reporting how it finished."
 NO_FILTER_MESSAGE = (
     "The jail could not install its system-call filter (seccomp), so the snippet was not run. "

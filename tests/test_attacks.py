@@ -404,7 +404,18 @@ def _(trace: Trace, _s: Services) -> None:
 """)
 def _(trace: Trace, _s: Services) -> None:
     failed_with(trace, "OSError", "No space left on device")
-    stopped_by(trace, "error", "tmp_bytes", "8192 KiB of space in /tmp")
+    stopped_by(trace, "error", "tmp_bytes", "8192 KiB of space, or its 4096 files")
+
+
+@attack("empty_file_flood", """
+    import os
+    for number in range(1_000_000):
+        os.close(os.open(f"/tmp/{number}", os.O_CREAT | os.O_WRONLY))
+""")
+def _(trace: Trace, _s: Services) -> None:
+    # No byte is written: the number of files is what stops it.
+    failed_with(trace, "OSError", "No space left on device")
+    stopped_by(trace, "error", "tmp_bytes", "or its 4096 files")
 
 
 @attack("file_size", """

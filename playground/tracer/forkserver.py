@@ -75,14 +75,15 @@ def _check(result: int, what: str) -> None:
         raise SetupFailed(error, f"{what}: {os.strerror(error)}")
 
 
-def isolate(tmp_bytes: int) -> None:
-    """Enter the run's own namespaces, with a fresh /tmp of ``tmp_bytes``.
+def isolate(tmp_bytes: int, tmp_files: int) -> None:
+    """Enter the run's own namespaces, with a fresh /tmp of ``tmp_bytes``
+    holding at most ``tmp_files`` files and directories.
 
     The pid namespace applies to the children forked after this call."""
     _check(_libc.unshare(RUN_NAMESPACES), "unshare")
     # Mounts made from here on stay in this run's mount namespace.
     _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
-    options = f"size={int(tmp_bytes)},mode=0755".encode()
+    options = f"size={int(tmp_bytes)},nr_inodes={int(tmp_files)},mode=0755".encode()
     _check(_libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, options), "mount /tmp")
 
 
@@ -140,7 +141,7 @@ def keep_run(fds: dict[str, int], request: dict[str, Any], prepared: Any) -> NoR
     """The keeper: isolate the run, start its init, wait for it."""
     try:
         if request.get("isolate"):
-            isolate(int(request["tmp_bytes"]))
+            isolate(int(request["tmp_bytes"]), int(request["tmp_files"]))
         init_pid = os.fork()
     except (OSError, KeyError, TypeError, ValueError) as exc:
         _report(fds["status"], {"setup": str(exc)})
