@@ -129,8 +129,8 @@ def test_every_limit_has_a_status_and_a_message_naming_its_value() -> None:
                  tmp_bytes=2 * 1024 * 1024, tmp_files=77, open_files=17, processes=9, channel_bytes=3 * 1024 * 1024)
     shown = {"wall_seconds": "7.5 s", "cpu_seconds": "3 s", "memory_bytes": "96 MiB", "output_bytes": "5 KiB",
              "max_events": "123 events", "max_tasks": "45 tasks", "horizon_seconds": "99 s",
-             "file_size_bytes": "300 KiB", "tmp_bytes": "2048 KiB of space, or its 77 files", "open_files": "17 open files",
-             "processes": "9 processes", "channel_bytes": "3 MiB"}
+             "file_size_bytes": "300 KiB", "tmp_bytes": "2048 KiB of space, or its 77 files",
+             "open_files": "17 open files", "processes": "9 processes", "channel_bytes": "3 MiB"}
     for name, template in LIMIT_MESSAGES.items():
         assert shown[name] in limit_message(template, odd), name
 
