@@ -213,15 +213,19 @@ def _(trace: Trace, _s: Services) -> None:
     data = ctypes.create_string_buffer(24)
     assert libc.syscall(125, header, data) == 0  # capget
     print(struct.unpack("=6I", data.raw))
-    for number in (signal.SIGKILL, signal.SIGTERM, signal.SIGSTOP):
-        os.kill(1, number)  # the run's init: the kernel ignores these
-    print("still here")
+    for number in (signal.SIGKILL, signal.SIGTERM, signal.SIGSTOP, signal.SIGINT, signal.SIGPIPE):
+        os.kill(1, number)  # the run's init: it handles none, so the kernel drops them
+    try:
+        os.kill(os.getpid(), signal.SIGINT)  # the snippet's own process: as in any Python
+    except KeyboardInterrupt:
+        print("KeyboardInterrupt")
 """)
 def _(trace: Trace, _s: Services) -> None:
     # The fork server's one capability (CAP_SYS_ADMIN, in the jail's user
-    # namespace) is gone before the run's process exists.
+    # namespace) is gone before the run's process exists, and the init
+    # still reports the run's end.
     assert trace["status"] == "ok", trace["error"]
-    assert printed(trace) == ["(0, 0, 0, 0, 0, 0)", "still here"]
+    assert printed(trace) == ["(0, 0, 0, 0, 0, 0)", "KeyboardInterrupt"]
 
 
 @attack("server_secrets_in_environment", """

@@ -36,6 +36,7 @@ import os
 import signal
 import socket
 import struct
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 from . import prelude, protocol
@@ -63,6 +64,13 @@ _SYS_CAPSET = 126  # x86-64
 EXIT_SETUP_FAILED = 87
 
 _libc = ctypes.CDLL(None, use_errno=True)
+
+# What the interpreter handles or ignores of its own accord at start.
+_PYTHON_SIGNALS: dict[signal.Signals, Callable[[int, Any], Any] | int] = {
+    signal.SIGINT: signal.default_int_handler,
+    signal.SIGPIPE: signal.SIG_IGN,
+    signal.SIGXFSZ: signal.SIG_IGN,
+}
 
 
 class SetupFailed(OSError):
@@ -97,8 +105,11 @@ def drop_capabilities() -> None:
 
 def _become_run_process(fds: dict[str, int], request: dict[str, Any]) -> None:
     """Turn the run's init's child into the run's process: its descriptors
-    as 0, 1, 2 and EVENTS_FD, nothing else open."""
+    as 0, 1, 2 and EVENTS_FD, nothing else open, and the signal handling
+    any Python starts with (the init reset it)."""
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    for number, handler in _PYTHON_SIGNALS.items():
+        signal.signal(number, handler)
     os.dup2(fds["stdin"], 0)
     os.dup2(fds["stdout"], 1)
     os.dup2(fds["stdout"], 2)
@@ -109,13 +120,35 @@ def _become_run_process(fds: dict[str, int], request: dict[str, Any]) -> None:
     os.environ["HOME"] = workdir
 
 
-def _init_run(fds: dict[str, int], request: dict[str, Any], prepared: Any) -> NoReturn:
+def _forked(child: Callable[..., object], *args: Any) -> NoReturn:
+    """Run ``child(*args)`` in a process just forked, and end that process
+    however ``child`` ends: it must never return into its parent's code."""
+    try:
+        child(*args)
+    except BaseException as exc:
+        try:
+            os.write(2, f"playground: could not set the run up: {exc}\n".encode("utf-8", "replace"))
+        finally:
+            os._exit(EXIT_SETUP_FAILED)
+    os._exit(EXIT_SETUP_FAILED)
+
+
+def _run_process(fds: dict[str, int], request: dict[str, Any], prepared: Any) -> None:
+    os.close(fds["status"])
+    _become_run_process(fds, request)
+    prelude.serve_one(prepared)
+
+
+def _init_run(fds: dict[str, int], request: dict[str, Any], prepared: Any) -> None:
     """The run's init (pid 1 of its pid namespace when isolated): start the
-    run's process, wait for it, report its wait status. The snippet cannot
-    signal an init, so it cannot stop this report either."""
+    run's process, wait for it, report its wait status. The kernel drops
+    signals to a namespace's init from inside it unless the init handles
+    them, and it handles none, so the snippet cannot stop this report."""
     status_fd = fds["status"]
     try:
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # dies with the keeper
+        for number in _PYTHON_SIGNALS:
+            signal.signal(number, signal.SIG_DFL)
         if request.get("isolate"):
             drop_capabilities()
         run_pid = os.fork()
@@ -123,13 +156,7 @@ def _init_run(fds: dict[str, int], request: dict[str, Any], prepared: Any) -> No
         _report(status_fd, {"setup": str(exc)})
         os._exit(EXIT_SETUP_FAILED)
     if run_pid == 0:
-        try:
-            os.close(status_fd)
-            _become_run_process(fds, request)
-        except BaseException as exc:  # the run must not start half set up
-            os.write(2, f"playground: could not set the run up: {exc}\n".encode("utf-8", "replace"))
-            os._exit(EXIT_SETUP_FAILED)
-        prelude.serve_one(prepared)
+        _forked(_run_process, fds, request, prepared)
     for name in ("stdin", "stdout", "events"):
         os.close(fds[name])
     _, wait_status = os.waitpid(run_pid, 0)
@@ -137,7 +164,7 @@ def _init_run(fds: dict[str, int], request: dict[str, Any], prepared: Any) -> No
     os._exit(0)
 
 
-def keep_run(fds: dict[str, int], request: dict[str, Any], prepared: Any) -> NoReturn:
+def keep_run(fds: dict[str, int], request: dict[str, Any], prepared: Any) -> None:
     """The keeper: isolate the run, start its init, wait for it."""
     try:
         if request.get("isolate"):
@@ -147,7 +174,7 @@ def keep_run(fds: dict[str, int], request: dict[str, Any], prepared: Any) -> NoR
         _report(fds["status"], {"setup": str(exc)})
         os._exit(EXIT_SETUP_FAILED)
     if init_pid == 0:
-        _init_run(fds, request, prepared)
+        _forked(_init_run, fds, request, prepared)
     for fd in fds.values():
         os.close(fd)
     os.waitpid(init_pid, 0)
@@ -189,7 +216,7 @@ def serve(control_fd: int = CONTROL_FD) -> NoReturn:
         keeper = os.fork()
         if keeper == 0:
             control.close()
-            keep_run(named, request, prepared)
+            _forked(keep_run, named, request, prepared)
         for fd in fds:
             os.close(fd)
         os.waitpid(keeper, 0)
