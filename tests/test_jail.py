@@ -14,7 +14,7 @@ import pytest
 
 from playground.jail import DEFAULT_UID_BASE, Bubblewrap
 from playground.limits import Limits
-from playground.pool import open_pools
+from playground.pool import WarmPool, open_pools
 from playground.runner import run_snippet
 
 
@@ -305,4 +305,34 @@ def test_nothing_outlives_a_run(jail: Bubblewrap) -> None:
         threading.Thread(target=time.sleep, args=(1000,)).start()
         print("started")
     """, wall_seconds=2)
+    assert jail_processes() == []
+
+
+def test_a_jail_forks_every_run_until_one_is_killed(jail: Bubblewrap) -> None:
+    """A slot's jail (its fork server) serves run after run; a run stopped
+    at a limit takes its jail with it, and the slot gets a new one."""
+    limits = Limits(wall_seconds=1.5, cpu_seconds=30)
+    pool = WarmPool(jail, limits, slots=1)
+    pool.start()
+
+    def run_in_pool(code: str) -> dict[str, Any]:
+        try:
+            return run_snippet(jail, code, "virtual", limits, 0, jailed=pool.take(0)).to_json()
+        finally:
+            pool.replace(0)
+
+    try:
+        assert pool.settle()
+        first = pool.pids()
+        assert len(first) == 1
+        for number in range(3):
+            assert printed(run_in_pool(f"print({number})")) == [str(number)]
+            assert pool.settle() and pool.pids() == first
+        assert run_in_pool("while True: pass")["status"] == "timeout"
+        assert pool.settle()
+        assert len(pool.pids()) == 1 and pool.pids() != first
+        assert not any(os.path.exists(f"/proc/{pid}") for pid in first)
+        assert printed(run_in_pool("print('after')")) == ["after"]
+    finally:
+        pool.close()
     assert jail_processes() == []
