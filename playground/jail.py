@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .limits import Limits
+from .tracer.protocol import SPEEDUPS_ENV
 
 TRACER_DIR = Path(__file__).parent / "tracer"
 JAIL_TRACER_PARENT = "/sandbox"
@@ -107,8 +108,17 @@ def _env_args(env: dict[str, str]) -> list[str]:
     return [arg for name, value in env.items() for arg in ("--setenv", name, value)]
 
 
+def _tracer_env() -> dict[str, str]:
+    """The jail's environment: JAIL_ENV, and whether the tracer may use its
+    C accelerator when the server's environment says."""
+    choice = os.environ.get(SPEEDUPS_ENV)
+    return {**JAIL_ENV, SPEEDUPS_ENV: choice} if choice is not None else dict(JAIL_ENV)
+
+
 def _tracer_files() -> dict[str, bytes]:
-    return {path.name: path.read_bytes() for path in sorted(TRACER_DIR.glob("*.py"))}
+    """The tracer's modules, and its C accelerator when built (see playground.speedups)."""
+    files = [*TRACER_DIR.glob("*.py"), *TRACER_DIR.glob("_speedups.*.so")]
+    return {path.name: path.read_bytes() for path in sorted(files)}
 
 
 _LDD_LINE = re.compile(r"(?:=>\s*)?(/\S+)\s+\(0x")
@@ -209,7 +219,7 @@ class Bubblewrap(Jail):
             "--unshare-uts", "--unshare-cgroup-try", "--disable-userns",
             "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             "--hostname", "playground",
-            "--clearenv", *_env_args(JAIL_ENV),
+            "--clearenv", *_env_args(_tracer_env()),
             *self._interpreter_binds(),
             "--dev", "/dev",
             "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp",
@@ -256,7 +266,7 @@ class Unsandboxed(Jail):
         command = JailCommand(
             argv=[sys.executable, "-I", "-S", "-B", "-c", bootstrap(str(TRACER_DIR.parent))],
             cwd=workdir,
-            env={**JAIL_ENV, "PATH": "/usr/bin:/bin", "HOME": workdir},
+            env={**_tracer_env(), "PATH": "/usr/bin:/bin", "HOME": workdir},
         )
         command.cleanup.append(lambda: shutil.rmtree(workdir, ignore_errors=True))
         return command

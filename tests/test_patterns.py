@@ -363,7 +363,7 @@ def test_a_broken_tracer_stops_tracing_not_the_run(run_trace: RunTrace) -> None:
         frame = sys._getframe()
         while "run" not in frame.f_locals:
             frame = frame.f_back
-        frame.f_locals["run"].recorder.steps.extend((1, 0, 2 ** 70))  # cannot be packed as int64
+        frame.f_locals["run"].recorder._new_tasks.append((1, -1, -1, 2 ** 70, "x", "y"))  # cannot be packed as int64
         async def main():
             await asyncio.sleep(1)
             print("still running")
