@@ -135,10 +135,12 @@ typedef struct {
     PyObject *waits;
     PyObject *samples;
     PyObject *unannounced;
-    PyObject *new_tasks;
+    PyObject *task_names;
+    PyObject *task_coros;
     PyObject *cancel_requests;
     Buffer steps;
     Buffer ends;
+    Buffer tasks;
 } Core;
 
 static PyTypeObject CoreType;
@@ -153,7 +155,8 @@ core_traverse(Core *self, visitproc visit, void *arg)
     Py_VISIT(self->waits);
     Py_VISIT(self->samples);
     Py_VISIT(self->unannounced);
-    Py_VISIT(self->new_tasks);
+    Py_VISIT(self->task_names);
+    Py_VISIT(self->task_coros);
     Py_VISIT(self->cancel_requests);
     return 0;
 }
@@ -168,7 +171,8 @@ core_clear(Core *self)
     Py_CLEAR(self->waits);
     Py_CLEAR(self->samples);
     Py_CLEAR(self->unannounced);
-    Py_CLEAR(self->new_tasks);
+    Py_CLEAR(self->task_names);
+    Py_CLEAR(self->task_coros);
     Py_CLEAR(self->cancel_requests);
     return 0;
 }
@@ -181,6 +185,7 @@ core_dealloc(Core *self)
     core_clear(self);
     PyMem_Free(self->steps.data);
     PyMem_Free(self->ends.data);
+    PyMem_Free(self->tasks.data);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -205,13 +210,14 @@ core_init(Core *self, PyObject *args, PyObject *kwargs)
     Py_XSETREF(self->waits, PyDict_New());
     Py_XSETREF(self->samples, PyDict_New());
     Py_XSETREF(self->unannounced, PyDict_New());
-    Py_XSETREF(self->new_tasks, PyList_New(0));
+    Py_XSETREF(self->task_names, PyList_New(0));
+    Py_XSETREF(self->task_coros, PyList_New(0));
     Py_XSETREF(self->cancel_requests, PyDict_New());
-    if (!self->ids || !self->waits || !self->samples || !self->unannounced || !self->new_tasks ||
-        !self->cancel_requests) {
+    if (!self->ids || !self->waits || !self->samples || !self->unannounced || !self->task_names ||
+        !self->task_coros || !self->cancel_requests) {
         return -1;
     }
-    self->steps.len = self->ends.len = 0;
+    self->steps.len = self->ends.len = self->tasks.len = 0;
     return 0;
 }
 
@@ -453,10 +459,6 @@ core_announce_impl(Core *self, PyObject *key, PyObject *task_id)
     if (need_dict(self->unannounced, "_unannounced") || need_dict(self->ids, "_ids")) {
         return NULL;
     }
-    if (self->new_tasks == NULL || !PyList_Check(self->new_tasks)) {
-        PyErr_SetString(PyExc_TypeError, "Recorder._new_tasks must be a list");
-        return NULL;
-    }
     PyObject *entry = PyDict_GetItemWithError(self->unannounced, task_id);
     if (entry == NULL) {
         if (!PyErr_Occurred()) {
@@ -477,29 +479,36 @@ core_announce_impl(Core *self, PyObject *key, PyObject *task_id)
     PyObject *task = PyTuple_GET_ITEM(entry, 0), *coro_name = PyTuple_GET_ITEM(entry, 1),
              *parent = PyTuple_GET_ITEM(entry, 2), *line = PyTuple_GET_ITEM(entry, 3),
              *created = PyTuple_GET_ITEM(entry, 4);
-    PyObject *record = NULL, *name = NULL, *minus_one = NULL;
+    PyObject *name = NULL;
+    long long values[4] = {0, -1, -1, 0};
+    if (as_ns(task_id, &values[0]) < 0 || (parent != Py_None && as_ns(parent, &values[1]) < 0) ||
+        (line != Py_None && as_ns(line, &values[2]) < 0) || as_ns(created, &values[3]) < 0) {
+        goto failed;
+    }
     if (PyDict_SetItem(self->ids, key, task_id) < 0) {
         goto failed;
     }
     name = PyObject_CallMethodNoArgs(task, s_get_name);
-    minus_one = PyLong_FromLong(-1);
-    if (name == NULL || minus_one == NULL) {
+    if (name == NULL) {
         goto failed;
     }
-    record = PyTuple_Pack(6, task_id, parent == Py_None ? minus_one : parent, line == Py_None ? minus_one : line,
-                          created, name, coro_name);
-    if (record == NULL || PyList_Append(self->new_tasks, record) < 0) {
+    /* The record, its name and its coroutine go in together or not at all. */
+    if (PyList_Append(self->task_names, name) < 0) {
         goto failed;
     }
-    Py_DECREF(record);
+    if (PyList_Append(self->task_coros, coro_name) < 0 || buffer_push(&self->tasks, values, 4) < 0) {
+        Py_ssize_t names = PyList_GET_SIZE(self->task_names), coros = PyList_GET_SIZE(self->task_coros);
+        PyList_SetSlice(self->task_names, names - 1, names, NULL);
+        if (coros > names - 1) {
+            PyList_SetSlice(self->task_coros, coros - 1, coros, NULL);
+        }
+        goto failed;
+    }
     Py_DECREF(name);
-    Py_DECREF(minus_one);
     Py_DECREF(entry);
     return Py_NewRef(task_id);
 failed:
-    Py_XDECREF(record);
     Py_XDECREF(name);
-    Py_XDECREF(minus_one);
     Py_DECREF(entry);
     return NULL;
 }
@@ -769,6 +778,34 @@ core_take_ends(Core *self, PyObject *Py_UNUSED(ignored))
     return buffer_take(&self->ends);
 }
 
+/* (packed (id, parent or -1, line or -1, created) per task, [names], [coroutines]) */
+static PyObject *
+core_take_tasks(Core *self, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *names = PyList_New(0), *coros = PyList_New(0);
+    if (names == NULL || coros == NULL) {
+        Py_XDECREF(names);
+        Py_XDECREF(coros);
+        return NULL;
+    }
+    PyObject *packed = buffer_take(&self->tasks);
+    if (packed == NULL) {
+        Py_DECREF(names);
+        Py_DECREF(coros);
+        return NULL;
+    }
+    PyObject *result = PyTuple_Pack(3, packed, self->task_names, self->task_coros);
+    Py_DECREF(packed);
+    if (result == NULL) {
+        Py_DECREF(names);
+        Py_DECREF(coros);
+        return NULL;
+    }
+    Py_SETREF(self->task_names, names);
+    Py_SETREF(self->task_coros, coros);
+    return result;
+}
+
 static PyMethodDef core_methods[] = {
     {"next_step", (PyCFunction)core_next_step, METH_O, "The loop is about to run handle; the step before it ended."},
     {"task_created", (PyCFunction)(void (*)(void))core_task_created, METH_FASTCALL,
@@ -776,6 +813,8 @@ static PyMethodDef core_methods[] = {
     {"_announce", (PyCFunction)(void (*)(void))core_announce, METH_FASTCALL, "A task's first step: queue its record."},
     {"take_steps", (PyCFunction)core_take_steps, METH_NOARGS, "The ordinary steps so far, packed int64, and forget them."},
     {"take_ends", (PyCFunction)core_take_ends, METH_NOARGS, "The normal task ends so far, packed int64, and forget them."},
+    {"take_tasks", (PyCFunction)core_take_tasks, METH_NOARGS,
+     "The tasks announced so far: (packed int64 records, names, coroutines), and forget them."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -794,7 +833,6 @@ static PyMemberDef core_members[] = {
     {"waits", T_OBJECT_EX, offsetof(Core, waits), 0, NULL},
     {"_samples", T_OBJECT_EX, offsetof(Core, samples), 0, NULL},
     {"_unannounced", T_OBJECT_EX, offsetof(Core, unannounced), 0, NULL},
-    {"_new_tasks", T_OBJECT_EX, offsetof(Core, new_tasks), 0, NULL},
     {"_cancel_requests", T_OBJECT_EX, offsetof(Core, cancel_requests), 0, NULL},
     {NULL, 0, 0, 0, NULL},
 };

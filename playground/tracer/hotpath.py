@@ -118,6 +118,14 @@ class PyCore:
         self._ends.clear()
         return packed
 
+    def take_tasks(self) -> tuple[bytes, list[str], list[str]]:
+        """The tasks announced so far, and forget them: their records packed
+        as native int64 (id, parent or -1, line or -1, created), their
+        names, their coroutines."""
+        new, self._new_tasks = self._new_tasks, []
+        packed = array("q", [number for task in new for number in task[:4]]).tobytes()
+        return packed, [task[4] for task in new], [task[5] for task in new]
+
     def task_created(self, task: asyncio.Task[Any], caller: FrameType | None = None) -> int:
         """Give a new task its id. It is announced at its first step, because
         ``asyncio.create_task(name=...)`` names a task after creating it."""

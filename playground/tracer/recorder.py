@@ -21,7 +21,6 @@ import base64
 import signal
 import sys
 import threading
-from array import array
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
@@ -125,7 +124,7 @@ class Recorder(Core):
             self.buffer.clear()
             self.take_steps()
             self.take_ends()
-            self._new_tasks.clear()
+            self.take_tasks()
             self.disable("flush", exc)
         finally:
             self._flushing = False
@@ -133,13 +132,13 @@ class Recorder(Core):
     def _flush(self) -> None:
         buffer = self.buffer
         self._last_flush = self.clock.now_ns()
-        if self._new_tasks:
-            new, self._new_tasks = self._new_tasks, []
-            self._sent += len(new) - 1
-            numbers = [number for task in new for number in task[:4]]
-            buffer.insert(0, (protocol.TASKS, _pack(numbers), [task[4] for task in new], [task[5] for task in new]))
-        # The bulk of every trace, ordinary steps and normal task ends, comes
-        # packed as int64 from the hot path: a fraction of the cost of JSON.
+        # The bulk of every trace, tasks announced, ordinary steps and normal
+        # task ends, comes packed as int64 from the hot path: a fraction of
+        # the cost of JSON. Tasks go first: the other messages name them.
+        packed, names, coros = self.take_tasks()
+        if packed:
+            self._sent += len(names) - 1
+            buffer.insert(0, (protocol.TASKS, _encode(packed), names, coros))
         steps = self.take_steps()
         if steps:
             self._sent += len(steps) // 24 - 1
@@ -422,10 +421,6 @@ class Recorder(Core):
         duration = loop_end if status == "ok" and loop_end is not None and self._last_output <= loop_end else now
         self.channel.send(protocol.END, status, duration)
         self.channel.flush()
-
-
-def _pack(numbers: list[int]) -> str:
-    return _encode(array("q", numbers).tobytes())
 
 
 def _encode(packed: bytes) -> str:
