@@ -109,8 +109,10 @@ def _env_args(env: dict[str, str]) -> list[str]:
 
 
 def _tracer_env() -> dict[str, str]:
-    """The jail's environment: JAIL_ENV, and whether the tracer may use its
-    C accelerator when the server's environment says."""
+    """The unsandboxed run's environment: JAIL_ENV, and whether the tracer
+    may use its C accelerator when the server's environment says (a jail's
+    environment is JAIL_ENV alone, and its tracer uses the accelerator when
+    it was built)."""
     choice = os.environ.get(SPEEDUPS_ENV)
     return {**JAIL_ENV, SPEEDUPS_ENV: choice} if choice is not None else dict(JAIL_ENV)
 
@@ -219,7 +221,7 @@ class Bubblewrap(Jail):
             "--unshare-uts", "--unshare-cgroup-try", "--disable-userns",
             "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             "--hostname", "playground",
-            "--clearenv", *_env_args(_tracer_env()),
+            "--clearenv", *_env_args(JAIL_ENV),
             *self._interpreter_binds(),
             "--dev", "/dev",
             "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp",

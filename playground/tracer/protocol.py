@@ -19,8 +19,9 @@ READY = b"\x00playground-ready\n"
 
 SNIPPET_FILENAME = "<snippet>"
 
-# Set to "0" in the server's environment, the jail runs the tracer's pure
-# Python hot path instead of its C accelerator (for tests and comparisons).
+# Set to "0" in the server's environment, an unsandboxed run (PLAYGROUND_SANDBOX=
+# none, the tests, the benchmarks) uses the tracer's pure-Python hot path
+# instead of its C accelerator, to compare them.
 SPEEDUPS_ENV = "PLAYGROUND_TRACER_SPEEDUPS"
 
 # Messages, with their fields after the kind. Times are integer nanoseconds
