@@ -6,7 +6,10 @@ _speedups.c, built by ``python3 -m playground.speedups``), and through the
 tracer with its pure-Python hot path (``PLAYGROUND_TRACER_SPEEDUPS=0``), all
 without a jail (so only the tracer's cost is measured, with the server
 parsing the stream as it comes, as in production), several times each in
-one run so the machine's noise hits all alike. The snippet times its own
+one run so the machine's noise hits all alike. A fourth run sends the
+C-traced stream to /dev/null instead of the server: the tracer's cost alone,
+without the time it waits on a full pipe while the server, on the same
+cores, parses more slowly than it writes. The snippet times its own
 ``asyncio.run`` with ``time.perf_counter``. Prints the medians and ratios,
 and the trace's size as the API sends it: contract v1 (the default) and the
 compact columnar form the page asks for, each as JSON and gzipped.
@@ -29,9 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from playground.jail import Unsandboxed  # noqa: E402
+from playground.jail import JAIL_ENV, TRACER_DIR, Unsandboxed, bootstrap  # noqa: E402
 from playground.limits import Limits  # noqa: E402
-from playground.runner import run_snippet  # noqa: E402
+from playground.runner import run_snippet, settings_for  # noqa: E402
 from playground.speedups import used_by  # noqa: E402
 from playground.tracer.protocol import SPEEDUPS_ENV  # noqa: E402
 
@@ -74,6 +77,24 @@ def traced(code: str, limits: Limits, python_path: bool = False) -> tuple[float,
     return float(trace.output[-1].text), sizes, trace.truncated
 
 
+STREAM_SINK = os.devnull
+
+
+def tracer_alone(code: str, limits: Limits) -> float:
+    """The snippet's time traced (C hot path) with the event stream going to
+    /dev/null: what the tracer costs when nothing reads behind it."""
+    # The snippet's print goes into the (discarded) trace: it reports on stderr.
+    timed = code.replace('print(f"{time.perf_counter() - started:.6f}")',
+                         'import os; os.write(2, f"{time.perf_counter() - started:.6f}\\n".encode())')
+    with open(STREAM_SINK, "wb") as sink:
+        settings = settings_for(Unsandboxed(), "real", limits, sink.fileno())
+        payload = json.dumps(settings).encode() + b"\n" + timed.encode()
+        result = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", bootstrap(str(TRACER_DIR.parent))],
+                                input=payload, capture_output=True, check=True, env=JAIL_ENV,
+                                pass_fds=(sink.fileno(),))
+    return float(result.stderr.decode().split()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=20_000)
@@ -86,7 +107,7 @@ def main() -> None:
     if hot_path != "C":
         print(f"warning: the tracer's C hot path is not built here ({hot_path}): "
               "run python3 -m playground.speedups", file=sys.stderr)
-    plain, fast, slow = [], [], []
+    plain, fast, slow, alone = [], [], [], []
     sizes: dict[str, int] = {}
     truncated = False
     for _ in range(args.rounds):
@@ -94,6 +115,7 @@ def main() -> None:
         seconds, sizes, truncated = traced(code, limits)
         fast.append(seconds)
         slow.append(traced(code, limits, python_path=True)[0])
+        alone.append(tracer_alone(code, limits))
     base = statistics.median(plain)
     cut = " (truncated)" if truncated else ""
     print(f"tasks:                        {args.tasks}")
@@ -103,6 +125,7 @@ def main() -> None:
     print(f"traced p50 (Python hot path): {statistics.median(slow) * 1000:8.1f} ms")
     print(f"ratio ({hot_path} hot path):           {statistics.median(fast) / base:8.2f}x")
     print(f"ratio (Python hot path):      {statistics.median(slow) / base:8.2f}x")
+    print(f"ratio ({hot_path}, stream to /dev/null): {statistics.median(alone) / base:8.2f}x (the tracer alone)")
     print(f"trace, v1 JSON:               {sizes['v1'] / 1e6:8.2f} MB{cut} (the API's default)")
     print(f"trace, v1 gzip:               {sizes['v1 gzip'] / 1e6:8.2f} MB")
     print(f"trace, columnar JSON:         {sizes['columnar'] / 1e6:8.2f} MB{cut} (what the page asks for)")
