@@ -12,7 +12,7 @@ FROM debian:12-slim
 # is the interpreter inside it, and also runs the server from a venv.
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        bubblewrap python3 python3-seccomp python3-venv ca-certificates \
+        bubblewrap python3 python3-seccomp python3-venv ca-certificates gcc python3-dev \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
@@ -27,6 +27,8 @@ COPY wsgi.py gunicorn.conf.py ./
 COPY playground/ playground/
 COPY templates/ templates/
 COPY static/ static/
+# The tracer's C accelerator, built for the jail's interpreter (and the venv's).
+RUN /opt/venv/bin/python3 -m playground.speedups
 
 # The server stays root inside the container so that each jail slot runs as
 # a uid of its own (JAIL_UID_BASE + slot); bubblewrap itself always runs as

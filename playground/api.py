@@ -19,6 +19,7 @@ from .errors import RETRY_AFTER_SECONDS, APIError
 from .examples import EXAMPLES
 from .runcache import RunCache
 from .sandbox import Busy, JailUnavailable, Sandbox
+from .trace import COLUMNAR
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -26,7 +27,10 @@ CLOCKS = ("virtual", "real")
 # Traces are repetitive JSON: above this size, gzip them for clients that
 # accept it (a 20,000-task trace shrinks about eightfold).
 COMPRESS_ABOVE_BYTES = 16 * 1024
-RUN_FIELDS = {"code", "clock"}
+RUN_FIELDS = {"code", "clock", "format"}
+# The trace as contract v1 (the default), or in the compact columnar form a
+# client asks for (see docs/trace.md).
+FORMATS = ("v1", COLUMNAR)
 
 
 def sandbox() -> Sandbox:
@@ -82,21 +86,29 @@ def clock_field(body: dict[str, Any]) -> str:
     return clock  # type: ignore[no-any-return]
 
 
+def format_field(body: dict[str, Any]) -> str:
+    answer_format = body.get("format", "v1")
+    if answer_format not in FORMATS:
+        raise APIError(400, "wrong_fields", "Field 'format' must be 'v1' or 'columnar'.")
+    return answer_format  # type: ignore[no-any-return]
+
+
 @bp.post("/run")
 def run() -> Response:
     service = sandbox()
     body = json_body(RUN_FIELDS)
     code = text_field(body, "code", service.limits.code_bytes)
     clock = clock_field(body)
+    answer_format = format_field(body)
 
     def compute() -> dict[str, Any]:
         trace = service.run(code, clock)  # type: ignore[arg-type]
         g.run_status = trace.status
-        return trace.to_json()
+        return trace.to_columnar() if answer_format == COLUMNAR else trace.to_json()
 
     try:
-        # The same snippet on the virtual clock within RUN_CACHE_SECONDS runs once.
-        answer = run_cache().run(code, clock, compute)
+        # The same snippet on the virtual clock within RUN_CACHE_SECONDS runs once (per format).
+        answer = run_cache().run(code, clock, compute, variant=answer_format)
     except Busy:
         raise APIError(503, "busy", "All jails are busy and the queue is full: try again in a few seconds.",
                        retry_after=RETRY_AFTER_SECONDS) from None

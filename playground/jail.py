@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .limits import Limits
+from .tracer.protocol import SPEEDUPS_ENV
 
 TRACER_DIR = Path(__file__).parent / "tracer"
 JAIL_TRACER_PARENT = "/sandbox"
@@ -132,8 +133,19 @@ def _env_args(env: dict[str, str]) -> list[str]:
     return [arg for name, value in env.items() for arg in ("--setenv", name, value)]
 
 
+def _tracer_env() -> dict[str, str]:
+    """The unsandboxed run's environment: JAIL_ENV, and whether the tracer
+    may use its C accelerator when the server's environment says (a jail's
+    environment is JAIL_ENV alone, and its tracer uses the accelerator when
+    it was built)."""
+    choice = os.environ.get(SPEEDUPS_ENV)
+    return {**JAIL_ENV, SPEEDUPS_ENV: choice} if choice is not None else dict(JAIL_ENV)
+
+
 def _tracer_files() -> dict[str, bytes]:
-    return {path.name: path.read_bytes() for path in sorted(TRACER_DIR.glob("*.py"))}
+    """The tracer's modules, and its C accelerator when built (see playground.speedups)."""
+    files = [*TRACER_DIR.glob("*.py"), *TRACER_DIR.glob("_speedups.*.so")]
+    return {path.name: path.read_bytes() for path in sorted(files)}
 
 
 _LDD_LINE = re.compile(r"(?:=>\s*)?(/\S+)\s+\(0x")
@@ -282,7 +294,7 @@ class Unsandboxed(Jail):
         return JailCommand(
             argv=[sys.executable, "-I", "-S", "-B", "-c", bootstrap(str(TRACER_DIR.parent))],
             cwd=tempfile.gettempdir(),
-            env={**JAIL_ENV, "PATH": "/usr/bin:/bin"},
+            env={**_tracer_env(), "PATH": "/usr/bin:/bin"},
         )
 
     def run_request(self, limits: Limits) -> RunRequest:

@@ -89,14 +89,16 @@ class RunCache:
     def size_bytes(self) -> int:
         return self._bytes
 
-    def run(self, code: str, clock: str, compute: Callable[[], Trace]) -> bytes:
+    def run(self, code: str, clock: str, compute: Callable[[], Trace], variant: str = "v1") -> bytes:
         """The trace of ``code`` as JSON bytes: a stored one, or ``compute()``'s.
 
         ``compute`` runs the code; its exceptions (busy, no jail) pass through.
+        ``variant`` names the form ``compute`` answers in (v1, columnar): each
+        is kept apart.
         """
         if clock != "virtual" or not self.enabled:
             return self._fresh(compute)[0]
-        key = hashlib.sha256(f"{clock}\0{code}".encode("utf-8", "surrogatepass")).digest()
+        key = hashlib.sha256(f"{clock}\0{variant}\0{code}".encode("utf-8", "surrogatepass")).digest()
         with self._lock:
             body = self._lookup(key)
             if body is not None:

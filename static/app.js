@@ -9,7 +9,7 @@ import { renderSummary } from "./summary.js";
 import { renderTaskTable } from "./tasktable.js";
 import { initUrlMode } from "./urlmode.js";
 import { initShare } from "./share.js";
-import { postJSON as postAPI } from "./api.js";
+import { postJSON as postAPI, postRun as postRunAPI } from "./api.js";
 import { StatusBox, STATUS_TITLE, eventNotes, num, outputRow, str, taskNames, validLine } from "./status.js";
 
 const $ = (selector) => document.querySelector(selector);
@@ -487,7 +487,7 @@ function run() {
   startRunning("Running\u2026");
   running = (async () => {
     try {
-      const answer = await postJSON("api/run", { code, clock });
+      const answer = await postRunAPI(apiURL("api/run"), { code, clock });
       if (!answer.ok) {
         requestError(answer.message, answer.code);
         return;
@@ -528,9 +528,14 @@ function scriptRoot() {
 let mode = "code";
 
 /** POST JSON to the API: {ok, body} or {ok: false, message, code}. */
+/** An API address, relative to the app's root. */
+function apiURL(path) {
+  return new URL(path, new URL(document.baseURI).origin + scriptRoot());
+}
+
 /** POST JSON to the API, relative to the app's root (see api.js). */
 function postJSON(path, payload) {
-  return postAPI(new URL(path, new URL(document.baseURI).origin + scriptRoot()), payload);
+  return postAPI(apiURL(path), payload);
 }
 
 function startRunning(text) {

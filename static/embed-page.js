@@ -7,7 +7,7 @@
 //
 // Everything that comes from a run is inserted as text, never as markup.
 
-import { postJSON } from "./api.js";
+import { postRun } from "./api.js";
 import { StatusBox, STATUS_TITLE, eventNotes, num, outputRow, str, taskNames, validLine } from "./status.js";
 import { renderTimeline, clearTimeline, formatDuration } from "./timeline.js";
 
@@ -178,7 +178,7 @@ function run() {
   runButton.setAttribute("aria-busy", "true");
   running = (async () => {
     try {
-      const answer = await postJSON(new URL("api/run", new URL(root, location.origin)), { code: editor.getValue(), clock });
+      const answer = await postRun(new URL("api/run", new URL(root, location.origin)), { code: editor.getValue(), clock });
       if (!answer.ok) {
         failed(answer.message);
         return;

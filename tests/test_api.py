@@ -11,6 +11,10 @@ from flask.testing import FlaskClient
 
 from playground import create_app
 from playground.examples import BY_NAME, EXAMPLES
+from playground.jail import Unsandboxed
+from playground.limits import Limits
+from playground.runner import run_snippet
+from playground.trace import expand_columnar
 
 
 def test_run_returns_the_trace(client: FlaskClient) -> None:
@@ -68,6 +72,7 @@ def test_malformed_json_is_400(client: FlaskClient, body: str) -> None:
     {}, {"code": 1}, {"code": None}, {"code": ["print(1)"]},
     {"code": "print(1)", "clock": "sundial"}, {"code": "print(1)", "clock": 1},
     {"code": "print(1)", "extra": True},
+    {"code": "print(1)", "format": "csv"}, {"code": "print(1)", "format": None},
 ])
 def test_wrong_fields_are_400(client: FlaskClient, payload: object) -> None:
     response = client.post("/api/run", data=json.dumps(payload), content_type="application/json")
@@ -177,3 +182,35 @@ def test_large_traces_are_gzipped_for_clients_that_accept_it(client: FlaskClient
     trace = json.loads(gzip.decompress(packed.get_data()))
     assert trace["status"] == "ok" and len(trace["tasks"]) == 301
     assert len(packed.get_data()) < len(plain.get_data()) / 3
+
+
+def test_the_columnar_form_expands_to_the_v1_trace(app: Flask, client: FlaskClient,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # One real trace, answered in both forms: a run with a blocking slice
+    # (its line), an error, output and waits.
+    code = (
+        "import asyncio, time\n"
+        "async def work(i):\n"
+        "    await asyncio.sleep(i / 100)\n"
+        "    if i == 7:\n"
+        "        time.sleep(0.1)\n"
+        "        raise ValueError(i)\n"
+        "    print(i)\n"
+        "async def main():\n"
+        "    await asyncio.gather(*(work(i) for i in range(200)), return_exceptions=True)\n"
+        "asyncio.run(main())\n"
+    )
+    trace = run_snippet(Unsandboxed(), code, "virtual", Limits())
+    monkeypatch.setattr(app.extensions["playground.sandbox"], "run", lambda *args: trace)
+    v1 = client.post("/api/run", json={"code": code}).get_json()
+    compact = client.post("/api/run", json={"code": code, "format": "columnar"},
+                          headers={"Accept-Encoding": "gzip"})
+    assert compact.status_code == 200 and compact.headers["Content-Encoding"] == "gzip"
+    body = json.loads(gzip.decompress(compact.get_data()))
+    assert body["format"] == "columnar" and body["version"] == 1
+    assert len(body["slices"]["start"]) == len(v1["slices"]) > 400
+    assert any("line" in item for item in v1["slices"]) and any(task["error"] for task in v1["tasks"])
+    assert v1.pop("cached") is False and body.pop("cached") is False
+    assert expand_columnar(body) == v1
+    assert len(compact.get_data()) < len(client.post("/api/run", json={"code": code},
+                                                     headers={"Accept-Encoding": "gzip"}).get_data())

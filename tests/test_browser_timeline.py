@@ -101,6 +101,20 @@ def test_lanes_form_a_tree_that_folds(page: Page, live_server: str) -> None:
     expect(lanes(page)).to_have_count(2)
 
 
+def test_the_page_asks_for_the_compact_trace_and_draws_it(page: Page, live_server: str) -> None:
+    with page.expect_response("**/api/run") as answer:
+        run_code(page, live_server, NESTED)
+    response = answer.value
+    assert response.request.post_data_json["format"] == "columnar"
+    body = response.json()
+    assert body["format"] == "columnar" and isinstance(body["slices"]["start"], list)
+    # Expanded back in api.js: the lanes, their names and the output, as from v1.
+    expect(lanes(page)).to_have_count(4)
+    assert page.locator('[data-testid="timeline"] .tl-name').all_text_contents() == [
+        "Task-1", "parent", "Task-3", "Task-4"]
+    expect(page.locator('[data-testid="output"]')).to_contain_text("leaf 2")
+
+
 def test_hover_tells_times_and_the_await_line_and_click_selects_it(page: Page, live_server: str) -> None:
     page.goto(f"{live_server}/?example=gather")
     page.get_by_test_id("run").click()

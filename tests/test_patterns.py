@@ -363,7 +363,12 @@ def test_a_broken_tracer_stops_tracing_not_the_run(run_trace: RunTrace) -> None:
         frame = sys._getframe()
         while "run" not in frame.f_locals:
             frame = frame.f_back
-        frame.f_locals["run"].recorder.steps.extend((1, 0, 2 ** 70))  # cannot be packed as int64
+        recorder = frame.f_locals["run"].recorder
+        def take_steps_once():
+            # A batch that cannot be packed, once (as a clock pushed past int64 ns would make).
+            del recorder.take_steps
+            raise OverflowError("int too big to convert")
+        recorder.take_steps = take_steps_once
         async def main():
             await asyncio.sleep(1)
             print("still running")

@@ -4,14 +4,21 @@
 only asyncio internals that exist unchanged in Python 3.11 to 3.13:
 
 * ``BaseEventLoop._ready`` is the deque of callbacks ready to run, which
-  ``_run_once`` empties with ``popleft()`` right before running each one.
-  Ours is a ``ReadyQueue`` whose ``popleft`` tells the recorder that the
-  previous step ended and the next begins: one clock reading per step, and
-  no wrapper around the callback. A task's steps and wake-ups are bound to
-  the task, so ``callback.__self__`` says which task runs.
-* ``BaseEventLoop._call_soon`` schedules every callback; ours notes when a
-  parked task is woken, so its wait ends there and the time until it runs
-  counts as scheduled (the loop's contention).
+  ``_run_once`` empties with ``popleft()`` right before running each one,
+  and to which ``_call_soon`` (every ``call_soon``) and ``_run_once`` (due
+  timers) ``append()`` handles; ``_run_once`` also takes its ``len()`` and
+  truth, and ``close`` calls ``clear()``. Ours is a ``ReadyQueue``
+  (:mod:`playground.tracer.hotpath`, in C when built) whose ``popleft``
+  tells the recorder that the previous step ended and the next begins: one
+  clock reading per step, and no wrapper around the callback. A task's steps
+  and wake-ups are bound to the task, so ``Handle._callback.__self__`` says
+  which task runs (``Handle._callback`` and ``Handle._cancelled`` are read).
+  Its ``append`` of a ``call_soon`` handle (an ``asyncio.Handle``, not a
+  timer's) notes when a parked task is woken, so its wait ends there and the
+  time until it runs counts as scheduled (the loop's contention).
+* ``Task._fut_waiter`` (the future a task is parked on) and
+  ``Task._exception`` (read without marking the error retrieved) tell how a
+  step ended.
 * ``create_task`` builds a ``TracedTask`` (a subclass of ``asyncio.Task``
   whose ``cancel`` says who cancelled) and registers it with its parent and
   the snippet line that created it.
@@ -24,7 +31,6 @@ only asyncio internals that exist unchanged in Python 3.11 to 3.13:
 from __future__ import annotations
 
 import asyncio
-import collections
 import selectors
 import sys
 import threading
@@ -33,30 +39,8 @@ from concurrent.futures.thread import _worker as _executor_worker
 from contextvars import Context
 from typing import Any, NoReturn
 
+from .hotpath import ReadyQueue
 from .recorder import Recorder
-
-_Handle = asyncio.Handle
-_popleft = collections.deque.popleft
-
-
-class ReadyQueue(collections.deque):  # type: ignore[type-arg]
-    """The loop's ready queue; taking a callback out marks a step boundary."""
-
-    __slots__ = ("recorder",)
-
-    def __init__(self, recorder: Recorder) -> None:
-        super().__init__()
-        self.recorder = recorder
-
-    def popleft(self) -> Any:
-        handle = _popleft(self)
-        recorder = self.recorder
-        if recorder.enabled:
-            try:
-                recorder.next_step(handle)
-            except Exception as exc:
-                recorder.disable("next_step", exc)
-        return handle
 
 
 class TracedTask(asyncio.Task):  # type: ignore[type-arg]
@@ -134,18 +118,6 @@ class TracingEventLoop(asyncio.SelectorEventLoop):
     def time(self) -> float:
         return self.recorder.clock.now()
 
-    def _call_soon(self, callback: Callable[..., Any], args: Any, context: Context | None) -> asyncio.Handle:
-        handle = _Handle(callback, args, self, context)
-        if handle._source_traceback:  # type: ignore[attr-defined]
-            del handle._source_traceback[-1]  # type: ignore[attr-defined]
-        self._ready.append(handle)  # type: ignore[attr-defined]
-        recorder = self.recorder
-        if recorder.waits:
-            owner = getattr(callback, "__self__", None)
-            if owner is not None and id(owner) in recorder.waits:
-                recorder.hook("wake-up", recorder.task_woken, owner)
-        return handle
-
     def create_task(  # type: ignore[override]
         self, coro: Any, *, name: str | None = None, context: Context | None = None
     ) -> asyncio.Task[Any]:
@@ -157,7 +129,11 @@ class TracingEventLoop(asyncio.SelectorEventLoop):
             if task._source_traceback:  # type: ignore[attr-defined]
                 del task._source_traceback[-1]  # type: ignore[attr-defined]
         recorder = self.recorder
-        recorder.hook("task_created", recorder.task_created, task, sys._getframe(1))
+        if recorder.enabled:
+            try:
+                recorder.task_created(task, sys._getframe(1))
+            except Exception as exc:
+                recorder.disable("task_created", exc)
         return task
 
     def run_in_executor(  # type: ignore[override]

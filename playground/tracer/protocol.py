@@ -19,6 +19,11 @@ READY = b"\x00playground-ready\n"
 
 SNIPPET_FILENAME = "<snippet>"
 
+# Set to "0" in the server's environment, an unsandboxed run (PLAYGROUND_SANDBOX=
+# none, the tests, the benchmarks) uses the tracer's pure-Python hot path
+# instead of its C accelerator, to compare them.
+SPEEDUPS_ENV = "PLAYGROUND_TRACER_SPEEDUPS"
+
 # Messages, with their fields after the kind. Times are integer nanoseconds
 # since the run started, on the run's clock.
 START = "start"  # clock ("virtual" or "real")

@@ -8,8 +8,10 @@ messages: raw tuples of integers and short strings, timed in nanoseconds,
 which the server assembles into the trace. A hook that fails disables
 recording, never the run.
 
-``next_step`` runs once per callback of every run, so it is written for
-speed: attributes read once, no calls on the common path.
+The hot path (``next_step``, ``task_created``, the ready queue) lives in
+:mod:`playground.tracer.hotpath`, in Python and in C; ``Recorder`` adds the
+rest, which runs rarely: blocking steps, waits, wake-ups, errors,
+cancellation, output and flushing.
 """
 
 from __future__ import annotations
@@ -19,23 +21,18 @@ import base64
 import signal
 import sys
 import threading
-from array import array
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
 from . import protocol
-from .channel import FLUSH_COUNT, FLUSH_INTERVAL, Channel
-from .clock import Clock, real_perf_counter_ns
+from .channel import FLUSH_COUNT, Channel
+from .clock import Clock
+from .hotpath import FLUSH_INTERVAL_NS, Core
 from .waits import describe_wait, exception_line, number, snippet_line, task_label
 
-# Tasks asyncio.run creates for its own shutdown, not the snippet's work.
-_SHUTDOWN_ASYNCGENS = asyncio.BaseEventLoop.shutdown_asyncgens.__code__
-_SHUTDOWN_EXECUTOR = asyncio.BaseEventLoop.shutdown_default_executor.__code__
-_HIDDEN = 0
 _STEP = protocol.STEP
 _Task = asyncio.Task
-_FLUSH_INTERVAL_NS = int(FLUSH_INTERVAL * 1e9)
 _ANY_LINE = 0  # the samples' key that counts every CPU tick of a step
 
 # Who cancels a task, told by the asyncio function that called cancel(), and
@@ -74,7 +71,7 @@ def _canceller(qualname: str, frame: FrameType) -> tuple[str, bool] | None:
     return template.format(failed=culprit), on_timeout
 
 
-class Recorder:
+class Recorder(Core):
     def __init__(
         self,
         clock: Clock,
@@ -83,27 +80,12 @@ class Recorder:
         blocking_threshold: float,
         max_events: int,
     ) -> None:
-        self.clock = clock
+        super().__init__(clock, int(blocking_threshold * 1e9))
         self.channel = channel
-        self.blocking_ns = int(blocking_threshold * 1e9)
         self.max_events = max_events
-        self.enabled = True
         self.truncated = False
         self.loops_started = 0
         self._sent = 0
-        # Our ids of the tasks not yet finished, by id(task). A finished task
-        # leaves, so its address can be reused without confusion; keeping no
-        # reference lets asyncio still warn about abandoned pending tasks.
-        # Negative until the task is announced, 0 for asyncio's own tasks.
-        self._ids: dict[int, int] = {}
-        self._next_id = 1
-        # Tasks parked on a future: id(task) -> (task id, since, on, line, chain).
-        self.waits: dict[int, tuple[int, int, str | None, int | None, list[str]]] = {}
-        # Who asked a task to cancel, where, and whether the snippet itself
-        # asked: task id -> (who, line, explicit).
-        self._cancel_requests: dict[int, tuple[str, int | None, bool]] = {}
-        # Tasks created but not yet run, with what the TASK message needs.
-        self._unannounced: dict[int, tuple[asyncio.Task[Any], str, int | None, int | None, int]] = {}
         # Tasks that ended with an exception, until asyncio says whether
         # anyone retrieved it: id(task) -> task id.
         self._errored: dict[int, int] = {}
@@ -111,30 +93,13 @@ class Recorder:
         self.executor_labels: dict[int, str] = {}
         # Active asyncio.timeout() blocks, by id(task).
         self.timeouts: dict[int, list[Any]] = {}
-        # The step running now, if any.
-        self.in_step = False
-        self.current: int | None = None
-        self._step_task: asyncio.Task[Any] | None = None
-        self._step_start = 0
-        self._step_skipped = 0
         self._sleep_reason: str | None = None
         self._sleep_line: int | None = None
-        self._samples: dict[int, int] = {}
         self._loop_thread = threading.get_ident()
         self._last_loop_end: int | None = None
         self._last_output = 0
         self._partial: dict[str, tuple[int | None, int, str]] = {}
-        self._last_flush = 0
         self.buffer = channel.buffer
-        # The bulk of every trace, kept out of the tuple buffer and packed as
-        # int64 at each flush, which costs a fraction of encoding JSON:
-        # ordinary steps as (task id, start, end), tasks announced as
-        # (task id, parent or -1, line or -1, created) with their names and
-        # coroutines, and tasks that ended normally as (task id, ended).
-        self.steps: list[int] = []
-        self._add_steps = self.steps.extend
-        self._new_tasks: list[tuple[int, int, int, int, str, str]] = []
-        self._ends: list[int] = []
         # Set while flushing: the CPU-time sampler may flush too, between
         # any two bytecodes, and must not flush in the middle of a flush.
         self._flushing = False
@@ -157,9 +122,9 @@ class Recorder:
             # A value that cannot be packed (a clock the snippet pushed past
             # int64 nanoseconds): drop the batch and stop tracing, not the run.
             self.buffer.clear()
-            self.steps.clear()
-            self._ends.clear()
-            self._new_tasks.clear()
+            self.take_steps()
+            self.take_ends()
+            self.take_tasks()
             self.disable("flush", exc)
         finally:
             self._flushing = False
@@ -167,20 +132,21 @@ class Recorder:
     def _flush(self) -> None:
         buffer = self.buffer
         self._last_flush = self.clock.now_ns()
-        if self._new_tasks:
-            new, self._new_tasks = self._new_tasks, []
-            self._sent += len(new) - 1
-            numbers = [number for task in new for number in task[:4]]
-            buffer.insert(0, (protocol.TASKS, _pack(numbers), [task[4] for task in new], [task[5] for task in new]))
-        steps = self.steps
+        # The bulk of every trace, tasks announced, ordinary steps and normal
+        # task ends, comes packed as int64 from the hot path: a fraction of
+        # the cost of JSON. Tasks go first: the other messages name them.
+        packed, names, coros = self.take_tasks()
+        if packed:
+            self._sent += len(names) - 1
+            buffer.insert(0, (protocol.TASKS, _encode(packed), names, coros))
+        steps = self.take_steps()
         if steps:
-            self._sent += len(steps) // 3 - 1
-            buffer.append((protocol.STEPS, _pack(steps)))
-            steps.clear()
-        if self._ends:
-            self._sent += len(self._ends) // 2 - 1
-            buffer.append((protocol.ENDS, _pack(self._ends)))
-            self._ends.clear()
+            self._sent += len(steps) // 24 - 1
+            buffer.append((protocol.STEPS, _encode(steps)))
+        ends = self.take_ends()
+        if ends:
+            self._sent += len(ends) // 16 - 1
+            buffer.append((protocol.ENDS, _encode(ends)))
         if not buffer:
             return
         self._sent += len(buffer)
@@ -218,37 +184,6 @@ class Recorder:
 
     # Tasks.
 
-    def task_created(self, task: asyncio.Task[Any], caller: FrameType | None = None) -> int:
-        """Give a new task its id. It is announced at its first step, because
-        ``asyncio.create_task(name=...)`` names a task after creating it."""
-        coro = task.get_coro()
-        key = id(task)
-        if self.waits:
-            self.waits.pop(key, None)  # a task that vanished while parked had this address
-        code = getattr(coro, "cr_code", None)
-        if code is _SHUTDOWN_ASYNCGENS or code is _SHUTDOWN_EXECUTOR:
-            self._ids[key] = _HIDDEN
-            return _HIDDEN
-        task_id = self._next_id
-        self._next_id += 1
-        self._ids[key] = -task_id
-        coro_name = getattr(coro, "__qualname__", None) or type(coro).__name__
-        creator = self._step_task
-        parent = None if creator is None else self._ids.get(id(creator)) or None
-        line = snippet_line(caller)
-        clock = self.clock
-        created = real_perf_counter_ns() - clock.origin_ns + clock.skipped_ns
-        self._unannounced[task_id] = (task, coro_name, parent, line, created)
-        return -task_id
-
-    def _announce(self, key: int, task_id: int) -> int:
-        task, coro_name, parent, line, created = self._unannounced.pop(task_id)
-        self._ids[key] = task_id
-        # One append: the sampler's flush may come between any two bytecodes.
-        self._new_tasks.append((task_id, -1 if parent is None else parent, -1 if line is None else line, created,
-                                task.get_name(), coro_name))
-        return task_id
-
     def _announce_all(self) -> None:
         for task_id, (task, *_) in list(self._unannounced.items()):
             self._announce(id(task), task_id)
@@ -269,7 +204,7 @@ class Recorder:
         # retrieved and hide asyncio's "exception was never retrieved".
         exc = getattr(task, "_exception", None)
         if exc is None:
-            self._ends.extend((task_id, now))
+            self.buffer.append((protocol.TASK_END, task_id, now, "done", None, None, None))
             return
         line = exception_line(exc)
         self._errored[id(task)] = task_id
@@ -343,54 +278,6 @@ class Recorder:
 
     # Steps: each time a task (or a plain callback) runs on the loop.
 
-    def next_step(self, handle: asyncio.Handle) -> None:
-        """The loop is about to run ``handle``; the step before it ended now."""
-        clock = self.clock
-        now = real_perf_counter_ns() - clock.origin_ns + clock.skipped_ns
-        if self.in_step:
-            start = self._step_start
-            task_id = self.current
-            if now - start >= self.blocking_ns:
-                self._blocking_step(task_id, start, now)
-            elif task_id is not None:
-                self._add_steps((task_id, start, now))
-            task = self._step_task
-            if task is not None:
-                if task.done():
-                    self._task_finished(task_id, task, now)  # type: ignore[arg-type]
-                elif task._fut_waiter is not None:  # type: ignore[attr-defined]
-                    self._wait_started(task_id, task, now)  # type: ignore[arg-type]
-        if handle._cancelled:  # type: ignore[attr-defined]
-            self.in_step = False
-            self.current = self._step_task = None
-            return
-        owner = getattr(handle._callback, "__self__", None)  # type: ignore[attr-defined]
-        if owner is not None and isinstance(owner, _Task):
-            key = id(owner)
-            task_id = self._ids.get(key)
-            if task_id is None:
-                task_id = self.task_created(owner)
-            if task_id <= 0:
-                if task_id:
-                    task_id = self._announce(key, -task_id)
-                else:
-                    owner = task_id = None
-            elif key in self.waits:
-                self.task_woken(owner)
-        else:
-            owner = task_id = None
-        self.current = task_id
-        self._step_task = owner
-        self._step_start = now
-        self._step_skipped = clock.skipped_ns
-        if self._samples:
-            self._samples.clear()  # ticks of an earlier, short step
-        self.in_step = True
-        # Only the time is checked here: a step adds a bounded number of
-        # messages, so 50 ms of steps stay a few megabytes at most.
-        if now - self._last_flush > _FLUSH_INTERVAL_NS:
-            self.flush()
-
     def end_step(self) -> None:
         """The loop is about to wait or stop: the running step, if any, ended."""
         if not self.in_step:
@@ -449,7 +336,7 @@ class Recorder:
             line = snippet_line(frame)
             if line is not None:
                 samples[line] = samples.get(line, 0) + 1
-            if self.enabled and self.clock.now_ns() - self._last_flush > _FLUSH_INTERVAL_NS:
+            if self.enabled and self.clock.now_ns() - self._last_flush > FLUSH_INTERVAL_NS:
                 self.flush()
 
     def stop_sampling(self) -> None:
@@ -536,8 +423,8 @@ class Recorder:
         self.channel.flush()
 
 
-def _pack(numbers: list[int]) -> str:
-    return base64.b64encode(array("q", numbers).tobytes()).decode("ascii")
+def _encode(packed: bytes) -> str:
+    return base64.b64encode(packed).decode("ascii")
 
 
 class _NoHandle:
