@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from playground.jail import JAIL_ENV, TRACER_DIR, Unsandboxed, bootstrap  # noqa: E402
+from playground.jail import JAIL_ENV, TRACER_DIR, Unsandboxed  # noqa: E402
 from playground.limits import Limits  # noqa: E402
 from playground.runner import run_snippet, settings_for  # noqa: E402
 from playground.speedups import used_by  # noqa: E402
@@ -87,9 +87,12 @@ def tracer_alone(code: str, limits: Limits) -> float:
     timed = code.replace('print(f"{time.perf_counter() - started:.6f}")',
                          'import os; os.write(2, f"{time.perf_counter() - started:.6f}\\n".encode())')
     with open(STREAM_SINK, "wb") as sink:
-        settings = settings_for(Unsandboxed(), "real", limits, sink.fileno())
+        settings = {**settings_for(Unsandboxed(), "real", limits), "events_fd": sink.fileno()}
         payload = json.dumps(settings).encode() + b"\n" + timed.encode()
-        result = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", bootstrap(str(TRACER_DIR.parent))],
+        # What a forked run does (tracer.forkserver), in one process.
+        one_run = (f"import sys; sys.path.insert(0, {str(TRACER_DIR.parent)!r}); "
+                   "from tracer import prelude; prelude.serve_one(prelude.get_ready())")
+        result = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", one_run],
                                 input=payload, capture_output=True, check=True, env=JAIL_ENV,
                                 pass_fds=(sink.fileno(),))
     return float(result.stderr.decode().split()[-1])
