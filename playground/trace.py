@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import struct
 from array import array
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
@@ -257,18 +258,25 @@ def _one_of(value: object, allowed: tuple[str, ...]) -> str:
 
 
 def _unpack(packed: object, width: int) -> array[int]:
-    """Numbers packed by the tracer: base64 of native int64, ``width`` a record."""
-    if not isinstance(packed, str):
+    """Numbers packed by the tracer: native int64 (raw from a frame, or
+    base64 in a message), ``width`` a record."""
+    if isinstance(packed, bytes):
+        raw = packed
+    elif isinstance(packed, str):
+        try:
+            raw = base64.b64decode(packed, validate=True)
+        except (binascii.Error, ValueError):
+            raise Invalid("not base64") from None
+    else:
         raise Invalid("not packed numbers")
-    try:
-        raw = base64.b64decode(packed, validate=True)
-    except (binascii.Error, ValueError):
-        raise Invalid("not base64") from None
     if len(raw) % (8 * width):
         raise Invalid("not whole records")
     numbers = array("q")
     numbers.frombytes(raw)
     return numbers
+
+
+_FRAME_HEADER = struct.Struct(protocol.FRAME_HEADER)
 
 
 class TraceBuilder:
@@ -293,24 +301,52 @@ class TraceBuilder:
         self._skipping = False
 
     def feed(self, data: bytes) -> None:
-        """Take bytes as they arrive; complete lines are parsed at once."""
-        end = data.rfind(b"\n")
-        if end < 0:
-            self._partial += data
-            if len(self._partial) > self.max_line_bytes:
-                self._partial.clear()
-                self._skipping = True
-            return
-        self._partial += data[:end]
-        lines = self._partial.split(b"\n")
-        self._partial = bytearray(data[end + 1:])
-        if self._skipping:
-            lines.pop(0)  # the tail of a line that was too long
-            self._skipping = False
+        """Take bytes as they arrive; complete lines and frames are parsed
+        at once. A frame too long, or a line too long, is skipped up to the
+        next newline: the stream is the snippet's to garble, for itself."""
+        pending = self._partial
+        pending += data
+        at, size = 0, len(pending)
+        while at < size:
+            if self._skipping:
+                end = pending.find(b"\n", at)
+                if end < 0:
+                    at = size
+                    break
+                at = end + 1
+                self._skipping = False
+                self.rejected += 1
+            elif pending[at] == protocol.FRAME_MARK:
+                if size - at < _FRAME_HEADER.size:
+                    break
+                _, kind, length = _FRAME_HEADER.unpack_from(pending, at)
+                if length > self.max_line_bytes or kind not in protocol.FRAME_KINDS:
+                    self._skipping = True
+                    continue
+                start = at + _FRAME_HEADER.size
+                if size - start < length:
+                    break
+                at = start + length
+                self._take_frame(kind, bytes(pending[start:at]))
+            else:
+                end = pending.find(b"\n", at)
+                if end < 0:
+                    if size - at > self.max_line_bytes:
+                        at, self._skipping = size, True
+                    break
+                if end > at:
+                    self.take_line(pending[at:end])
+                at = end + 1
+        del pending[:at]
+
+    def _take_frame(self, kind: int, payload: bytes) -> None:
+        try:
+            if kind == protocol.FRAME_STEPS:
+                self._steps(payload)
+            else:
+                self._ends(payload)
+        except Exception:
             self.rejected += 1
-        for line in lines:
-            if line:
-                self.take_line(line)
 
     def take_line(self, line: bytes | bytearray) -> None:
         """One line: a JSON array of messages, each ``[kind, *fields]``."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import base64
 import json
+import struct
 from array import array
 from dataclasses import fields
 
 from playground.trace import TraceBuilder
+from playground.tracer import protocol
 
 S = 1_000_000_000  # one second on the wire, in nanoseconds
 
@@ -56,6 +58,47 @@ def test_packed_steps_are_checked_one_by_one() -> None:
         (1, 0.0, 1e-05), (2, 1e-05, 2e-05), (2, 4e-05, 5e-05)]
     assert b.rejected == 6
     assert [t.steps for t in trace.tasks] == [1, 2]
+
+
+def frame(kind: int, payload: bytes, length: int | None = None) -> bytes:
+    header = struct.pack(protocol.FRAME_HEADER, protocol.FRAME_MARK, kind, len(payload) if length is None else length)
+    return header + payload
+
+
+def numbers(*values: int) -> bytes:
+    return array("q", values).tobytes()
+
+
+def test_frames_carry_steps_and_ends_between_lines_in_any_chunks() -> None:
+    us = 1000
+    stream = (line(["task", 1, "Task-1", "main", None, None, 0], ["task", 2, "Task-2", "work", 1, None, 0])
+              + frame(protocol.FRAME_STEPS, numbers(1, 0, 10 * us, 2, 10 * us, 20 * us, 99, 0, us))
+              + frame(protocol.FRAME_ENDS, numbers(2, 30 * us))
+              + line(["end", "ok", 40 * us]))
+    whole, piecemeal = builder(), builder()
+    whole.feed(stream)
+    for at in range(len(stream)):  # a frame's header and payload split anywhere
+        piecemeal.feed(stream[at:at + 1])
+    for b in (whole, piecemeal):
+        trace = b.finish()
+        assert [(s.task, s.start, s.end) for s in trace.slices] == [(1, 0.0, 1e-05), (2, 1e-05, 2e-05)]
+        assert [(t.state, t.ended) for t in trace.tasks] == [("pending", None), ("done", 3e-05)]
+        assert b.claimed_status == "ok" and b.rejected == 1  # task 99 is unknown
+
+
+def test_bad_frames_are_skipped_to_the_next_line() -> None:
+    b = builder(max_line_bytes=4096)
+    b.feed(line(["task", 1, "Task-1", "main", None, None, 0]))
+    b.feed(frame(protocol.FRAME_STEPS, numbers(1, 0, 5)[:-3]))  # not whole records
+    b.feed(frame(77, b"\n" * 5) + b"no newline in this garbage")  # unknown kind
+    b.feed(b"still garbage\n" + line(["step", 1, 10_000, 20_000]))
+    b.feed(frame(protocol.FRAME_STEPS, b"", length=2**31) + b"x" * 100 + b"\n")  # longer than any line may be
+    b.feed(line(["step", 1, 30_000, 40_000]) + frame(protocol.FRAME_ENDS, numbers(1, 50_000)))
+    trace = b.finish()
+    assert [(s.start, s.end) for s in trace.slices] == [(1e-05, 2e-05), (3e-05, 4e-05)]
+    assert trace.tasks[0].state == "done"
+    # The short frame, the unknown one, the garbage line after it, the long one.
+    assert b.rejected == 4
 
 
 def test_figures_count_past_the_item_cap() -> None:

@@ -1,20 +1,28 @@
-"""The tracer's side of the event stream: batches of messages as JSON lines.
+"""The tracer's side of the event stream: batches of messages as JSON
+lines, and binary frames for the bulk.
 
 Messages are buffered as tuples and written in batches (every loop
 iteration, and during long iterations every ``FLUSH_INTERVAL`` of real time),
 each batch one JSON array on one line, encoded by one call into the C
-encoder: tracing stays cheap, and a jail killed at a limit has sent nearly
-everything.
+encoder, followed by the batch's frames (packed steps and ends, see
+:mod:`playground.tracer.protocol`), all in one write: tracing stays cheap,
+a jail killed at a limit has sent nearly everything, and batches stay small
+enough that the server parses each while the run goes on, rather than the
+run waiting on a full pipe.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import struct
 from typing import Any
 
-FLUSH_INTERVAL = 0.05
+from .protocol import FRAME_HEADER, FRAME_MARK
+
+FLUSH_INTERVAL = 0.01
 FLUSH_COUNT = 2000
+_HEADER = struct.Struct(FRAME_HEADER)
 
 _encode = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), check_circular=False).encode
 
@@ -24,20 +32,27 @@ class Channel:
         self.fd = fd
         self.broken = False
         self.buffer: list[tuple[Any, ...]] = []
+        self.frames: list[bytes] = []
 
     def send(self, *message: Any) -> None:
         self.buffer.append(message)
         if len(self.buffer) >= FLUSH_COUNT:
             self.flush()
 
+    def frame(self, kind: int, payload: bytes) -> None:
+        """Send ``payload`` as a frame of ``kind`` after the batch's line."""
+        self.frames += (_HEADER.pack(FRAME_MARK, kind, len(payload)), payload)
+
     def flush(self) -> None:
-        if not self.buffer:
+        if not self.buffer and not self.frames:
             return
         try:
-            data = (_encode(self.buffer) + "\n").encode("ascii")
+            line = (_encode(self.buffer) + "\n").encode("ascii") if self.buffer else b""
         except (TypeError, ValueError, ArithmeticError):
-            data = b""  # a value JSON cannot hold: drop the batch, not the run
+            line = b""  # a value JSON cannot hold: drop the batch, not the run
+        data = b"".join((line, *self.frames))
         self.buffer.clear()
+        self.frames.clear()
         if self.broken:
             return
         view = memoryview(data)

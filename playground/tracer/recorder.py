@@ -140,10 +140,20 @@ class Recorder(Core):
             self._sent += len(names) - 1
             buffer.insert(0, (protocol.TASKS, _encode(packed), names, coros))
         steps = self.take_steps()
+        ends = self.take_ends()
+        sent = self._sent + len(buffer) + len(steps) // 24 + len(ends) // 16
+        if sent <= self.max_events:
+            # Within the cap, the common case: frames, with no encoding at all.
+            if steps:
+                self.channel.frame(protocol.FRAME_STEPS, steps)
+            if ends:
+                self.channel.frame(protocol.FRAME_ENDS, ends)
+            self._sent = sent
+            self.channel.flush()
+            return
         if steps:
             self._sent += len(steps) // 24 - 1
             buffer.append((protocol.STEPS, _encode(steps)))
-        ends = self.take_ends()
         if ends:
             self._sent += len(ends) // 16 - 1
             buffer.append((protocol.ENDS, _encode(ends)))
