@@ -277,6 +277,7 @@ def _unpack(packed: object, width: int) -> array[int]:
 
 
 _FRAME_HEADER = struct.Struct(protocol.FRAME_HEADER)
+_TASKS_COUNT = struct.Struct(protocol.FRAME_TASKS_COUNT)
 
 
 class TraceBuilder:
@@ -343,8 +344,15 @@ class TraceBuilder:
         try:
             if kind == protocol.FRAME_STEPS:
                 self._steps(payload)
-            else:
+            elif kind == protocol.FRAME_ENDS:
                 self._ends(payload)
+            else:
+                (count,) = _TASKS_COUNT.unpack_from(payload)
+                numbers_end = _TASKS_COUNT.size + 32 * count
+                if numbers_end > len(payload):
+                    raise Invalid("fewer numbers than tasks")
+                names, coros = json.loads(payload[numbers_end:])
+                self._tasks_packed(payload[_TASKS_COUNT.size:numbers_end], names, coros)
         except Exception:
             self.rejected += 1
 

@@ -86,6 +86,24 @@ def test_frames_carry_steps_and_ends_between_lines_in_any_chunks() -> None:
         assert b.claimed_status == "ok" and b.rejected == 1  # task 99 is unknown
 
 
+def tasks_frame(count: int, numbers_: bytes, names: object) -> bytes:
+    return frame(protocol.FRAME_TASKS, struct.pack(protocol.FRAME_TASKS_COUNT, count) + numbers_
+                 + json.dumps(names).encode())
+
+
+def test_a_tasks_frame_announces_tasks_each_checked() -> None:
+    b = builder()
+    b.feed(tasks_frame(3, numbers(1, -1, 4, 0, 2, 1, 7, 1000, 2, 1, 7, 2000), [["Task-1", "Task-2", "again"],
+                                                                             ["main", "work", "work"]]))
+    b.feed(tasks_frame(5, numbers(3, -1, -1, 0), [["short"], ["of numbers"]]))  # 5 tasks said, 1 sent
+    b.feed(tasks_frame(1, numbers(4, -1, -1, 0), "not two lists"))
+    b.feed(tasks_frame(1, numbers(5, 99, -1, 0), [["orphan"], ["x"]]))  # an unknown parent
+    trace = b.finish()
+    assert [(t.id, t.name, t.coro, t.parent, t.line) for t in trace.tasks] == [
+        (1, "Task-1", "main", None, 4), (2, "Task-2", "work", 1, 7)]
+    assert b.rejected == 4  # the duplicate id 2, and one per bad frame after it
+
+
 def test_bad_frames_are_skipped_to_the_next_line() -> None:
     b = builder(max_line_bytes=4096)
     b.feed(line(["task", 1, "Task-1", "main", None, None, 0]))

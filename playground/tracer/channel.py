@@ -32,6 +32,7 @@ class Channel:
         self.fd = fd
         self.broken = False
         self.buffer: list[tuple[Any, ...]] = []
+        self.leading: list[bytes] = []
         self.frames: list[bytes] = []
 
     def send(self, *message: Any) -> None:
@@ -39,19 +40,21 @@ class Channel:
         if len(self.buffer) >= FLUSH_COUNT:
             self.flush()
 
-    def frame(self, kind: int, payload: bytes) -> None:
-        """Send ``payload`` as a frame of ``kind`` after the batch's line."""
-        self.frames += (_HEADER.pack(FRAME_MARK, kind, len(payload)), payload)
+    def frame(self, kind: int, payload: bytes, *, before: bool = False) -> None:
+        """Send ``payload`` as a frame of ``kind`` after the batch's line, or
+        ``before`` it."""
+        (self.leading if before else self.frames).extend((_HEADER.pack(FRAME_MARK, kind, len(payload)), payload))
 
     def flush(self) -> None:
-        if not self.buffer and not self.frames:
+        if not self.buffer and not self.frames and not self.leading:
             return
         try:
             line = (_encode(self.buffer) + "\n").encode("ascii") if self.buffer else b""
         except (TypeError, ValueError, ArithmeticError):
             line = b""  # a value JSON cannot hold: drop the batch, not the run
-        data = b"".join((line, *self.frames))
+        data = b"".join((*self.leading, line, *self.frames))
         self.buffer.clear()
+        self.leading.clear()
         self.frames.clear()
         if self.broken:
             return

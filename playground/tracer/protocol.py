@@ -35,17 +35,21 @@ TASKS = "tasks"  # packed (id, parent or -1, line or -1, created) per task, [nam
 ENDS = "ends"  # packed (id, ended) per task that ended normally ("done")
 STEPS = "steps"  # packed (task id, start, end) per ordinary step
 
-# The bulk of a trace, ordinary steps and normal ends, travels as binary
-# frames between the lines, with no base64 and no JSON: FRAME_MARK (a byte
-# no JSON line starts with), the kind (FRAME_KINDS), the payload's length as
-# a native uint32, then the payload: the same native int64 records as the
-# packed messages above. A flush writes its line first, then its frames, so
-# every task a frame names was announced before it.
+# The bulk of a trace, tasks announced, ordinary steps and normal ends,
+# travels as binary frames beside the lines, with no base64: FRAME_MARK (a
+# byte no JSON line starts with), the kind (FRAME_KINDS), the payload's
+# length as a native uint32, then the payload: the same native int64 records
+# as the packed messages above; for tasks, their count as a native uint32
+# first, and after the numbers one JSON array [names, coros]. A flush writes
+# its tasks frame, then its line, then its steps and ends frames, so every
+# task a message names was announced before it.
 FRAME_MARK = 0
 FRAME_HEADER = "=BBI"  # struct format: mark, kind, length
+FRAME_TASKS_COUNT = "=I"
 FRAME_STEPS = 1
 FRAME_ENDS = 2
-FRAME_KINDS = {FRAME_STEPS: STEPS, FRAME_ENDS: ENDS}
+FRAME_TASKS = 3
+FRAME_KINDS = {FRAME_STEPS: STEPS, FRAME_ENDS: ENDS, FRAME_TASKS: TASKS}
 WAIT = "wait"  # task id, start, end, on or null, line or null, chain (list of names)
 OUTPUT = "out"  # t, task id or null, stream, text
 EVENT = "event"  # t, kind, task id or null, message, line or null

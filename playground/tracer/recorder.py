@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import signal
+import struct
 import sys
 import threading
 from collections.abc import Callable
@@ -136,14 +138,15 @@ class Recorder(Core):
         # task ends, comes packed as int64 from the hot path: a fraction of
         # the cost of JSON. Tasks go first: the other messages name them.
         packed, names, coros = self.take_tasks()
-        if packed:
-            self._sent += len(names) - 1
-            buffer.insert(0, (protocol.TASKS, _encode(packed), names, coros))
         steps = self.take_steps()
         ends = self.take_ends()
-        sent = self._sent + len(buffer) + len(steps) // 24 + len(ends) // 16
+        sent = self._sent + len(buffer) + len(names) + len(steps) // 24 + len(ends) // 16
         if sent <= self.max_events:
-            # Within the cap, the common case: frames, with no encoding at all.
+            # Within the cap, the common case: frames, with no base64.
+            if packed:
+                self.channel.frame(protocol.FRAME_TASKS, b"".join((
+                    _TASKS_COUNT.pack(len(names)), packed, _encode_json([names, coros]).encode("ascii"))),
+                    before=True)
             if steps:
                 self.channel.frame(protocol.FRAME_STEPS, steps)
             if ends:
@@ -151,6 +154,9 @@ class Recorder(Core):
             self._sent = sent
             self.channel.flush()
             return
+        if packed:
+            self._sent += len(names) - 1
+            buffer.insert(0, (protocol.TASKS, _encode(packed), names, coros))
         if steps:
             self._sent += len(steps) // 24 - 1
             buffer.append((protocol.STEPS, _encode(steps)))
@@ -435,6 +441,10 @@ class Recorder(Core):
 
 def _encode(packed: bytes) -> str:
     return base64.b64encode(packed).decode("ascii")
+
+
+_TASKS_COUNT = struct.Struct(protocol.FRAME_TASKS_COUNT)
+_encode_json = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), check_circular=False).encode
 
 
 class _NoHandle:
