@@ -221,6 +221,8 @@ class WarmPool:
                 run.discard()
             if server is not None:
                 server.discard()
+            if self._closed:
+                return None, None  # close() ended the jail under it: no failure
             log.warning("could not set up a warm run for slot %d: %s", number, exc)
             if self._on_failed is not None:
                 self._on_failed()
