@@ -191,6 +191,12 @@ def _report(fd: int, message: dict[str, Any]) -> None:
 def serve(control_fd: int = CONTROL_FD) -> NoReturn:
     """Get ready, then serve runs until the server closes the control socket."""
     prepared = prelude.get_ready()
+    # Nobody reads the fork server's output once it is ready: what a keeper
+    # or an init could still write there must not fill a pipe and block it.
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(quiet, 1)
+    os.dup2(quiet, 2)
+    os.close(quiet)
     control = socket.socket(fileno=control_fd)
     while True:
         try:
