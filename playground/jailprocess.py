@@ -23,6 +23,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 
 from .jail import Jail, JailCommand, JailUnavailable, RunRequest
 from .limits import Limits
@@ -55,7 +56,7 @@ def widen_pipe(fd: int) -> None:
 
 
 def _wait_for_ready(fd: int, timeout: float, why_not: str, others: dict[int, str] | None = None,
-                    on_other: object = None) -> bytes:
+                    on_other: Callable[[str, bytes], None] | None = None) -> bytes:
     """Read ``fd`` until it says READY; what came before or with it. Raise
     ``JailUnavailable`` (``why_not`` with the reason) when it ends or takes
     longer than ``timeout``. ``others`` are more descriptors to read
@@ -76,7 +77,7 @@ def _wait_for_ready(fd: int, timeout: float, why_not: str, others: dict[int, str
                 if key.data != "ready":
                     if not data:
                         selector.unregister(key.fd)
-                    if callable(on_other):
+                    if on_other is not None:
                         on_other(key.data, data)
                     continue
                 if not data:
