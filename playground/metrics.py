@@ -38,7 +38,7 @@ REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 
 RUNS = Counter("playground_runs", "Code runs that ended, by the trace's status.", ["status"])
 RUN_SECONDS = Histogram("playground_run_seconds",
-                        "Real time of a run, from handing the snippet to the jail to the jail gone.",
+                        "Real time of a run, from handing the snippet over to the run's processes gone.",
                         buckets=RUN_BUCKETS)
 QUEUE_WAIT_SECONDS = Histogram("playground_queue_wait_seconds",
                                "Time a run waited for a free jail slot (admitted runs only).",
