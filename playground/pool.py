@@ -113,9 +113,8 @@ class WarmPool:
                 return server.fork(self.jail, self.limits)
             except JailUnavailable as exc:
                 log.warning("the jail of slot %d could not fork a run: %s", number, exc)
-        if server is not None:
-            server.discard()
-        server = start_server(self.jail, number, self.limits)
+                server.discard()
+        server = self._live_server(number, server)
         with self._condition:
             closed = self._closed
             slot.server = None if closed else server
@@ -202,17 +201,22 @@ class WarmPool:
                 if server is not None:
                     server.discard()
 
+    def _live_server(self, number: int, server: ForkServer | None) -> ForkServer:
+        """``server`` while it lives; else (its remains freed) a new jail for
+        slot ``number``."""
+        if server is not None and server.alive():
+            return server
+        if server is not None:
+            server.discard()
+        return start_server(self.jail, number, self.limits)
+
     def _start(self, number: int, server: ForkServer | None) -> tuple[JailRun | None, ForkServer | None]:
         """A warm run for slot ``number``, forked in ``server`` or, when that
         is gone, in a new jail; and the slot's jail."""
         began = time.monotonic()
         run: JailRun | None = None
         try:
-            if server is None or not server.alive():
-                if server is not None:
-                    server.discard()
-                server = None
-                server = start_server(self.jail, number, self.limits)
+            server = self._live_server(number, server)
             run = server.fork(self.jail, self.limits)
             run.wait_ready()
             run.warm = True
