@@ -93,21 +93,15 @@ def _wait_for_ready(fd: int, timeout: float, why_not: str, others: dict[int, str
 class ForkServer:
     """One started jail, whose fork server forks one run at a time."""
 
-    def __init__(self, process: subprocess.Popen[bytes], control: socket.socket, info_fd: int | None,
-                 slot: int) -> None:
+    def __init__(self, process: subprocess.Popen[bytes], control: socket.socket, info_fd: int | None) -> None:
         self.process = process
         self.control = control
         self.info_fd = info_fd
-        self.slot = slot
         self.spawned_at = time.monotonic()
         self.ready_at: float | None = None
         self._info = b""
         self._init_pidfd: int | None = None
         self._discarded = False
-
-    @property
-    def start_seconds(self) -> float | None:
-        return None if self.ready_at is None else self.ready_at - self.spawned_at
 
     def descriptors(self) -> list[int]:
         """The descriptors this process holds for the jail."""
@@ -258,7 +252,6 @@ class JailRun:
         self.raw_read = raw_read
         self.events_read = events_read
         self.status = status
-        self.slot = server.slot
         self.owns_server = False
         # Set up ahead of its run, by the pool.
         self.warm = False
@@ -279,11 +272,6 @@ class JailRun:
         if self.ready_at is None:
             return None
         return self.ready_at - (self.server.spawned_at if self.owns_server else self.spawned_at)
-
-    @property
-    def ended(self) -> bool:
-        """Whether the run's keeper reported and closed its status socket."""
-        return self._status_closed
 
     def descriptors(self) -> list[int]:
         if self._discarded:
@@ -358,10 +346,6 @@ class JailRun:
             os.close(self.stdin)
             self.stdin = -1
 
-    def kill(self) -> None:
-        """Kill the run: its whole jail goes with it."""
-        self.server.kill()
-
     def discard(self) -> None:
         """End the run if it still runs (with its jail), and free everything
         it holds; its jail stays only if the run ended by itself and others
@@ -396,7 +380,7 @@ def start_server(jail: Jail, slot: int, limits: Limits) -> ForkServer:
     finally:
         control_child.close()
         command.close()
-    return ForkServer(process, control, command.info_fd, slot)
+    return ForkServer(process, control, command.info_fd)
 
 
 def start_run(jail: Jail, slot: int, limits: Limits) -> JailRun:
