@@ -154,25 +154,21 @@ class Recorder(Core):
             self._sent = sent
             self.channel.flush()
             return
+        # Past the cap: the batch as messages (packed records in base64), so
+        # that it is cut message by message, then the mark; later batches go.
+        self._sent = sent
+        if self.truncated:
+            buffer.clear()
+            return
         if packed:
-            self._sent += len(names) - 1
             buffer.insert(0, (protocol.TASKS, _encode(packed), names, coros))
         if steps:
-            self._sent += len(steps) // 24 - 1
             buffer.append((protocol.STEPS, _encode(steps)))
         if ends:
-            self._sent += len(ends) // 16 - 1
             buffer.append((protocol.ENDS, _encode(ends)))
-        if not buffer:
-            return
-        self._sent += len(buffer)
-        if self._sent > self.max_events:
-            if self.truncated:
-                buffer.clear()
-                return
-            self.truncated = True
-            del buffer[max(0, len(buffer) - (self._sent - self.max_events)):]
-            buffer.append((protocol.TRUNCATED,))
+        self.truncated = True
+        del buffer[max(0, len(buffer) - (sent - self.max_events)):]
+        buffer.append((protocol.TRUNCATED,))
         self.channel.flush()
 
     def hook(self, where: str, call: Callable[..., Any], *args: Any) -> Any:
