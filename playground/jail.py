@@ -62,7 +62,19 @@ class JailUnavailable(RuntimeError):
 
 
 @dataclass
-class JailCommand:
+class _WithCleanup:
+    """Steps to undo (descriptors, directories) once what holds them is done."""
+
+    cleanup: list[Callable[[], None]] = field(default_factory=list, kw_only=True)
+
+    def close(self) -> None:
+        for step in self.cleanup:
+            step()
+        self.cleanup.clear()
+
+
+@dataclass
+class JailCommand(_WithCleanup):
     """Everything ``subprocess.Popen`` needs to start one jail."""
 
     argv: list[str]
@@ -74,25 +86,13 @@ class JailCommand:
     # Where bubblewrap tells the pid (outside) of the jail's pid-1 init, whose
     # death takes every process of the jail with it.
     info_fd: int | None = None
-    cleanup: list[Callable[[], None]] = field(default_factory=list)
-
-    def close(self) -> None:
-        for step in self.cleanup:
-            step()
-        self.cleanup.clear()
 
 
 @dataclass
-class RunRequest:
+class RunRequest(_WithCleanup):
     """What the fork server is told for one run, and what to undo after it."""
 
     settings: dict[str, object]
-    cleanup: list[Callable[[], None]] = field(default_factory=list)
-
-    def close(self) -> None:
-        for step in self.cleanup:
-            step()
-        self.cleanup.clear()
 
 
 class Jail(ABC):
