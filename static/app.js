@@ -10,6 +10,7 @@ import { renderTaskTable } from "./tasktable.js";
 import { initUrlMode } from "./urlmode.js";
 import { initShare } from "./share.js";
 import { postJSON as postAPI, postRun as postRunAPI } from "./api.js";
+import { pythonEditor } from "./editor.js";
 import { StatusBox, STATUS_TITLE, eventNotes, num, outputRow, str, taskNames, validLine } from "./status.js";
 
 const $ = (selector) => document.querySelector(selector);
@@ -81,22 +82,13 @@ if (isMac) {
 
 // ----------------------------------------------------------------- editor
 
-const editor = CodeMirror(editorHost, {
+const editor = pythonEditor(editorHost, {
+  run: () => run(),
   value: examples.length ? examples[0].code : "",
-  mode: "python",
-  lineNumbers: true,
-  indentUnit: 4,
-  tabSize: 4,
-  indentWithTabs: false,
-  matchBrackets: true,
   autoCloseBrackets: true,
   viewportMargin: 50,
   screenReaderLabel: "Python code",
   extraKeys: {
-    "Ctrl-Enter": () => run(),
-    "Cmd-Enter": () => run(),
-    Tab: (cm) => (cm.somethingSelected() ? cm.indentSelection("add") : cm.execCommand("insertSoftTab")),
-    "Shift-Tab": (cm) => cm.indentSelection("subtract"),
     // Esc then Tab leaves the editor instead of indenting (no keyboard trap).
     Esc: (cm) => (cm.listSelections().length > 1 ? cm.execCommand("singleSelection") : cm.getInputField().blur()),
   },

@@ -8,6 +8,7 @@
 // Everything that comes from a run is inserted as text, never as markup.
 
 import { postRun } from "./api.js";
+import { pythonEditor } from "./editor.js";
 import { StatusBox, STATUS_TITLE, eventNotes, num, outputRow, str, taskNames, validLine } from "./status.js";
 import { renderTimeline, clearTimeline, formatDuration } from "./timeline.js";
 
@@ -62,23 +63,14 @@ clockLabel.textContent = `${clock} clock`;
 
 // ------------------------------------------------------------ editor
 
-const editor = CodeMirror(editorHost, {
+const editor = pythonEditor(editorHost, {
+  run: () => run(),
   value: code,
-  mode: "python",
-  lineNumbers: true,
-  indentUnit: 4,
-  tabSize: 4,
-  indentWithTabs: false,
-  matchBrackets: true,
   autoCloseBrackets: !readOnly,
   readOnly,
   viewportMargin: Infinity,
   screenReaderLabel: readOnly ? "Python code (read only)" : "Python code",
   extraKeys: {
-    "Ctrl-Enter": () => run(),
-    "Cmd-Enter": () => run(),
-    Tab: (cm) => (cm.somethingSelected() ? cm.indentSelection("add") : cm.execCommand("insertSoftTab")),
-    "Shift-Tab": (cm) => cm.indentSelection("subtract"),
     Esc: (cm) => cm.getInputField().blur(),
   },
 });
