@@ -28,7 +28,7 @@ COPY playground/ playground/
 COPY templates/ templates/
 COPY static/ static/
 # The tracer's C accelerator, built for the jail's interpreter (and the venv's).
-RUN /opt/venv/bin/python3 -m playground.speedups
+RUN /opt/venv/bin/python3 -m playground.sandbox.speedups
 
 # The server stays root inside the container so that each jail slot runs as
 # a uid of its own (JAIL_UID_BASE + slot); bubblewrap itself always runs as

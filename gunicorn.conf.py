@@ -35,14 +35,19 @@ _OWN_METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
 if _OWN_METRICS_DIR:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="prometheus-asyncio-playground-")
 
-from playground import DEFAULTS  # noqa: E402
-from playground.jailprocess import KILL_WAIT_SECONDS, START_SECONDS  # noqa: E402
-from playground.limits import Limits  # noqa: E402
-from playground.logs import LOGGING  # noqa: E402
+from playground.ops.logs import LOGGING  # noqa: E402
+from playground.sandbox.forkclient import KILL_WAIT_SECONDS, START_SECONDS  # noqa: E402
+from playground.settings import Settings  # noqa: E402
 
 
 def _setting(name: str, default: float) -> float:
+    """A gunicorn setting of ours (playground.settings.OTHER_ENV_KEYS)."""
     return float(os.environ.get(f"PLAYGROUND_{name}", default))
+
+
+# Read once here too, so that a setting the app would refuse stops the
+# server before any worker starts.
+SETTINGS = Settings.load()
 
 
 CORES = os.cpu_count() or 2
@@ -55,8 +60,8 @@ threads = int(_setting("THREADS", 2 * CORES + 8))
 # The longest a request can take: a wait in the queue, a jail's start, the
 # run's wall-clock limit, and the kill. gunicorn must never cut one short,
 # and a graceful restart lets every run in progress finish.
-_LONGEST_REQUEST = (_setting("QUEUE_WAIT_SECONDS", DEFAULTS["QUEUE_WAIT_SECONDS"]) + START_SECONDS
-                    + _setting("LIMIT_WALL_SECONDS", Limits.wall_seconds) + KILL_WAIT_SECONDS)
+_LONGEST_REQUEST = (SETTINGS.queue_wait_seconds + START_SECONDS
+                    + SETTINGS.limits.wall_seconds + KILL_WAIT_SECONDS)
 timeout = math.ceil(_LONGEST_REQUEST) + 30
 graceful_timeout = math.ceil(_LONGEST_REQUEST) + 5
 
@@ -99,18 +104,18 @@ def post_fork(server: Any, worker: Any) -> None:
 
 def post_worker_init(worker: Any) -> None:
     """Warm the jails before the first request rather than at it."""
-    extensions = getattr(worker.wsgi, "extensions", {})
-    if "playground.sandbox" in extensions:
-        extensions["playground.sandbox"].start()
+    from playground.services import services
+
+    services(worker.wsgi).sandbox.start()
 
 
 def worker_exit(server: Any, worker: Any) -> None:
-    from playground.pool import close_all
+    from playground.sandbox.pool import close_all
 
     close_all()
 
 
 def child_exit(server: Any, worker: Any) -> None:
-    from playground.metrics import mark_process_dead
+    from playground.ops.metrics import mark_process_dead
 
     mark_process_dead(worker.pid)

@@ -30,8 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from playground.examples import BY_NAME  # noqa: E402
-from tests.servers import gunicorn_node  # noqa: E402
+from playground.sharing.examples import BY_NAME  # noqa: E402
+from tests.support.servers import gunicorn_node  # noqa: E402
 
 JAIL_PYTHON = "/usr/bin/python3"
 

@@ -41,8 +41,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from playground.examples import BY_NAME  # noqa: E402
-from tests.servers import gunicorn_node  # noqa: E402
+from playground.sharing.examples import BY_NAME  # noqa: E402
+from tests.support.servers import gunicorn_node  # noqa: E402
 
 CLIENT_TIMEOUT = 60.0  # far above anything the server should take
 REFUSALS = ("429", "503")

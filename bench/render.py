@@ -22,9 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.browsing import BROWSER_ENV, chromium  # noqa: E402
-from tests.servers import gunicorn_node  # noqa: E402
-from tests.test_browser_timeline import synthetic_trace  # noqa: E402
+from tests.support.browsing import BROWSER_ENV, chromium  # noqa: E402
+from tests.support.servers import gunicorn_node  # noqa: E402
+from tests.support.traces import synthetic_trace  # noqa: E402
 
 RENDER = """(trace) => {
     performance.clearMeasures("timeline-render");

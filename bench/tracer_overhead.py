@@ -2,7 +2,7 @@
 
 Runs the same snippet alternately with plain ``python3`` (untraced), through
 the tracer on the real clock with its C hot path (playground/tracer/
-_speedups.c, built by ``python3 -m playground.speedups``), and through the
+_speedups.c, built by ``python3 -m playground.sandbox.speedups``), and through the
 tracer with its pure-Python hot path (``PLAYGROUND_TRACER_SPEEDUPS=0``), all
 without a jail (so only the tracer's cost is measured, with the server
 parsing the stream as it comes, as in production), several times each in
@@ -20,6 +20,7 @@ compact columnar form the page asks for, each as JSON and gzipped.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gzip
 import json
 import os
@@ -32,10 +33,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from playground.jail import JAIL_ENV, TRACER_DIR, Unsandboxed  # noqa: E402
-from playground.limits import Limits  # noqa: E402
-from playground.runner import run_snippet, settings_for  # noqa: E402
-from playground.speedups import used_by  # noqa: E402
+from playground.model.columnar import to_columnar  # noqa: E402
+from playground.sandbox.jail import JAIL_ENV, TRACER_DIR, Unsandboxed  # noqa: E402
+from playground.sandbox.limits import Limits  # noqa: E402
+from playground.sandbox.runner import run_snippet, settings_for  # noqa: E402
+from playground.sandbox.speedups import used_by  # noqa: E402
 from playground.tracer.protocol import SPEEDUPS_ENV  # noqa: E402
 
 SNIPPET = """
@@ -70,7 +72,7 @@ def traced(code: str, limits: Limits, python_path: bool = False) -> tuple[float,
     if trace.status != "ok":
         raise SystemExit(f"traced run ended with {trace.status}: {trace.error}")
     sizes = {}
-    for name, form in (("v1", trace.to_json()), ("columnar", trace.to_columnar())):
+    for name, form in (("v1", trace.to_json()), ("columnar", to_columnar(trace))):
         body = json.dumps(form, separators=(",", ":")).encode()
         sizes[name] = len(body)
         sizes[f"{name} gzip"] = len(gzip.compress(body, compresslevel=5))  # as /api/run sends it
@@ -87,8 +89,8 @@ def tracer_alone(code: str, limits: Limits) -> float:
     timed = code.replace('print(f"{time.perf_counter() - started:.6f}")',
                          'import os; os.write(2, f"{time.perf_counter() - started:.6f}\\n".encode())')
     with open(STREAM_SINK, "wb") as sink:
-        settings = {**settings_for(Unsandboxed(), "real", limits), "events_fd": sink.fileno()}
-        payload = json.dumps(settings).encode() + b"\n" + timed.encode()
+        settings = dataclasses.replace(settings_for(Unsandboxed(), "real", limits), events_fd=sink.fileno())
+        payload = settings.to_line() + timed.encode()
         # What a forked run does (tracer.forkserver), in one process.
         one_run = (f"import sys; sys.path.insert(0, {str(TRACER_DIR.parent)!r}); "
                    "from tracer import prelude; prelude.serve_one(prelude.get_ready())")
@@ -109,7 +111,7 @@ def main() -> None:
     hot_path = used_by(sys.executable)
     if hot_path != "C":
         print(f"warning: the tracer's C hot path is not built here ({hot_path}): "
-              "run python3 -m playground.speedups", file=sys.stderr)
+              "run python3 -m playground.sandbox.speedups", file=sys.stderr)
     plain, fast, slow, alone = [], [], [], []
     sizes: dict[str, int] = {}
     truncated = False

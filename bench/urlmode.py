@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from playground import create_app  # noqa: E402
-from playground.fetch import STRATEGIES  # noqa: E402
-from tests.urlserver import local_server  # noqa: E402
+from playground.urls.fetcher import STRATEGIES  # noqa: E402
+from tests.support.urlserver import local_server  # noqa: E402
 
 NEW_CONNECTION = ["connect", "sent", "first_byte", "body"]
 REUSED = ["sent", "first_byte", "body"]

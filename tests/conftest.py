@@ -1,10 +1,11 @@
-"""Shared fixtures: the Flask app and client (flaskr style), and a tracer runner."""
+"""Shared fixtures: the Flask app and client (flaskr style), a tracer runner,
+and the browser tests' live server, browser and page."""
 
 from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,33 +14,35 @@ from flask.testing import FlaskClient
 from playwright.sync_api import Browser, Page
 
 from playground import create_app
-from playground.jail import Unsandboxed
-from playground.limits import Limits
-from playground.pool import open_pools
-from playground.runner import run_snippet
+from playground.sandbox.jail import Unsandboxed
+from playground.sandbox.limits import Limits
+from playground.sandbox.pool import open_pools
+from playground.sandbox.runner import run_snippet
+from playground.services import services
+from tests.support.browsing import BROWSER_ENV, checked_page, chromium
+from tests.support.servers import gunicorn_node
+from tests.support.traces import RunTrace
 
-from .browsing import BROWSER_ENV, checked_page, chromium
-from .servers import gunicorn_node
+
+def _closing_new_pools() -> Iterator[None]:
+    """End the warm jails of apps made meanwhile, once done with them."""
+    before = set(open_pools())
+    yield
+    for pool in open_pools():
+        if pool not in before:
+            pool.close()
 
 
 @pytest.fixture(autouse=True)
 def close_new_pools() -> Iterator[None]:
-    """End the warm jails of apps a test made, once it is done with them."""
-    before = set(open_pools())
-    yield
-    for pool in open_pools():
-        if pool not in before:
-            pool.close()
+    """The warm jails of apps a test made."""
+    yield from _closing_new_pools()
 
 
 @pytest.fixture(scope="module", autouse=True)
 def close_new_pools_of_module() -> Iterator[None]:
-    """The same for apps a module's fixtures made."""
-    before = set(open_pools())
-    yield
-    for pool in open_pools():
-        if pool not in before:
-            pool.close()
+    """The warm jails of apps a module's fixtures made."""
+    yield from _closing_new_pools()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -61,15 +64,12 @@ def app() -> Iterator[Flask]:
     # Rate limits have their own tests; here they would only get in the way.
     app = create_app({"TESTING": True, "SANDBOX": "bwrap", "RATELIMIT_ENABLED": False})
     yield app
-    app.extensions["playground.sandbox"].close()
+    services(app).sandbox.close()
 
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
-
-
-RunTrace = Callable[..., dict[str, Any]]
 
 
 @pytest.fixture

@@ -40,11 +40,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from . import prelude, protocol
-
-CONTROL_FD = 3
-MAX_REQUEST_BYTES = 4096
-# The run's descriptors, in the order the server attaches them.
-RUN_FDS = ("stdin", "stdout", "events", "status")
+from .protocol import EXIT_SETUP_FAILED, RUN_FDS, ForkRequest, ProtocolError
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWIPC = 0x08000000
@@ -58,10 +54,6 @@ MS_PRIVATE = 0x40000
 PR_SET_PDEATHSIG = 1
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 _SYS_CAPSET = 126  # x86-64
-
-# The keeper's exit codes when it could not set the run up; the server
-# names the step (see playground.runner).
-EXIT_SETUP_FAILED = 87
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -103,7 +95,7 @@ def drop_capabilities() -> None:
     _check(_libc.syscall(_SYS_CAPSET, header, data), "capset")
 
 
-def _become_run_process(fds: dict[str, int], request: dict[str, Any]) -> None:
+def _become_run_process(fds: dict[str, int], request: ForkRequest) -> None:
     """Turn the run's init's child into the run's process: its descriptors
     as 0, 1, 2 and EVENTS_FD, nothing else open, and the signal handling
     any Python starts with (the init reset it)."""
@@ -115,7 +107,7 @@ def _become_run_process(fds: dict[str, int], request: dict[str, Any]) -> None:
     os.dup2(fds["stdout"], 2)
     os.dup2(fds["events"], protocol.EVENTS_FD)
     os.closerange(protocol.EVENTS_FD + 1, os.sysconf("SC_OPEN_MAX"))
-    workdir = request.get("workdir") or "/tmp"
+    workdir = "/tmp" if request.isolate or request.workdir is None else request.workdir
     os.chdir(workdir)
     os.environ["HOME"] = workdir
 
@@ -133,13 +125,13 @@ def _forked(child: Callable[..., object], *args: Any) -> NoReturn:
     os._exit(EXIT_SETUP_FAILED)
 
 
-def _run_process(fds: dict[str, int], request: dict[str, Any], prepared: Any) -> None:
+def _run_process(fds: dict[str, int], request: ForkRequest, prepared: Any) -> None:
     os.close(fds["status"])
     _become_run_process(fds, request)
     prelude.serve_one(prepared)
 
 
-def _init_run(fds: dict[str, int], request: dict[str, Any], prepared: Any) -> None:
+def _init_run(fds: dict[str, int], request: ForkRequest, prepared: Any) -> None:
     """The run's init (pid 1 of its pid namespace when isolated): start the
     run's process, wait for it, report its wait status. The kernel drops
     signals to a namespace's init from inside it unless the init handles
@@ -149,7 +141,7 @@ def _init_run(fds: dict[str, int], request: dict[str, Any], prepared: Any) -> No
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # dies with the keeper
         for number in _PYTHON_SIGNALS:
             signal.signal(number, signal.SIG_DFL)
-        if request.get("isolate"):
+        if request.isolate:
             drop_capabilities()
         run_pid = os.fork()
     except OSError as exc:
@@ -164,13 +156,15 @@ def _init_run(fds: dict[str, int], request: dict[str, Any], prepared: Any) -> No
     os._exit(0)
 
 
-def keep_run(fds: dict[str, int], request: dict[str, Any], prepared: Any) -> None:
+def keep_run(fds: dict[str, int], request: ForkRequest, prepared: Any) -> None:
     """The keeper: isolate the run, start its init, wait for it."""
     try:
-        if request.get("isolate"):
-            isolate(int(request["tmp_bytes"]), int(request["tmp_files"]))
+        if request.isolate:
+            if request.tmp_bytes is None or request.tmp_files is None:
+                raise SetupFailed(0, "an isolated run needs the size of its /tmp")
+            isolate(request.tmp_bytes, request.tmp_files)
         init_pid = os.fork()
-    except (OSError, KeyError, TypeError, ValueError) as exc:
+    except OSError as exc:
         _report(fds["status"], {"setup": str(exc)})
         os._exit(EXIT_SETUP_FAILED)
     if init_pid == 0:
@@ -188,7 +182,7 @@ def _report(fd: int, message: dict[str, Any]) -> None:
         pass  # the server gave up on the run
 
 
-def serve(control_fd: int = CONTROL_FD) -> NoReturn:
+def serve(control_fd: int = protocol.CONTROL_FD) -> NoReturn:
     """Get ready, then serve runs until the server closes the control socket."""
     prepared = prelude.get_ready()
     # Nobody reads the fork server's output once it is ready: what a keeper
@@ -200,7 +194,7 @@ def serve(control_fd: int = CONTROL_FD) -> NoReturn:
     control = socket.socket(fileno=control_fd)
     while True:
         try:
-            data, fds, _, _ = socket.recv_fds(control, MAX_REQUEST_BYTES, len(RUN_FDS))
+            data, fds, _, _ = socket.recv_fds(control, protocol.MAX_REQUEST_BYTES, len(RUN_FDS))
         except OSError:
             os._exit(0)
         if not data:
@@ -211,11 +205,9 @@ def serve(control_fd: int = CONTROL_FD) -> NoReturn:
             continue
         named = dict(zip(RUN_FDS, fds, strict=False))
         try:
-            request = json.loads(data)
-        except ValueError:
-            request = None
-        if not isinstance(request, dict):
-            _report(named["status"], {"setup": "the request was not a JSON object"})
+            request = ForkRequest.from_bytes(data)
+        except ProtocolError as exc:
+            _report(named["status"], {"setup": f"the server's request broke the protocol: {exc}"})
             for fd in fds:
                 os.close(fd)
             continue

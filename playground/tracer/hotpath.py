@@ -4,13 +4,13 @@
 boundary (``next_step``), at each task's creation (``task_created``) and
 first step (``_announce``); ``ReadyQueue`` is the loop's ready queue, whose
 ``popleft`` marks a step boundary and whose ``append`` ends the wait of a
-parked task being woken. ``Recorder`` (recorder.py) subclasses ``Core`` and
-supplies the rare paths these call back: ``_blocking_step``,
-``_task_finished``, ``_wait_started``, ``task_woken``, ``flush``, ``disable``.
+parked task being woken. ``Core`` is the ``HotPath`` of
+:mod:`playground.tracer.hooks`; ``Recorder`` (recorder.py) subclasses it and
+supplies the ``RarePaths`` it calls back.
 
 ``_speedups.c`` is the same code in C, which makes a traced loop of short
 steps several times cheaper. It is used when it was built (scripts/setup,
-``python3 -m playground.speedups``) for this interpreter, its clock agrees
+``python3 -m playground.sandbox.speedups``) for this interpreter, its clock agrees
 with ``time.perf_counter_ns``, and ``PLAYGROUND_TRACER_SPEEDUPS`` is not
 ``0``; otherwise the Python classes here are. Both record the same trace.
 """

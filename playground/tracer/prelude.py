@@ -34,10 +34,8 @@ from .channel import Channel
 from .clock import Clock
 from .errors import describe
 from .loop import TracingPolicy, track_timeouts
+from .protocol import ProtocolError, ResourceLimits, RunSettings
 from .recorder import Recorder
-
-MAX_SETTINGS_BYTES = 64 * 1024
-MAX_SOURCE_BYTES = 1024 * 1024
 
 _RLIMITS = {
     "cpu_seconds": resource.RLIMIT_CPU,
@@ -54,32 +52,35 @@ _RLIMITS = {
 THREAD_STACK_BYTES = 2 * 1024 * 1024
 
 
-def set_limits(limits: dict[str, int]) -> None:
+def set_limits(limits: ResourceLimits) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     threading.stack_size(THREAD_STACK_BYTES)
-    for name, value in limits.items():
+    for name, number in _RLIMITS.items():
+        value = getattr(limits, name)
+        if value is None:
+            continue
         if name == "cpu_seconds":
             # The soft limit sends SIGXCPU; the hard one a second later SIGKILL.
-            resource.setrlimit(_RLIMITS[name], (value, value + 1))
+            resource.setrlimit(number, (value, value + 1))
         else:
-            resource.setrlimit(_RLIMITS[name], (value, value))
+            resource.setrlimit(number, (value, value))
 
 
 class Run:
     """One snippet's run: owns the recorder and decides how the run ended."""
 
-    def __init__(self, settings: dict[str, Any], source: str) -> None:
+    def __init__(self, settings: RunSettings, source: str) -> None:
         self.source = source
         self.clock = Clock(
-            virtual=settings.get("clock") != "real",
-            horizon=float(settings.get("horizon_seconds", 3600)),
+            virtual=settings.clock == "virtual",
+            horizon=settings.horizon_seconds,
             on_horizon=self.end_at_horizon,
         )
         self.recorder = Recorder(
             self.clock,
-            Channel(int(settings.get("events_fd", protocol.EVENTS_FD))),
-            blocking_threshold=float(settings.get("blocking_threshold", 0.05)),
-            max_events=int(settings.get("max_events", 20000)),
+            Channel(settings.events_fd),
+            blocking_threshold=settings.blocking_threshold,
+            max_events=settings.max_events,
         )
 
     def install(self) -> None:
@@ -169,10 +170,16 @@ class Run:
         self.end("timeout")
 
 
-def read_input() -> tuple[dict[str, Any], str]:
+def read_input() -> tuple[RunSettings, str]:
+    """The settings and the snippet; a settings line that breaks the
+    protocol ends the run before anything of the snippet exists."""
     stdin = sys.stdin.buffer
-    settings = json.loads(stdin.readline(MAX_SETTINGS_BYTES))
-    source = stdin.read(MAX_SOURCE_BYTES).decode("utf-8", "replace")
+    try:
+        settings = RunSettings.from_json(json.loads(stdin.readline(protocol.MAX_SETTINGS_BYTES)))
+    except (ValueError, ProtocolError) as exc:
+        os.write(2, f"playground: the run's settings broke the protocol: {exc}\n".encode("utf-8", "replace"))
+        os._exit(protocol.EXIT_BAD_SETTINGS)
+    source = stdin.read(protocol.MAX_SOURCE_BYTES).decode("utf-8", "replace")
     return settings, source
 
 
@@ -207,9 +214,9 @@ def serve_one(prepared: Any) -> NoReturn:
     warm_up()
     os.write(1, protocol.READY)
     settings, source = read_input()
-    set_limits(settings.get("limits", {}))
+    set_limits(settings.limits)
     run = Run(settings, source)
     run.install()
-    seccomp_filter.install(required=bool(settings.get("seccomp", False)), prepared=prepared)
+    seccomp_filter.install(required=settings.seccomp, prepared=prepared)
     status, error = run.execute()
     run.end(status, error)

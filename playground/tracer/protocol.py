@@ -1,28 +1,182 @@
-"""The wire protocol between the jail and the server.
+"""THE contract between the server and the jail: descriptors, handshakes,
+exit codes, the typed settings and requests, the event stream's messages and
+frames, and the caps on each. It is the only module of the tracer that the
+server imports, and it imports only the standard library.
 
-Once started, the jail writes ``READY`` on its standard output and waits:
-a jail can be started ahead of a run. The server then writes one JSON line of settings, then the snippet, to the jail's
-standard input, and closes it. The tracer answers on the file descriptor the
-settings name (``events_fd``, by default ``EVENTS_FD``) with batches of
-messages as things happen: each line is a JSON array of messages, each
-message an array ``[kind, *fields]``.
+A run's life, as both sides see it:
 
-Everything on that descriptor is untrusted: the snippet can write to it too.
-The server parses and validates each line (see :mod:`playground.trace`).
+1. The jail's fork server (:mod:`playground.tracer.forkserver`) writes
+   ``READY`` on its standard output once its imports are done, and waits on
+   ``CONTROL_FD``.
+2. For each run the server sends one ``ForkRequest`` (a JSON object of at
+   most ``MAX_REQUEST_BYTES``) with the run's descriptors attached, in the
+   order ``RUN_FDS``. The run's process writes ``READY`` on its output and
+   waits for its snippet; the run's keeper reports how the run ended on the
+   status descriptor (``{"wait_status": int}``, or ``{"setup": why}`` when it
+   could not set the run up, then exit ``EXIT_SETUP_FAILED``) and closes it.
+3. The server writes one JSON line of ``RunSettings`` (at most
+   ``MAX_SETTINGS_BYTES``), then the snippet (at most ``MAX_SOURCE_BYTES``), to
+   the run's standard input, and closes it.
+4. The tracer answers on ``RunSettings.events_fd`` with batches of messages
+   as things happen: each line a JSON array of messages, each message an
+   array ``[kind, *fields]``, and binary frames for the bulk (below).
+
+Both typed objects are checked whole when they arrive: every key required,
+no unknown key, every value of its type, or ``ProtocolError`` and the run is
+refused. A missing key never falls back to a default, so a server that
+forgets ``seccomp`` or ``isolate`` gets no run rather than a run without
+its filter or namespaces.
+
+Everything on the events descriptor is untrusted: the snippet can write to
+it too. The server parses it as such (:mod:`playground.sandbox.stream`).
 """
 
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Literal
+
+# -- descriptors and handshakes ------------------------------------------
+
+CONTROL_FD = 3
 EVENTS_FD = 3
-
-# The prelude's first and only bytes on standard output before the snippet
-# arrives: its imports are done and it waits for the settings.
+# The run's descriptors, in the order the server attaches them to a request.
+RUN_FDS = ("stdin", "stdout", "events", "status")
+# The fork server's, then each run's, first bytes on standard output: its
+# imports are done and it waits.
 READY = b"\x00playground-ready\n"
-
 SNIPPET_FILENAME = "<snippet>"
+
+MAX_REQUEST_BYTES = 4096
+MAX_SETTINGS_BYTES = 64 * 1024
+MAX_SOURCE_BYTES = 1024 * 1024
+# What the keeper may write on the status descriptor that the server reads.
+MAX_STATUS_BYTES = 4096
+
+# Exit codes of a run's processes that name why the snippet never ran.
+EXIT_NO_FILTER = 86  # the filter was required and could not be installed
+EXIT_SETUP_FAILED = 87  # the keeper could not isolate the run
+EXIT_BAD_SETTINGS = 88  # the settings line broke this contract
 
 # Set to "0" in the server's environment, an unsandboxed run (PLAYGROUND_SANDBOX=
 # none, the tests, the benchmarks) uses the tracer's pure-Python hot path
 # instead of its C accelerator, to compare them.
 SPEEDUPS_ENV = "PLAYGROUND_TRACER_SPEEDUPS"
+
+
+class ProtocolError(ValueError):
+    """A request or settings object that breaks this contract."""
+
+
+def _checked(cls: type, data: object, types: dict[str, tuple[type, ...]]) -> dict[str, Any]:
+    """``data``'s values for the fields of ``cls``: every key present, none
+    unknown, each of one of its ``types`` (``bool`` is never taken for a number)."""
+    if not isinstance(data, dict):
+        raise ProtocolError(f"{cls.__name__} must be a JSON object")
+    names = [item.name for item in fields(cls)]
+    missing = [name for name in names if name not in data]
+    if missing:
+        raise ProtocolError(f"{cls.__name__} lacks {', '.join(missing)}")
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        raise ProtocolError(f"{cls.__name__} has unknown {', '.join(unknown)}")
+    for name in names:
+        value = data[name]
+        allowed = types[name]
+        if isinstance(value, bool) and bool not in allowed:
+            raise ProtocolError(f"{cls.__name__}.{name} must not be a boolean")
+        if not isinstance(value, allowed):
+            raise ProtocolError(f"{cls.__name__}.{name} has the wrong type")
+    return dict(data)
+
+
+_INT = (int,)
+_NUMBER = (int, float)
+_OPTIONAL_INT = (int, type(None))
+_OPTIONAL_STR = (str, type(None))
+
+
+@dataclass(frozen=True)
+class ResourceLimits:
+    """The rlimits the prelude sets before the snippet; None: not set
+    (``processes`` in an unsandboxed run, which shares the server's uid)."""
+
+    cpu_seconds: int
+    memory_bytes: int
+    file_size_bytes: int
+    open_files: int
+    processes: int | None
+
+    @classmethod
+    def from_json(cls, data: object) -> ResourceLimits:
+        values = _checked(cls, data, {"cpu_seconds": _INT, "memory_bytes": _INT, "file_size_bytes": _INT,
+                                      "open_files": _INT, "processes": _OPTIONAL_INT})
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What one run is told before its snippet (step 3 above)."""
+
+    clock: Literal["virtual", "real"]
+    events_fd: int
+    horizon_seconds: float
+    blocking_threshold: float
+    # Events the tracer sends before it cuts the trace.
+    max_events: int
+    limits: ResourceLimits
+    # Whether the system-call filter must be in force before the snippet
+    # runs (the run ends with EXIT_NO_FILTER when it cannot be).
+    seccomp: bool
+
+    def to_line(self) -> bytes:
+        return json.dumps(asdict(self)).encode() + b"\n"
+
+    @classmethod
+    def from_json(cls, data: object) -> RunSettings:
+        values = _checked(cls, data, {"clock": (str,), "events_fd": _INT, "horizon_seconds": _NUMBER,
+                                      "blocking_threshold": _NUMBER, "max_events": _INT, "limits": (dict,),
+                                      "seccomp": (bool,)})
+        if values["clock"] not in ("virtual", "real"):
+            raise ProtocolError("RunSettings.clock must be 'virtual' or 'real'")
+        values["limits"] = ResourceLimits.from_json(values["limits"])
+        values["horizon_seconds"] = float(values["horizon_seconds"])
+        values["blocking_threshold"] = float(values["blocking_threshold"])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class ForkRequest:
+    """How the fork server sets one run up (step 2 above): ``isolate`` in
+    new namespaces with a fresh ``/tmp`` of ``tmp_bytes`` holding at most
+    ``tmp_files`` files, or not (an unsandboxed run, in ``workdir``)."""
+
+    isolate: bool
+    tmp_bytes: int | None
+    tmp_files: int | None
+    workdir: str | None
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(asdict(self)).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ForkRequest:
+        try:
+            parsed = json.loads(data)
+        except ValueError:
+            raise ProtocolError("ForkRequest is not JSON") from None
+        values = _checked(cls, parsed, {"isolate": (bool,), "tmp_bytes": _OPTIONAL_INT,
+                                        "tmp_files": _OPTIONAL_INT, "workdir": _OPTIONAL_STR})
+        request = cls(**values)
+        if request.isolate and (request.tmp_bytes is None or request.tmp_files is None):
+            raise ProtocolError("an isolated ForkRequest needs tmp_bytes and tmp_files")
+        if not request.isolate and request.workdir is None:
+            raise ProtocolError("a ForkRequest that does not isolate needs a workdir")
+        return request
+
+
+# -- the event stream -----------------------------------------------------
 
 # Messages, with their fields after the kind. Times are integer nanoseconds
 # since the run started, on the run's clock.
@@ -34,6 +188,12 @@ STEP = "step"  # task id or null, start, end[, blocking reason, line or null]
 TASKS = "tasks"  # packed (id, parent or -1, line or -1, created) per task, [names], [coros]
 ENDS = "ends"  # packed (id, ended) per task that ended normally ("done")
 STEPS = "steps"  # packed (task id, start, end) per ordinary step
+WAIT = "wait"  # task id, start, end, on or null, line or null, chain (list of names)
+OUTPUT = "out"  # t, task id or null, stream, text
+EVENT = "event"  # t, kind, task id or null, message, line or null
+ERROR = "error"  # {type, message, line, traceback: [{line, name, text}]}
+TRUNCATED = "truncated"  # (no fields)
+END = "end"  # status claimed by the tracer, duration (ns)
 
 # The bulk of a trace, tasks announced, ordinary steps and normal ends,
 # travels as binary frames beside the lines, with no base64: FRAME_MARK (a
@@ -50,12 +210,6 @@ FRAME_STEPS = 1
 FRAME_ENDS = 2
 FRAME_TASKS = 3
 FRAME_KINDS = {FRAME_STEPS: STEPS, FRAME_ENDS: ENDS, FRAME_TASKS: TASKS}
-WAIT = "wait"  # task id, start, end, on or null, line or null, chain (list of names)
-OUTPUT = "out"  # t, task id or null, stream, text
-EVENT = "event"  # t, kind, task id or null, message, line or null
-ERROR = "error"  # {type, message, line, traceback: [{line, name, text}]}
-TRUNCATED = "truncated"  # (no fields)
-END = "end"  # status claimed by the tracer, duration (ns)
 
 # Statuses the tracer may claim. The server alone decides the others
 # (timeout, cpu_limit, output_limit, crashed) from what it sees outside.

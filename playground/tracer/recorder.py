@@ -31,47 +31,11 @@ from . import protocol
 from .channel import FLUSH_COUNT, Channel
 from .clock import Clock
 from .hotpath import FLUSH_INTERVAL_NS, Core
-from .waits import describe_wait, exception_line, number, snippet_line, task_label
+from .waits import describe_canceller, describe_wait, exception_line, number, snippet_line, task_label
 
 _STEP = protocol.STEP
 _Task = asyncio.Task
 _ANY_LINE = 0  # the samples' key that counts every CPU tick of a step
-
-# Who cancels a task, told by the asyncio function that called cancel(), and
-# whether that is a timeout.
-_CANCELLERS = {
-    "Timeout._on_timeout": ("asyncio.timeout(), whose deadline passed", True),
-    "_cancel_and_wait": ("wait_for(), whose timeout expired", True),
-    "TaskGroup._abort": ("its TaskGroup, because {failed} failed", False),
-    "TaskGroup._on_task_done": ("its TaskGroup, because {failed} failed", False),
-    "_GatheringFuture.cancel": ("gather(), which was cancelled", False),
-    "_cancel_all_tasks": ("asyncio.run(), because main() returned", False),
-    "wait_for": ("wait_for(), which was cancelled", False),
-}
-
-
-def _canceller(qualname: str, frame: FrameType) -> tuple[str, bool] | None:
-    """Who cancels, and whether on a timeout, when ``frame`` (a caller of
-    ``Task.cancel``) tells."""
-    if qualname == "TracedTask.cancel":
-        outer = frame.f_locals.get("self")
-        if isinstance(outer, _Task):
-            return f"{task_label(outer)}, which awaited it and was cancelled", False
-        return None
-    if qualname == "_cancel_and_wait" and frame.f_back is not None:
-        waiter = frame.f_back.f_locals.get("waiter")
-        if isinstance(waiter, asyncio.Future) and waiter.cancelled():
-            return "wait_for(), which was cancelled", False
-    known = _CANCELLERS.get(qualname)
-    if known is None:
-        return None
-    template, on_timeout = known
-    failed = frame.f_locals.get("task")
-    if failed is None and frame.f_back is not None:
-        failed = frame.f_back.f_locals.get("task")
-    culprit = task_label(failed) if isinstance(failed, _Task) else "the async with body"
-    return template.format(failed=culprit), on_timeout
-
 
 class Recorder(Core):
     def __init__(
@@ -233,7 +197,7 @@ class Recorder(Core):
         while frame is not None and known is None:
             code = frame.f_code
             if code.co_filename != protocol.SNIPPET_FILENAME:
-                known = _canceller(code.co_qualname, frame)
+                known = describe_canceller(code.co_qualname, frame)
             frame = frame.f_back
         line = snippet_line(caller)
         if known is None:

@@ -33,9 +33,7 @@ import socket
 import sys
 from typing import Any
 
-# The prelude's exit code when the filter was required but could not be
-# installed; the server names the cause (see playground.limits).
-EXIT_NO_FILTER = 86
+from .protocol import EXIT_NO_FILTER
 
 # The snippet's refused system calls, all answered with EPERM.
 DENIED = (

@@ -1,4 +1,4 @@
-"""Name what a suspended task is waiting for, in words a learner knows.
+"""Name what a suspended task is waiting for, and who cancelled it, in words a learner knows.
 
 ``describe_wait`` walks the task's await chain (coroutine frames, from the
 task's own coroutine down): the snippet's frames give the chain of function
@@ -193,3 +193,39 @@ def describe_wait(
     if on is not None:
         chain.append(on.split(": ")[-1].split("(", 1)[0].strip())
     return on, line, chain
+
+
+# Who cancels a task, told by the asyncio function that called cancel(), and
+# whether that is a timeout.
+_CANCELLERS = {
+    "Timeout._on_timeout": ("asyncio.timeout(), whose deadline passed", True),
+    "_cancel_and_wait": ("wait_for(), whose timeout expired", True),
+    "TaskGroup._abort": ("its TaskGroup, because {failed} failed", False),
+    "TaskGroup._on_task_done": ("its TaskGroup, because {failed} failed", False),
+    "_GatheringFuture.cancel": ("gather(), which was cancelled", False),
+    "_cancel_all_tasks": ("asyncio.run(), because main() returned", False),
+    "wait_for": ("wait_for(), which was cancelled", False),
+}
+
+
+def describe_canceller(qualname: str, frame: FrameType) -> tuple[str, bool] | None:
+    """Who cancels, and whether on a timeout, when ``frame`` (a caller of
+    ``Task.cancel``) tells."""
+    if qualname == "TracedTask.cancel":
+        outer = frame.f_locals.get("self")
+        if isinstance(outer, asyncio.Task):
+            return f"{task_label(outer)}, which awaited it and was cancelled", False
+        return None
+    if qualname == "_cancel_and_wait" and frame.f_back is not None:
+        waiter = frame.f_back.f_locals.get("waiter")
+        if isinstance(waiter, asyncio.Future) and waiter.cancelled():
+            return "wait_for(), which was cancelled", False
+    known = _CANCELLERS.get(qualname)
+    if known is None:
+        return None
+    template, on_timeout = known
+    failed = frame.f_locals.get("task")
+    if failed is None and frame.f_back is not None:
+        failed = frame.f_back.f_locals.get("task")
+    culprit = task_label(failed) if isinstance(failed, asyncio.Task) else "the async with body"
+    return template.format(failed=culprit), on_timeout

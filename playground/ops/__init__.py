@@ -1,0 +1,2 @@
+"""What an operator sees: ``/healthz``, Prometheus metrics at ``/metrics``,
+and one JSON log line per request."""

@@ -1,0 +1,126 @@
+"""Limits on a run, with their defaults, and what we tell people about them.
+
+Every limit is a named setting (``PLAYGROUND_<NAME>`` in the environment, or
+the Flask config key of that name) and every user-facing sentence about a
+limit is a constant here, so the numbers people read are the numbers in force.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+KIB = 1024
+MIB = 1024 * KIB
+
+
+@dataclass(frozen=True)
+class Limits:
+    wall_seconds: float = 10.0
+    cpu_seconds: int = 5
+    memory_bytes: int = 256 * MIB
+    output_bytes: int = 64 * KIB
+    max_events: int = 20_000
+    max_tasks: int = 20_000
+    horizon_seconds: float = 3600.0
+    blocking_threshold: float = 0.05
+    file_size_bytes: int = 1 * MIB
+    tmp_bytes: int = 8 * MIB
+    tmp_files: int = 4096
+    open_files: int = 64
+    processes: int = 32
+    code_bytes: int = 64 * KIB
+    channel_bytes: int = 32 * MIB
+
+
+
+# What each limit says when it stops or cuts a run. Placeholders are the
+# limits' own names (and ``*_kib`` / ``*_mib`` forms of the byte sizes).
+TIMEOUT_MESSAGE = (
+    "The run took longer than the {wall_seconds:g} s wall-clock limit and was stopped. "
+    "Look for a loop that never awaits, or a real-clock wait that is too long."
+)
+HORIZON_MESSAGE = (
+    "The run would sleep past the virtual clock's horizon of {horizon_seconds:g} s and was stopped. "
+    "Look for a sleep that is far too long, or a loop of sleeps that never ends."
+)
+CPU_MESSAGE = (
+    "The run used more than the {cpu_seconds} s CPU limit and was stopped. "
+    "Look for a loop that computes without end."
+)
+MEMORY_MESSAGE = (
+    "The run needed more than the {memory_bytes_mib} MiB memory limit. "
+    "Look for a list or string that grows without end."
+)
+OUTPUT_MESSAGE = (
+    "The run printed more than the {output_bytes_kib} KiB output limit and was stopped. "
+    "Print less, or print inside a loop that ends."
+)
+CHANNEL_MESSAGE = (
+    "The run sent more than the {channel_bytes_mib} MiB of trace data the server reads and was stopped."
+)
+EVENTS_MESSAGE = "The trace was cut at {max_events} events; the run itself went on."
+TASKS_MESSAGE = "The trace was cut at {max_tasks} tasks; the run itself went on."
+PROCESSES_MESSAGE = (
+    "The run hit the limit of {processes} processes and threads, so starting another thread failed. "
+    "Start fewer threads; asyncio tasks cost none."
+)
+OPEN_FILES_MESSAGE = (
+    "The run hit the limit of {open_files} open files, so opening another failed. "
+    "Close files when done with them (with open(...) as f:)."
+)
+FILE_SIZE_MESSAGE = (
+    "The run tried to write a file larger than the {file_size_bytes_kib} KiB file size limit."
+)
+TMP_MESSAGE = "The run filled /tmp: its {tmp_bytes_kib} KiB of space, or its {tmp_files} files."
+CRASH_MESSAGE = "The run ended abruptly ({how}) without reporting how it finished."
+BAD_SETTINGS_MESSAGE = (
+    "The server could not hand this run its settings, so the snippet was not run. "
+    "This is the server's fault, not the snippet's: please report it."
+)
+NO_FILTER_MESSAGE = (
+    "The jail could not install its system-call filter (seccomp), so the snippet was not run. "
+    "The server needs libseccomp's Python bindings (Debian's python3-seccomp) for the jail's interpreter."
+)
+
+# The status a run gets from each limit that stops it. None: the limit cuts
+# the trace, and the run goes on with the status it earns. The processes,
+# open files, file size and /tmp limits make the call that crosses them fail
+# inside the snippet, which then ends with ``error`` unless it handles it.
+LIMIT_STATUS: dict[str, str | None] = {
+    "wall_seconds": "timeout",
+    "horizon_seconds": "timeout",
+    "cpu_seconds": "cpu_limit",
+    "memory_bytes": "memory_limit",
+    "output_bytes": "output_limit",
+    "channel_bytes": "output_limit",
+    "processes": "error",
+    "open_files": "error",
+    "file_size_bytes": "error",
+    "tmp_bytes": "error",
+    "max_events": None,
+    "max_tasks": None,
+}
+LIMIT_MESSAGES: dict[str, str] = {
+    "wall_seconds": TIMEOUT_MESSAGE,
+    "horizon_seconds": HORIZON_MESSAGE,
+    "cpu_seconds": CPU_MESSAGE,
+    "memory_bytes": MEMORY_MESSAGE,
+    "output_bytes": OUTPUT_MESSAGE,
+    "channel_bytes": CHANNEL_MESSAGE,
+    "processes": PROCESSES_MESSAGE,
+    "open_files": OPEN_FILES_MESSAGE,
+    "file_size_bytes": FILE_SIZE_MESSAGE,
+    "tmp_bytes": TMP_MESSAGE,
+    "max_events": EVENTS_MESSAGE,
+    "max_tasks": TASKS_MESSAGE,
+}
+
+
+def limit_message(template: str, limits: Limits, **extra: Any) -> str:
+    values: dict[str, Any] = {item.name: getattr(limits, item.name) for item in fields(limits)}
+    for name, value in list(values.items()):
+        if name.endswith("_bytes"):
+            values[f"{name}_kib"] = value // KIB
+            values[f"{name}_mib"] = value // MIB
+    return template.format(**values, **extra)

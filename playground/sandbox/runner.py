@@ -1,0 +1,144 @@
+"""Run one snippet in a jail and return its trace.
+
+A run is a process forked by a jail's fork server (see
+playground.sandbox.forkclient), which says when it is ready and then waits for a
+snippet: it can be set up ahead of the run (see playground.sandbox.pool). The runner
+sends it the settings and the snippet, reads the event stream and the raw
+output as they come, and enforces from outside what the snippet could
+otherwise ignore: the wall-clock limit (counted from the moment the snippet
+is handed over), the output cap and the size of the stream. At any limit it
+kills the whole jail and keeps everything already received. It alone
+decides the run's ``status`` and ``wall``; the tracer's own claim is taken
+only when the run exited normally. Every run process serves one snippet,
+and is gone when ``run_snippet`` returns.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import time
+from typing import Literal
+
+from playground.model.trace import MAX_TEXT, Event, Output, Trace, clean_text
+from playground.sandbox.forkclient import READ_SIZE, JailRun, start_run
+from playground.sandbox.jail import Jail
+from playground.sandbox.limits import LIMIT_MESSAGES, Limits, limit_message
+from playground.sandbox.status import Evidence, StopReason, decide
+from playground.sandbox.stream import StreamParser
+from playground.tracer.protocol import EVENTS_FD, RunSettings
+
+# After the run's keeper reports the end, how long to drain what it wrote.
+EXIT_DRAIN_SECONDS = 0.5
+
+Clock = Literal["virtual", "real"]
+
+
+def settings_for(jail: Jail, clock: Clock, limits: Limits) -> RunSettings:
+    return RunSettings(
+        clock=clock,
+        events_fd=EVENTS_FD,
+        horizon_seconds=limits.horizon_seconds,
+        blocking_threshold=limits.blocking_threshold,
+        # The jail streams more than the trace keeps, so that per-task figures
+        # stay whole when the items are cut at the cap.
+        max_events=4 * limits.max_events,
+        limits=jail.rlimits(limits),
+        seccomp=jail.seccomp,
+    )
+
+
+def run_snippet(jail: Jail, code: str, clock: Clock, limits: Limits, slot: int = 0,
+                jailed: JailRun | None = None) -> Trace:
+    """Run ``code`` in ``jailed``, a run set up ahead for ``slot`` with the
+    same ``limits``, or else in a jail started now for it alone, and return
+    its trace, whatever happens. The run is gone when this returns."""
+    builder = StreamParser(clock, max_tasks=limits.max_tasks, max_items=limits.max_events + 100,
+                           max_output_bytes=limits.output_bytes, max_line_bytes=limits.channel_bytes)
+    if jailed is None:
+        jailed = start_run(jail, slot, limits)
+    try:
+        jailed.wait_ready()
+        settings = settings_for(jail, clock, limits)
+        payload = settings.to_line() + code.encode("utf-8", "surrogatepass")
+        started = time.monotonic()
+        stop_reason, raw = _watch(jailed, payload, builder, limits, started)
+    finally:
+        jailed.discard()
+    trace = builder.trace
+    trace.wall = round(time.monotonic() - started, 6)
+    _add_raw_output(trace, raw[: limits.output_bytes], builder)
+    _apply(trace, builder, stop_reason, jailed.returncode, limits)
+    return builder.finish()
+
+
+def _watch(jailed: JailRun, payload: bytes,
+           builder: StreamParser, limits: Limits, started: float) -> tuple[StopReason | None, bytes]:
+    """Feed the run, read it until it ends or a limit is hit; why it stopped."""
+    jailed.hand_over(payload)
+    raw = bytearray(jailed.early)
+    channel_bytes = 0
+    deadline = started + limits.wall_seconds
+    exited_at: float | None = None
+    with selectors.DefaultSelector() as selector:
+        selector.register(jailed.events_read, selectors.EVENT_READ, "events")
+        selector.register(jailed.raw_read, selectors.EVENT_READ, "raw")
+        selector.register(jailed.status, selectors.EVENT_READ, "exit")
+        while selector.get_map():
+            now = time.monotonic()
+            if now >= deadline:
+                return "timeout", bytes(raw)
+            if exited_at is not None and now - exited_at > EXIT_DRAIN_SECONDS:
+                break
+            for key, _ in selector.select(min(deadline - now, EXIT_DRAIN_SECONDS)):
+                if key.data == "exit":
+                    report = jailed.status.recv(READ_SIZE)
+                    jailed.take_status(report)
+                    if not report:
+                        selector.unregister(key.fileobj)
+                        exited_at = time.monotonic()
+                    continue
+                data = os.read(key.fd, READ_SIZE)
+                if not data:
+                    selector.unregister(key.fd)
+                elif key.data == "events":
+                    channel_bytes += len(data)
+                    builder.feed(data)
+                elif len(raw) <= limits.output_bytes:
+                    raw += data
+            if builder.output_bytes + len(raw) > limits.output_bytes:
+                return "output_limit", bytes(raw)
+            if channel_bytes > limits.channel_bytes:
+                return "channel", bytes(raw)
+    return None, bytes(raw)
+
+
+def _add_raw_output(trace: Trace, raw: bytes, builder: StreamParser) -> None:
+    """What the jail wrote to its real stdout/stderr, bypassing the tracer."""
+    if not raw:
+        return
+    at = builder.latest_time()
+    text = raw.decode("utf-8", "replace")
+    for line in text.splitlines():
+        trace.output.append(Output(at, None, "stderr", clean_text(line, MAX_TEXT)))
+
+
+def _apply(trace: Trace, builder: StreamParser, stop_reason: StopReason | None,
+           returncode: int | None, limits: Limits) -> None:
+    """Set the trace's status, limits and their events from the verdict."""
+    if trace.duration == 0.0:
+        trace.duration = builder.latest_time()
+    errors = tuple(error for error in [trace.error, *(task.error for task in trace.tasks if task.state == "error")]
+                   if error)
+    verdict = decide(Evidence(stop_reason, returncode, builder.claimed_status, trace.wall, trace.truncated,
+                              len(trace.tasks), errors), limits)
+    trace.status = verdict.status  # type: ignore[assignment]
+    if stop_reason == "channel":
+        trace.truncated = True
+    at = trace.duration
+    if verdict.crash is not None:
+        # A crash's message goes out as a "limit" event, as the page expects.
+        trace.events.append(Event(at, verdict.crash_kind, None, verdict.crash))
+    for name in verdict.limits:
+        trace.events.append(Event(at, "limit", None, limit_message(LIMIT_MESSAGES[name], limits)))
+        trace.limits.append({"name": name, "value": getattr(limits, name)})

@@ -1,0 +1,138 @@
+"""The sandbox as the web layer sees it: run code, or say why it cannot.
+
+``Sandbox`` ties together the jail (how it is built), the runner (how a run is
+watched), the warm pool (jails started ahead), the limits and admission. The
+web layer calls ``run``, ``health`` and ``close`` and knows nothing else
+about jails.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from playground.model.trace import Trace
+from playground.ops import metrics
+from playground.sandbox.admission import Admission, Busy
+from playground.sandbox.forkclient import start_run
+from playground.sandbox.jail import Jail, JailUnavailable, make_jail
+from playground.sandbox.limits import Limits
+from playground.sandbox.pool import WarmPool
+from playground.sandbox.runner import Clock, run_snippet
+from playground.settings import Settings
+
+__all__ = ["Busy", "JailUnavailable", "Sandbox"]
+
+HEALTH_CACHE_SECONDS = 5.0
+HEALTH_SNIPPET = "print('ok')"
+
+
+class Sandbox:
+    def __init__(self, jail: Jail | None, limits: Limits, admission: Admission,
+                 unavailable: str | None = None, warm_pool: bool = True) -> None:
+        self.jail = jail
+        self.limits = limits
+        self.admission = admission
+        self.unavailable = unavailable
+        self.pool: WarmPool | None = None
+        if jail is not None and warm_pool:
+            self.pool = WarmPool(jail, limits, admission.slots,
+                                 on_started=metrics.JAIL_START_SECONDS.labels("warm").observe,
+                                 on_failed=metrics.JAIL_START_FAILURES.inc,
+                                 on_change=metrics.WARM_JAILS.set)
+        self._health: tuple[float, str | None] | None = None
+        self._health_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Sandbox:
+        limits = settings.limits
+        admission = Admission(slots=settings.concurrency, queue=settings.queue_size,
+                              wait_seconds=settings.queue_wait_seconds)
+        # Each worker process of a node has its own slots, so its own uids.
+        uid_base = settings.jail_uid_base + settings.worker_index * admission.slots
+        try:
+            jail = make_jail(settings.sandbox, python=settings.jail_python, uid_base=uid_base)
+        except JailUnavailable as exc:
+            return cls(None, limits, admission, unavailable=str(exc))
+        return cls(jail, limits, admission, warm_pool=settings.warm_pool)
+
+    @property
+    def jail_name(self) -> str:
+        """Which kind of jail runs the snippets ("bwrap", "none"), for /healthz."""
+        return self.jail.name if self.jail is not None else "unavailable"
+
+    @property
+    def sandboxed(self) -> bool:
+        return self.jail is None or self.jail.sandboxed
+
+    def start(self) -> None:
+        """Start warming jails now rather than at the first run."""
+        if self.pool is not None:
+            self.pool.start()
+
+    def close(self) -> None:
+        """End the warm runs and their jails; runs after this start cold jails."""
+        if self.pool is not None:
+            self.pool.close()
+            self.pool = None
+            metrics.WARM_JAILS.set(0)
+
+    def run(self, code: str, clock: Clock, wait: bool = True) -> Trace:
+        """Run a snippet; raises ``Busy`` or ``JailUnavailable``."""
+        if self.jail is None:
+            raise JailUnavailable(self.unavailable or "No jail is configured.")
+        pool = self.pool
+        if pool is not None:
+            pool.start()
+        asked = time.monotonic()
+        with self.admission.slot(wait) as slot:
+            metrics.QUEUE_WAIT_SECONDS.observe(time.monotonic() - asked)
+            metrics.RUNS_IN_PROGRESS.inc()
+            try:
+                jailed = pool.take(slot) if pool is not None else None
+                if jailed is None:
+                    jailed = start_run(self.jail, slot, self.limits)
+                cold = not jailed.warm
+                if cold and pool is not None:
+                    metrics.WARM_MISSES.inc()
+                try:
+                    trace = run_snippet(self.jail, code, clock, self.limits, slot, jailed=jailed)
+                finally:
+                    if pool is not None:
+                        pool.replace(slot)
+            except JailUnavailable:
+                metrics.JAIL_START_FAILURES.inc()
+                raise
+            finally:
+                metrics.RUNS_IN_PROGRESS.dec()
+        if cold and jailed.start_seconds is not None:
+            metrics.JAIL_START_SECONDS.labels("cold").observe(jailed.start_seconds)
+        metrics.RUNS.labels(trace.status).inc()
+        metrics.RUN_SECONDS.observe(trace.wall)
+        return trace
+
+    def health(self) -> str | None:
+        """None when a jail can start and run a trivial snippet; else why not."""
+        if self.jail is None:
+            return self.unavailable
+        with self._health_lock:
+            if self._health is not None and time.monotonic() - self._health[0] < HEALTH_CACHE_SECONDS:
+                return self._health[1]
+            try:
+                problem = self._check()
+            except Busy:
+                # Every slot is running code, so jails do start; a health
+                # probe never queues behind them.
+                return None if self._health is None else self._health[1]
+            self._health = (time.monotonic(), problem)
+            return problem
+
+    def _check(self) -> str | None:
+        try:
+            trace = self.run(HEALTH_SNIPPET, "virtual", wait=False)
+        except (JailUnavailable, OSError) as exc:
+            return str(exc)
+        if trace.status != "ok" or [o.text for o in trace.output] != ["ok"]:
+            said = [event.message for event in trace.events if event.kind in ("limit", "sandbox")]
+            return f"a test run in the jail ended with status {trace.status}" + (f": {said[-1]}" if said else "")
+        return None

@@ -1,0 +1,70 @@
+"""``POST /api/run`` (run a snippet, answer its trace) and ``GET /api/examples``.
+
+A snippet's own failure, a limit or a timeout is a normal 200 whose trace
+``status`` says so; only errors of the request itself are 4xx, and a server
+that cannot run code now is a 503 with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import gzip
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+
+from playground.model.columnar import COLUMNAR, to_columnar
+from playground.ops import metrics
+from playground.sandbox.service import Busy, JailUnavailable
+from playground.services import services
+from playground.sharing.examples import EXAMPLES
+from playground.web.errors import RETRY_AFTER_SECONDS, APIError
+from playground.web.requests import RunRequest, json_body
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+# Traces are repetitive JSON: above this size, gzip them for clients that
+# accept it (a 20,000-task trace shrinks about eightfold).
+COMPRESS_ABOVE_BYTES = 16 * 1024
+BUSY_MESSAGE = "The playground is busy and its queue is full: try again in a few seconds."
+SANDBOX_RETRY_SECONDS = 60
+
+
+@bp.post("/run")
+def run() -> Response:
+    found = services()
+    asked = RunRequest.parse(json_body(RunRequest.FIELDS), found.sandbox.limits)
+
+    def compute() -> dict[str, Any]:
+        trace = found.sandbox.run(asked.code, asked.clock)
+        g.run_status = trace.status
+        return to_columnar(trace) if asked.answer_format == COLUMNAR else trace.to_json()
+
+    try:
+        # The same snippet on the virtual clock within RUN_CACHE_SECONDS runs once (per format).
+        answer = found.run_cache.run(asked.code, asked.clock, compute, variant=asked.answer_format)
+    except Busy:
+        raise APIError(503, "busy", BUSY_MESSAGE, retry_after=RETRY_AFTER_SECONDS) from None
+    except JailUnavailable as exc:
+        raise APIError(503, "sandbox_unavailable", str(exc), retry_after=SANDBOX_RETRY_SECONDS) from None
+    if "run_status" not in g:
+        g.run_status = "cached"
+        metrics.RUN_CACHE_ANSWERS.inc()
+    response = current_app.response_class(answer, mimetype="application/json")
+    response.headers["Cache-Control"] = "no-store"
+    return compressed(response)
+
+
+def compressed(response: Response) -> Response:
+    """The response gzipped, when it is large and the client accepts gzip."""
+    response.vary.add("Accept-Encoding")
+    body = response.get_data()
+    if len(body) < COMPRESS_ABOVE_BYTES or not request.accept_encodings["gzip"]:
+        return response
+    response.set_data(gzip.compress(body, compresslevel=5))
+    response.headers["Content-Encoding"] = "gzip"
+    return response
+
+
+@bp.get("/examples")
+def examples() -> Response:
+    return jsonify(examples=[example.to_json() for example in EXAMPLES])

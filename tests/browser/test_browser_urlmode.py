@@ -1,0 +1,131 @@
+"""URL mode in a real browser: Debian's Chromium driven by Playwright against a
+live gunicorn whose allow list lets it fetch from the tests' loopback server."""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.support.browsing import BROWSER_ENV, screenshot, wait_for_status
+from tests.support.servers import gunicorn_node
+from tests.support.urlserver import LocalServer, local_server
+
+pytestmark = pytest.mark.browser
+VIEWPORT = (1400, 1000)
+
+
+@pytest.fixture(scope="module")
+def target() -> Iterator[LocalServer]:
+    with local_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def url_server(target: LocalServer) -> Iterator[str]:
+    with gunicorn_node({**BROWSER_ENV, "PLAYGROUND_URL_ALLOW": target.allow}) as (url, _):
+        yield url
+
+
+def test_url_mode_draws_phases_compares_and_opens_the_code(page: Page, url_server: str,
+                                                           target: LocalServer) -> None:
+    urls = [target.url(f"/delay/0.5?n={i}") for i in range(3)] + ["http://169.254.169.254/latest/meta-data/"]
+    page.goto(url_server)
+    page.get_by_test_id("mode-urls").click()
+    expect(page.get_by_test_id("url-list")).to_be_visible()
+    expect(page.get_by_test_id("editor")).to_be_hidden()
+    page.get_by_test_id("url-list").fill("\n".join(urls))
+    page.get_by_test_id("strategy").select_option("gather")
+    page.get_by_test_id("compare-strategy").select_option("sequential")
+    expect(page.get_by_test_id("url-code")).to_contain_text("asyncio.gather(")
+    expect(page.get_by_test_id("url-code")).to_contain_text("import aiohttp")
+    page.get_by_test_id("run").click()
+    wait_for_status(page, "ok")
+
+    # Every URL is a lane; the three that answered have every phase drawn.
+    timeline = page.get_by_test_id("timeline")
+    expect(timeline.locator("[data-task-id]")).to_have_count(4)
+    for task_id in (1, 2, 3):
+        lane = timeline.locator(f'[data-task-id="{task_id}"]')
+        for phase in ("connect", "sent", "first_byte", "body"):
+            expect(lane.locator(f'[data-phase="{phase}"]')).to_have_count(1)
+    expect(timeline.locator('[data-task-id="4"] [data-phase]')).to_have_count(0)
+    status = page.get_by_test_id("status")
+    expect(status).to_have_attribute("data-failed", "1")
+    expect(status).to_contain_text("169.254.169.254 is a link-local address")
+    expect(page.get_by_test_id("phase-legend")).to_be_visible()
+
+    # Hovering a phase names it with its times.
+    wait_bar = timeline.locator('[data-task-id="1"] [data-phase="first_byte"]')
+    wait_bar.hover()
+    tooltip = page.locator('[data-testid="timeline"] .tl-tooltip')
+    expect(tooltip).to_be_visible()
+    expect(tooltip).to_contain_text("waiting for first byte")
+
+    # Compare: both runs with their totals and the speed-up.
+    compare = page.get_by_test_id("compare")
+    expect(compare).to_be_visible()
+    expect(compare.locator('.compare-total[data-strategy="gather"]')).to_be_visible()
+    expect(compare.locator('.compare-total[data-strategy="sequential"]')).to_be_visible()
+    expect(page.get_by_test_id("speedup")).to_contain_text("speed-up")
+    ratio = float(page.get_by_test_id("speedup").get_attribute("data-ratio") or "0")
+    assert ratio > 1
+    expect(page.get_by_test_id("timeline-compare").locator("[data-task-id]")).to_have_count(4)
+    assert page.evaluate("performance.getEntriesByName('timeline-render').length") == 2
+    expect(page.get_by_test_id("output").locator("[data-output-line]")).to_have_count(4)
+    screenshot(page, "urlmode-compare")
+
+    # The code, measured times included, opens in code mode and runs there.
+    expect(page.get_by_test_id("url-code")).to_contain_text("asyncio.gather(")
+    page.get_by_test_id("open-in-code").click()
+    expect(page.get_by_test_id("editor")).to_be_visible()
+    expect(page.get_by_test_id("editor")).to_contain_text("in your last URL run")
+    expect(page.get_by_test_id("editor")).to_contain_text("Refused")
+    expect(page.get_by_test_id("mode-code")).to_have_attribute("aria-pressed", "true")
+    page.get_by_test_id("run").click()
+    wait_for_status(page, "ok")
+    expect(page.get_by_test_id("timeline").locator("[data-task-id]")).to_have_count(5)  # main + 4 fetches
+    expect(page.get_by_test_id("compare")).to_be_hidden()
+    screenshot(page, "urlmode-opened-in-code")
+
+
+def test_url_fragment_opens_url_mode_and_runs(page: Page, url_server: str, target: LocalServer) -> None:
+    urls = "\n".join([target.url("/status/200"), target.url("/chain/2"), "ftp://example.com/", "http://127.1/"])
+    page.goto(f"{url_server}/#urls={urllib.parse.quote(urls)}&strategy=semaphore&limit=2&run=1")
+    wait_for_status(page, "ok")
+    expect(page.get_by_test_id("mode-urls")).to_have_attribute("aria-pressed", "true")
+    expect(page.get_by_test_id("strategy")).to_have_value("semaphore")
+    expect(page.get_by_test_id("limit")).to_have_value("2")
+    expect(page.get_by_test_id("status")).to_have_attribute("data-failed", "2")
+    expect(page.get_by_test_id("status")).to_contain_text("Only http and https URLs are fetched")
+    expect(page.get_by_test_id("status")).to_contain_text("non-standard way of writing the IP address 127.0.0.1")
+    expect(page.get_by_test_id("compare")).to_be_hidden()
+    redirected = page.get_by_test_id("timeline").locator('[data-task-id="2"] [data-phase="first_byte"]')
+    expect(redirected).to_have_count(3)  # two redirects, then the answer
+    expect(page.get_by_test_id("url-code")).to_contain_text("asyncio.Semaphore(2)")
+    screenshot(page, "urlmode-fragment")
+
+
+def test_url_mode_request_errors_are_shown(page: Page, url_server: str) -> None:
+    page.goto(f"{url_server}/?mode=urls")
+    page.get_by_test_id("url-list").fill("\n".join(f"https://example.com/{i}" for i in range(21)))
+    expect(page.get_by_test_id("url-hint")).to_contain_text("the limit is 20")
+    page.get_by_test_id("run").click()
+    wait_for_status(page, "request-error")
+    expect(page.get_by_test_id("status")).to_contain_text("the limit is 20")
+
+
+def test_hostile_urls_stay_text(page: Page, url_server: str, target: LocalServer) -> None:
+    hostile = "http://<img src=x onerror=\"window.__pwned=1\">.example/<b>bold</b>"
+    page.goto(f"{url_server}/?mode=urls")
+    page.get_by_test_id("url-list").fill("\n".join([hostile, target.url("/status/200")]))
+    page.get_by_test_id("run").click()
+    wait_for_status(page, "ok")
+    expect(page.get_by_test_id("status")).to_have_attribute("data-failed", "1")
+    expect(page.get_by_test_id("status")).to_contain_text("<img src=x")
+    expect(page.get_by_test_id("output")).to_contain_text("<b>bold</b>")
+    assert page.locator("main img, main b:text('bold')").count() == 0
+    assert page.evaluate("window.__pwned") is None
+    expect(page.get_by_test_id("url-code")).to_contain_text("<img src=x")

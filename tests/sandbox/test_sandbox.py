@@ -1,0 +1,260 @@
+"""The sandbox's layers one by one: the seccomp filter (in force, failing
+closed, not in the tracer's way), the named limits, admission, rate limits,
+security headers and the health check."""
+
+from __future__ import annotations
+
+import textwrap
+import threading
+import time
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from playground import create_app
+from playground.sandbox.admission import Admission, Busy
+from playground.sandbox.jail import Bubblewrap, JailCommand, Unsandboxed
+from playground.sandbox.limits import LIMIT_MESSAGES, LIMIT_STATUS, NO_FILTER_MESSAGE, Limits, limit_message
+from playground.sandbox.runner import run_snippet
+from playground.sandbox.service import Sandbox
+from playground.tracer.capture import MAX_LINE_CHARS, RecordedStream
+from playground.web.headers import embeddable
+from tests.support.jails import jail_processes
+from tests.support.traces import printed
+
+# The seccomp filter.
+
+@pytest.fixture(scope="module")
+def jail() -> Bubblewrap:
+    return Bubblewrap()
+
+
+def test_the_filter_is_in_force_and_the_tracer_still_works(jail: Bubblewrap) -> None:
+    code = """
+        import asyncio, ctypes, socket, threading
+        PR_GET_SECCOMP = 21
+        print("seccomp mode", ctypes.CDLL(None).prctl(PR_GET_SECCOMP, 0, 0, 0, 0))
+        def work(n):
+            return n * 2
+        async def main():
+            loop = asyncio.get_running_loop()
+            print("to_thread", await asyncio.to_thread(work, 1))
+            print("executor", await loop.run_in_executor(None, work, 2))
+            results = await asyncio.gather(*(asyncio.to_thread(work, n) for n in range(10)))
+            print("ten threads", sum(results))
+            left, right = socket.socketpair()
+            reader, writer = await asyncio.open_connection(sock=left)
+            right.send(b"over unix\\n")
+            print((await reader.readline()).decode().strip())
+            writer.close()
+        thread = threading.Thread(target=print, args=("plain thread",))
+        thread.start()
+        thread.join()
+        asyncio.run(main())
+    """
+    trace = run_snippet(jail, textwrap.dedent(code), "real", Limits()).to_json()
+    assert trace["status"] == "ok", trace["error"]
+    assert printed(trace) == ["seccomp mode 2", "plain thread", "to_thread 2", "executor 4", "ten threads 90",
+                              "over unix"]
+
+
+class FilterRequired(Unsandboxed):
+    """No jail, but a prelude that must install the filter, with a seccomp
+    binding that fails in the way ``failure`` says."""
+
+    seccomp = True
+
+    def __init__(self, fake_bindings: Path) -> None:
+        self.fake_bindings = fake_bindings
+
+    def command(self, slot: int, limits: Limits) -> JailCommand:
+        command = super().command(slot, limits)
+        command.argv[-1] = f"import sys; sys.path.insert(0, {str(self.fake_bindings)!r}); " + command.argv[-1]
+        return command
+
+
+FAILURES = {
+    "missing": "raise ImportError('no libseccomp here')\n",
+    "load_fails": textwrap.dedent("""
+        ALLOW = KILL_PROCESS = MASKED_EQ = NE = 0
+        class Attr:
+            ACT_BADARCH = CTL_TSYNC = 0
+        def ERRNO(number): return number
+        def Arg(*args): return args
+        class SyscallFilter:
+            def __init__(self, defaction): pass
+            def set_attr(self, *args): pass
+            def add_rule(self, *args): pass
+            def load(self): raise OSError(22, "Invalid argument")
+    """),
+}
+
+
+@pytest.mark.parametrize("failure", list(FAILURES))
+def test_without_the_filter_the_snippet_never_runs(tmp_path: Path, failure: str) -> None:
+    (tmp_path / "seccomp.py").write_text(FAILURES[failure])
+    jail = FilterRequired(tmp_path)
+    trace = run_snippet(jail, "print('ran unfiltered')", "virtual", Limits()).to_json()
+    assert trace["status"] == "crashed"
+    assert "ran unfiltered" not in str(trace["output"])
+    assert [e["message"] for e in trace["events"] if e["kind"] == "sandbox"] == [NO_FILTER_MESSAGE]
+    assert any("seccomp" in line["text"] for line in trace["output"] if line["stream"] == "stderr")
+    # The health check sees it and says why.
+    sandbox = Sandbox(jail, Limits(), Admission(1, 1, 1.0))
+    assert NO_FILTER_MESSAGE in (sandbox.health() or "")
+
+
+def test_unsandboxed_local_mode_runs_without_the_filter(run_trace: Any) -> None:
+    trace = run_trace("import os\nprint(os.getpid() > 0)")
+    assert trace["status"] == "ok" and printed(trace) == ["True"]
+
+
+# The limits.
+
+def test_every_limit_has_a_status_and_a_message_naming_its_value() -> None:
+    # A full /tmp fails with ENOSPC whether its bytes or its files ran out,
+    # so tmp_files is reported as tmp_bytes, whose message names both.
+    named = {item.name for item in fields(Limits)} - {"code_bytes", "blocking_threshold", "tmp_files"}
+    assert set(LIMIT_STATUS) == set(LIMIT_MESSAGES) == named
+    odd = Limits(wall_seconds=7.5, cpu_seconds=3, memory_bytes=96 * 1024 * 1024, output_bytes=5 * 1024,
+                 max_events=123, max_tasks=45, horizon_seconds=99, file_size_bytes=300 * 1024,
+                 tmp_bytes=2 * 1024 * 1024, tmp_files=77, open_files=17, processes=9, channel_bytes=3 * 1024 * 1024)
+    shown = {"wall_seconds": "7.5 s", "cpu_seconds": "3 s", "memory_bytes": "96 MiB", "output_bytes": "5 KiB",
+             "max_events": "123 events", "max_tasks": "45 tasks", "horizon_seconds": "99 s",
+             "file_size_bytes": "300 KiB", "tmp_bytes": "2048 KiB of space, or its 77 files",
+             "open_files": "17 open files", "processes": "9 processes", "channel_bytes": "3 MiB"}
+    for name, template in LIMIT_MESSAGES.items():
+        assert shown[name] in limit_message(template, odd), name
+
+
+def test_a_long_line_is_wrapped_for_the_server() -> None:
+    class Sink:
+        def __init__(self) -> None:
+            self.text = ""
+
+        def write(self, stream: str, text: str) -> None:
+            self.text += text
+
+    sink = Sink()
+    stream = RecordedStream(sink, "stdout")  # type: ignore[arg-type]
+    source = ("a" * 9000 + "\n" + "b" * 10 + "\n") * 3 + "c" * 5000
+    for start in range(0, len(source), 777):
+        stream.write(source[start:start + 777])
+    assert sink.text.replace("\n", "") == source.replace("\n", "")
+    assert max(len(line) for line in sink.text.split("\n")) == MAX_LINE_CHARS
+    assert sink.text.split("\n")[:4] == ["a" * 4000, "a" * 4000, "a" * 1000, "b" * 10]
+
+
+# Admission.
+
+def test_admission_refuses_at_once_past_the_queue_and_after_the_wait() -> None:
+    admission = Admission(slots=1, queue=1, wait_seconds=0.3)
+    with admission.slot():
+        with pytest.raises(Busy), admission.slot(wait=False):
+            pass
+        waiter_result: list[str] = []
+
+        def waiter() -> None:
+            try:
+                with admission.slot():
+                    waiter_result.append("ran")
+            except Busy:
+                waiter_result.append("busy")
+
+        thread = threading.Thread(target=waiter)
+        thread.start()
+        time.sleep(0.1)
+        started = time.monotonic()
+        with pytest.raises(Busy), admission.slot():  # the queue (one place) is taken
+            pass
+        assert time.monotonic() - started < 0.05
+        thread.join()
+        assert waiter_result == ["busy"]  # waited its 0.3 s, then refused
+    with admission.slot() as number:
+        assert number == 0
+
+
+def test_health_never_queues_behind_busy_jails(jail: Bubblewrap) -> None:
+    sandbox = Sandbox(jail, Limits(), Admission(slots=1, queue=4, wait_seconds=10))
+    with sandbox.admission.slot():
+        started = time.monotonic()
+        assert sandbox.health() is None  # every slot runs code: jails start
+        assert time.monotonic() - started < 0.5
+    assert sandbox.health() is None
+    assert jail_processes() == []
+    assert sandbox.pool is not None and len(sandbox.pool.pids()) == 1  # the slot's next jail waits
+    sandbox.close()
+    assert jail_processes() == []
+
+
+# Rate limits.
+
+def test_rate_limit_answers_429_per_client() -> None:
+    app = create_app({"TESTING": True, "SANDBOX": "bwrap", "RATELIMIT_RUN": "2/minute"})
+    client = app.test_client()
+    for _ in range(2):
+        assert client.post("/api/run", json={"code": "print(1)"}).status_code == 200
+    refused = client.post("/api/run", json={"code": "print(1)"})
+    assert refused.status_code == 429
+    assert refused.get_json()["error"]["code"] == "rate_limited"
+    assert "2 per 1 minute" in refused.get_json()["error"]["message"]
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    # Refused before any work: even a body that would be 400 gets 429.
+    assert client.post("/api/run", data="{", content_type="application/json").status_code == 429
+    other = client.post("/api/run", json={"code": "print(1)"}, environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert other.status_code == 200
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/api/examples").status_code == 200
+
+
+def test_url_mode_has_its_own_rate_limit() -> None:
+    app = create_app({"TESTING": True, "SANDBOX": "bwrap", "RATELIMIT_FETCH": "1/minute"})
+    client = app.test_client()
+    # A refused URL costs no network, and still counts as a run.
+    first = client.post("/api/fetch", json={"urls": ["http://10.0.0.1/"]})
+    assert first.status_code == 200 and first.get_json()["tasks"][0]["http"]["error"]
+    refused = client.post("/api/fetch", json={"urls": ["http://10.0.0.1/"]})
+    assert refused.status_code == 429 and "Retry-After" in refused.headers
+    assert client.post("/api/run", json={"code": "print(1)"}).status_code == 200
+
+
+def test_behind_a_trusted_proxy_the_client_address_counts() -> None:
+    app = create_app({"TESTING": True, "SANDBOX": "bwrap", "RATELIMIT_RUN": "1/minute", "TRUSTED_PROXIES": 1})
+    client = app.test_client()
+
+    def run(address: str) -> int:
+        return client.post("/api/run", json={"code": "print(1)"},
+                           headers={"X-Forwarded-For": address}).status_code
+
+    assert run("198.51.100.1") == 200
+    assert run("198.51.100.2") == 200
+    assert run("198.51.100.1") == 429
+
+
+# Headers.
+
+def test_only_embed_pages_may_be_framed() -> None:
+    app: Flask = create_app({"TESTING": True, "SANDBOX": "bwrap", "EMBED_FRAME_ANCESTORS": "https://docs.example"})
+
+    @app.get("/embed-test")
+    @embeddable
+    def embed_test() -> str:
+        return "embedded"
+
+    client = app.test_client()
+    for path in ("/", "/api/examples", "/api/nothing", "/healthz", "/static/style.css"):
+        response = client.get(path)
+        csp = response.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in csp, path
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+    embed = client.get("/embed-test")
+    assert "frame-ancestors https://docs.example" in embed.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in embed.headers["Content-Security-Policy"]
+    assert "X-Frame-Options" not in embed.headers
+    assert embed.headers["X-Content-Type-Options"] == "nosniff"

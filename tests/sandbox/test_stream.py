@@ -1,0 +1,206 @@
+"""The trace builder against hostile bytes: whatever the jail writes, the
+server keeps only what fits the contract, within its caps."""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+from array import array
+from dataclasses import fields
+
+from playground.sandbox.stream import StreamParser
+from playground.tracer import protocol
+
+S = 1_000_000_000  # one second on the wire, in nanoseconds
+
+
+def builder(**caps: int) -> StreamParser:
+    settings = {"max_tasks": 10, "max_items": 100, "max_output_bytes": 1000, "max_line_bytes": 4096}
+    settings.update(caps)
+    return StreamParser("virtual", **settings)  # type: ignore[arg-type]
+
+
+def line(*messages: list[object]) -> bytes:
+    return json.dumps(list(messages)).encode() + b"\n"
+
+
+def test_valid_messages_build_the_trace() -> None:
+    b = builder()
+    b.feed(line(["task", 1, "Task-1", "main", None, 3, 0], ["out", S // 2, 1, "stdout", "hi"],
+                ["step", 1, 0, S // 10], ["wait", 1, S // 10, 9 * S // 10, "asyncio.sleep(0.8)", 4, ["main", "sleep"]],
+                ["step", 1, 9 * S // 10, S, "time.sleep(0.1)", 5], ["done", 1, S, "done", None, None, None],
+                ["end", "ok", S]))
+    trace = b.finish()
+    assert [t.name for t in trace.tasks] == ["Task-1"] and trace.tasks[0].state == "done"
+    assert trace.output[0].text == "hi" and trace.output[0].task == 1 and trace.output[0].t == 0.5
+    assert [(s.start, s.end, s.blocking, s.reason, s.line) for s in trace.slices] == [
+        (0.0, 0.1, False, None, None), (0.9, 1.0, True, "time.sleep(0.1)", 5)]
+    assert trace.waits[0].on == "asyncio.sleep(0.8)" and trace.waits[0].chain == ["main", "sleep"]
+    task = trace.tasks[0]
+    assert (task.busy, task.waiting, task.scheduled, task.steps) == (0.2, 0.8, 0.0, 2)
+    assert b.claimed_status == "ok" and b.rejected == 0
+
+
+def packed(*triples: tuple[int, int, int]) -> str:
+    return base64.b64encode(array("q", [n for triple in triples for n in triple]).tobytes()).decode()
+
+
+def test_packed_steps_are_checked_one_by_one() -> None:
+    b = builder()
+    b.feed(line(["task", 1, "Task-1", "main", None, None, 0], ["task", 2, "Task-2", "work", 1, None, 0]))
+    us = 1000
+    b.feed(line(["steps", packed((1, 0, 10 * us), (2, 10 * us, 20 * us), (99, 0, us), (2, 30 * us, 25 * us),
+                                 (1, -5, 3), (2, 40 * us, 50 * us))]))
+    b.feed(line(["steps", "not base64!"], ["steps", base64.b64encode(b"12345").decode()], ["steps", 42]))
+    trace = b.finish()
+    assert [(s.task, s.start, s.end) for s in trace.slices] == [
+        (1, 0.0, 1e-05), (2, 1e-05, 2e-05), (2, 4e-05, 5e-05)]
+    assert b.rejected == 6
+    assert [t.steps for t in trace.tasks] == [1, 2]
+
+
+def frame(kind: int, payload: bytes, length: int | None = None) -> bytes:
+    header = struct.pack(protocol.FRAME_HEADER, protocol.FRAME_MARK, kind, len(payload) if length is None else length)
+    return header + payload
+
+
+def numbers(*values: int) -> bytes:
+    return array("q", values).tobytes()
+
+
+def test_frames_carry_steps_and_ends_between_lines_in_any_chunks() -> None:
+    us = 1000
+    stream = (line(["task", 1, "Task-1", "main", None, None, 0], ["task", 2, "Task-2", "work", 1, None, 0])
+              + frame(protocol.FRAME_STEPS, numbers(1, 0, 10 * us, 2, 10 * us, 20 * us, 99, 0, us))
+              + frame(protocol.FRAME_ENDS, numbers(2, 30 * us))
+              + line(["end", "ok", 40 * us]))
+    whole, piecemeal = builder(), builder()
+    whole.feed(stream)
+    for at in range(len(stream)):  # a frame's header and payload split anywhere
+        piecemeal.feed(stream[at:at + 1])
+    for b in (whole, piecemeal):
+        trace = b.finish()
+        assert [(s.task, s.start, s.end) for s in trace.slices] == [(1, 0.0, 1e-05), (2, 1e-05, 2e-05)]
+        assert [(t.state, t.ended) for t in trace.tasks] == [("pending", None), ("done", 3e-05)]
+        assert b.claimed_status == "ok" and b.rejected == 1  # task 99 is unknown
+
+
+def tasks_frame(count: int, numbers_: bytes, names: object) -> bytes:
+    return frame(protocol.FRAME_TASKS, struct.pack(protocol.FRAME_TASKS_COUNT, count) + numbers_
+                 + json.dumps(names).encode())
+
+
+def test_a_tasks_frame_announces_tasks_each_checked() -> None:
+    b = builder()
+    b.feed(tasks_frame(3, numbers(1, -1, 4, 0, 2, 1, 7, 1000, 2, 1, 7, 2000), [["Task-1", "Task-2", "again"],
+                                                                             ["main", "work", "work"]]))
+    b.feed(tasks_frame(5, numbers(3, -1, -1, 0), [["short"], ["of numbers"]]))  # 5 tasks said, 1 sent
+    b.feed(tasks_frame(1, numbers(4, -1, -1, 0), "not two lists"))
+    b.feed(tasks_frame(1, numbers(5, 99, -1, 0), [["orphan"], ["x"]]))  # an unknown parent
+    trace = b.finish()
+    assert [(t.id, t.name, t.coro, t.parent, t.line) for t in trace.tasks] == [
+        (1, "Task-1", "main", None, 4), (2, "Task-2", "work", 1, 7)]
+    assert b.rejected == 4  # the duplicate id 2, and one per bad frame after it
+
+
+def test_bad_frames_are_skipped_to_the_next_line() -> None:
+    b = builder(max_line_bytes=4096)
+    b.feed(line(["task", 1, "Task-1", "main", None, None, 0]))
+    b.feed(frame(protocol.FRAME_STEPS, numbers(1, 0, 5)[:-3]))  # not whole records
+    b.feed(frame(77, b"\n" * 5) + b"no newline in this garbage")  # unknown kind
+    b.feed(b"still garbage\n" + line(["step", 1, 10_000, 20_000]))
+    b.feed(frame(protocol.FRAME_STEPS, b"", length=2**31) + b"x" * 100 + b"\n")  # longer than any line may be
+    b.feed(line(["step", 1, 30_000, 40_000]) + frame(protocol.FRAME_ENDS, numbers(1, 50_000)))
+    trace = b.finish()
+    assert [(s.start, s.end) for s in trace.slices] == [(1e-05, 2e-05), (3e-05, 4e-05)]
+    assert trace.tasks[0].state == "done"
+    # The short frame, the unknown one, the garbage line after it, the long one.
+    assert b.rejected == 4
+
+
+def test_figures_count_past_the_item_cap() -> None:
+    b = builder(max_items=3)
+    b.feed(line(["task", 1, "Task-1", "main", None, None, 0],
+                *[["step", 1, i * S, i * S + S // 2] for i in range(4)],
+                ["done", 1, 4 * S, "done", None, None, None], ["end", "ok", 4 * S]))
+    trace = b.finish()
+    assert len(trace.slices) == 2 and trace.truncated
+    assert (trace.tasks[0].busy, trace.tasks[0].steps, trace.tasks[0].scheduled) == (2.0, 4, 2.0)
+
+
+def test_garbage_is_rejected_and_counted() -> None:
+    b = builder()
+    for garbage in (b"{not json\n", b'"a string"\n', b"[1, 2]\n", b'[["nope", 1]]\n', b"\xff\xfe\n",
+                    line(["task", "1", "x", "y", None, None, 0]),
+                    line(["task", 1, "x", "y", None, None, float("nan")]),
+                    line(["task", 1, "x", "y", None, None, 0.5]),
+                    line(["step", 99, 0, S]),
+                    line(["task", 1, "x", "y", 42, None, 0]),
+                    line(["end", "hacked", S]),
+                    line(["out", -1, None, "stdout", "x"]),
+                    line(["out", 10**30, None, "stdout", "x"]),
+                    b'[["out", ' + b"9" * 400 + b', null, "stdout", "x"]]\n'):
+        b.feed(garbage)
+    assert b.trace.tasks == [] and b.trace.slices == [] and b.trace.output == []
+    assert b.claimed_status is None
+    assert b.rejected == 15  # "[1, 2]" is a batch of two bad messages
+
+
+def test_a_line_over_the_cap_is_skipped_whole() -> None:
+    b = builder(max_line_bytes=100)
+    huge = line(["out", 0, None, "stdout", "x" * 500])
+    b.feed(huge[:60])
+    b.feed(huge[60:])
+    b.feed(line(["out", 0, None, "stdout", "after"]))
+    assert [o.text for o in b.trace.output] == ["after"]
+    assert b.rejected == 1
+
+
+def test_lone_surrogates_are_replaced() -> None:
+    b = builder()
+    b.feed(b'[["out", 0, null, "stdout", "bad \\ud800 text"]]\n')
+    assert b.trace.output[0].text == "bad ? text"
+    json.dumps(b.trace.to_json(), ensure_ascii=False).encode("utf-8")
+
+
+def test_caps_truncate_instead_of_growing() -> None:
+    b = builder(max_items=5, max_tasks=2)
+    b.feed(line(*[["task", i, f"T{i}", "c", None, None, 0] for i in range(1, 5)]))
+    b.feed(line(*[["out", 0, None, "stdout", "x"] for _ in range(10)]))
+    assert len(b.trace.tasks) == 2
+    assert len(b.trace.output) == 3
+    assert b.trace.truncated
+
+
+def test_output_bytes_are_counted_past_the_cap() -> None:
+    b = builder(max_output_bytes=10)
+    b.feed(line(*[["out", 0, None, "stdout", "12345"] for _ in range(5)]))
+    assert b.output_bytes == 30
+    assert len(b.trace.output) == 1
+
+
+def test_packed_tasks_and_ends_are_checked_one_by_one() -> None:
+    b = builder()
+    b.feed(line(["tasks", packed4((1, -1, 3, 0), (2, 1, -1, S), (3, 77, -1, S)), ["main", "w", "orphan"],
+                 ["main", "work", "x"]]))
+    b.feed(line(["tasks", packed4((4, -1, -1, 0)), ["too", "many"], ["names"]],
+                ["ends", base64.b64encode(array("q", [2, 2 * S, 9, S, 1, 3 * S]).tobytes()).decode()]))
+    trace = b.finish()
+    assert [(t.id, t.name, t.parent, t.line, t.created) for t in trace.tasks] == [
+        (1, "main", None, 3, 0.0), (2, "w", 1, None, 1.0)]
+    assert [(t.state, t.ended) for t in trace.tasks] == [("done", 3.0), ("done", 2.0)]
+    assert b.rejected == 3  # the orphan's unknown parent, the mismatched names, the unknown task 9
+
+
+def packed4(*records: tuple[int, int, int, int]) -> str:
+    return base64.b64encode(array("q", [n for record in records for n in record]).tobytes()).decode()
+
+
+def test_the_json_has_every_field_of_the_trace() -> None:
+    b = builder()
+    b.feed(line(["task", 1, "Task-1", "main", None, None, 0], ["step", 1, 0, S], ["end", "ok", S]))
+    trace = b.finish()
+    data = trace.to_json()
+    assert set(data) == {f.name for f in fields(trace)}
+    assert json.loads(json.dumps(data)) == data

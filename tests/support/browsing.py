@@ -1,0 +1,64 @@
+"""What the browser tests share: Debian's Chromium through Playwright, the
+settings of their live servers (started with ``tests.servers.gunicorn_node``),
+and small page helpers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from playwright.sync_api import Browser, FrameLocator, Page, expect, sync_playwright
+
+from tests.support import ROOT
+
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+
+
+# Rate limits have their own tests, and a browser suite runs more than a
+# person would in a minute: the live servers of the browser tests lift them.
+BROWSER_ENV = {"PLAYGROUND_RATELIMIT_ENABLED": "false"}
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium. Open it per test module: Playwright's sync API keeps
+    an event loop running in the main thread while it is open, and other
+    modules (URL mode) run asyncio there."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: run `bash scripts/setup --test`")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextmanager
+def checked_page(browser: Browser, width: int = 1280, height: int = 900) -> Iterator[Page]:
+    """A fresh page that fails the test if its JavaScript throws."""
+    context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        yield page
+    finally:
+        context.close()
+    assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+def screenshot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def wait_for_status(target: Page | FrameLocator, expected: str, timeout: float = 30_000) -> None:
+    expect(target.get_by_test_id("status")).to_have_attribute("data-status", expected, timeout=timeout)

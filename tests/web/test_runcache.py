@@ -1,0 +1,239 @@
+"""The run cache: the same virtual-clock snippet runs once within the TTL.
+
+Through the API with the real jail (a snippet that prints a random number
+shows whether a trace was stored or run again), and the cache itself with
+a fake clock for expiry, size bounds and concurrent requests."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+import time
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from playground import create_app
+from playground.sandbox.service import Busy
+from playground.services import services
+from playground.sharing.runcache import RunCache
+
+RANDOM = (
+    "import asyncio, random\n"
+    "async def main():\n"
+    "    await asyncio.sleep(1)\n"
+    "    print(random.random())\n"
+    "asyncio.run(main())\n"
+)
+
+
+def run(app: Flask, code: str = RANDOM, clock: str = "virtual") -> dict[str, Any]:
+    response = app.test_client().post("/api/run", json={"code": code, "clock": clock})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()  # type: ignore[no-any-return]
+
+
+def output_of_ok_run(trace: dict[str, Any]) -> str:
+    assert trace["status"] == "ok", trace
+    return "".join(line["text"] for line in trace["output"])
+
+
+# ------------------------------------------------------- through the API
+
+
+def test_a_repeated_virtual_run_is_the_stored_trace_marked_cached(app: Flask) -> None:
+    first = run(app)
+    second = run(app)
+    assert first["cached"] is False and second["cached"] is True
+    assert output_of_ok_run(first) == output_of_ok_run(second)  # the same random number: not run again
+    assert {k: v for k, v in first.items() if k != "cached"} == {k: v for k, v in second.items() if k != "cached"}
+    cache = services(app).run_cache
+    assert (cache.runs, cache.hits) == (1, 1)
+    other = run(app, RANDOM + "\n")  # different code, its own run
+    assert other["cached"] is False and output_of_ok_run(other) != output_of_ok_run(first)
+
+
+def test_the_real_clock_is_never_cached(app: Flask) -> None:
+    first = run(app, clock="real")
+    second = run(app, clock="real")
+    assert first["cached"] is False and second["cached"] is False
+    assert output_of_ok_run(first) != output_of_ok_run(second)
+    assert len(services(app).run_cache) == 0
+    # ... and a real-clock run does not answer for the virtual clock.
+    assert run(app)["cached"] is False
+
+
+def test_entries_expire_after_the_configured_time() -> None:
+    app = create_app({"TESTING": True, "RUN_CACHE_SECONDS": 0.5})
+    first = run(app)
+    assert run(app)["cached"] is True
+    time.sleep(0.6)
+    third = run(app)
+    assert third["cached"] is False and output_of_ok_run(third) != output_of_ok_run(first)
+
+
+def test_zero_seconds_turns_the_cache_off() -> None:
+    app = create_app({"TESTING": True, "RUN_CACHE_SECONDS": 0})
+    first, second = run(app), run(app)
+    assert first["cached"] is False and second["cached"] is False
+    assert output_of_ok_run(first) != output_of_ok_run(second)
+
+
+def test_cached_answers_are_gzipped_like_fresh_ones(app: Flask) -> None:
+    code = "import asyncio\nasync def main():\n    for i in range(400):\n        print('x' * 99)\n" \
+           "asyncio.run(main())\n"
+    client = app.test_client()
+    answers = [client.post("/api/run", json={"code": code}, headers={"Accept-Encoding": "gzip"}) for _ in range(2)]
+    for response in answers:
+        assert response.headers["Content-Encoding"] == "gzip"
+        assert response.headers["Cache-Control"] == "no-store"
+    traces = [json.loads(gzip.decompress(r.get_data())) for r in answers]
+    assert [t["cached"] for t in traces] == [False, True]
+
+
+# -------------------------------------------------------- the cache itself
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def trace(status: str = "ok", text: str = "") -> dict[str, Any]:
+    return {"version": 1, "status": status, "clock": "virtual", "output": [{"text": text}]}
+
+
+class Counter:
+    def __init__(self, status: str = "ok") -> None:
+        self.calls = 0
+        self.status = status
+
+    def __call__(self) -> dict[str, Any]:
+        self.calls += 1
+        return trace(self.status, f"run {self.calls}")
+
+
+def decode(body: bytes) -> dict[str, Any]:
+    return json.loads(body)  # type: ignore[no-any-return]
+
+
+def test_ttl_with_a_fake_clock() -> None:
+    clock = FakeClock()
+    cache = RunCache(seconds=60, now=clock)
+    compute = Counter()
+    assert decode(cache.run("a", "virtual", compute))["cached"] is False
+    clock.now += 59.9
+    hit = decode(cache.run("a", "virtual", compute))
+    assert hit["cached"] is True and hit["output"][0]["text"] == "run 1"
+    clock.now += 0.2
+    miss = decode(cache.run("a", "virtual", compute))
+    assert miss["cached"] is False and miss["output"][0]["text"] == "run 2"
+    assert compute.calls == 2
+
+
+def test_size_is_bounded_by_entries_least_recently_used_out() -> None:
+    cache = RunCache(seconds=60, entries=2)
+    compute = Counter()
+    for code in ("a", "b"):
+        cache.run(code, "virtual", compute)
+    cache.run("a", "virtual", compute)  # a is now the most recently used
+    cache.run("c", "virtual", compute)  # evicts b
+    assert len(cache) == 2 and compute.calls == 3
+    assert decode(cache.run("a", "virtual", compute))["cached"] is True
+    assert decode(cache.run("b", "virtual", compute))["cached"] is False
+    assert compute.calls == 4 and len(cache) == 2
+
+
+def test_size_is_bounded_by_bytes() -> None:
+    big = {"version": 1, "status": "ok", "output": [{"text": "x" * 1000}]}
+    cache = RunCache(seconds=60, entries=1000, max_bytes=10_000)
+    for n in range(50):
+        cache.run(str(n), "virtual", lambda: big)
+        assert cache.size_bytes <= 10_000
+    assert 5 <= len(cache) <= 9
+    # A trace over a quarter of the budget is never kept.
+    huge = {"version": 1, "status": "ok", "output": [{"text": "x" * 3000}]}
+    cache.run("huge", "virtual", lambda: huge)
+    assert decode(cache.run("huge", "virtual", lambda: huge))["cached"] is False
+
+
+@pytest.mark.parametrize("status", ["timeout", "crashed"])
+def test_load_dependent_outcomes_are_not_kept(status: str) -> None:
+    cache = RunCache(seconds=60)
+    compute = Counter(status)
+    for _ in range(3):
+        assert decode(cache.run("a", "virtual", compute))["cached"] is False
+    assert compute.calls == 3 and len(cache) == 0
+
+
+def test_code_outcomes_are_kept() -> None:
+    for status in ("error", "deadlock", "cpu_limit", "memory_limit", "output_limit"):
+        cache = RunCache(seconds=60)
+        compute = Counter(status)
+        cache.run("a", "virtual", compute)
+        assert decode(cache.run("a", "virtual", compute))["cached"] is True, status
+
+
+def test_concurrent_requests_for_one_snippet_run_it_once() -> None:
+    cache = RunCache(seconds=60)
+    release = threading.Event()
+    calls = []
+
+    def slow() -> dict[str, Any]:
+        calls.append(1)
+        release.wait(10)
+        return trace(text="only run")
+
+    answers: list[dict[str, Any]] = []
+    threads = [threading.Thread(target=lambda: answers.append(decode(cache.run("a", "virtual", slow))))
+               for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.3)  # every request is in: one runs, seven wait
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert len(calls) == 1
+    assert len(answers) == 8
+    assert sorted(a["cached"] for a in answers) == [False] + [True] * 7
+    assert {a["output"][0]["text"] for a in answers} == {"only run"}
+
+
+def test_when_the_run_fails_waiting_requests_run_their_own() -> None:
+    cache = RunCache(seconds=60)
+    release = threading.Event()
+    calls = []
+
+    def busy_then_ok() -> dict[str, Any]:
+        calls.append(1)
+        if len(calls) == 1:
+            release.wait(10)
+            raise Busy()
+        return trace(text="second")
+
+    errors: list[BaseException] = []
+    answers: list[dict[str, Any]] = []
+
+    def leader() -> None:
+        try:
+            cache.run("a", "virtual", busy_then_ok)
+        except Busy as exc:
+            errors.append(exc)
+
+    first = threading.Thread(target=leader)
+    first.start()
+    time.sleep(0.1)
+    follower = threading.Thread(target=lambda: answers.append(decode(cache.run("a", "virtual", busy_then_ok))))
+    follower.start()
+    time.sleep(0.1)
+    release.set()
+    first.join(10)
+    follower.join(10)
+    assert len(errors) == 1  # the leader's Busy reaches its own request
+    assert answers and answers[0]["output"][0]["text"] == "second" and answers[0]["cached"] is False
+    assert len(calls) == 2
