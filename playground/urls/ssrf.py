@@ -92,9 +92,14 @@ def _kind_v4(ip: ipaddress.IPv4Address) -> str | None:
         return "a link-local"
     if ip in CGNAT:
         return "a shared (CGNAT)"
+    return _kind_either(ip, reserved=ip.is_reserved or ip == ipaddress.IPv4Address("255.255.255.255"))
+
+
+def _kind_either(ip: IPAddress, reserved: bool) -> str | None:
+    """The kinds both families name alike, in the order they are checked."""
     if ip.is_multicast:
         return "a multicast"
-    if ip.is_reserved or ip == ipaddress.IPv4Address("255.255.255.255"):
+    if reserved:
         return "a reserved"
     if ip.is_private:
         return "a private"
@@ -125,15 +130,7 @@ def _kind_v6(ip: ipaddress.IPv6Address) -> str | None:
         return "a link-local"
     if ip.is_site_local:
         return "a site-local"
-    if ip.is_multicast:
-        return "a multicast"
-    if ip.is_reserved:
-        return "a reserved"
-    if ip.is_private:
-        return "a private"
-    if not ip.is_global:
-        return "a special-purpose"
-    return None
+    return _kind_either(ip, reserved=ip.is_reserved)
 
 
 def address_problem(ip: IPAddress) -> tuple[str, str] | None:
