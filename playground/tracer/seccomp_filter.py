@@ -1,28 +1,38 @@
-"""The jail's system-call filter (seccomp), installed before the snippet runs.
+"""The jail's system-call filter (seccomp): an allow-list, installed before
+the snippet runs.
 
 The trusted prelude calls ``install`` once the tracer is loaded, so the
-filter binds the snippet and never stands in the tracer's way: the tracer
-needs threads (``clone`` with ``CLONE_THREAD``), its pipe and the loop's
-``AF_UNIX`` socketpair, all of which stay allowed. Everything else that
-could leave the process or widen the kernel's attack surface is refused:
+filter binds the snippet and never stands in the tracer's way. Only the
+system calls that CPython, asyncio, threads and the tracer use are allowed
+(``ALLOWED``, and ``ALLOWED_IF`` for those allowed with some arguments only);
+every other number, including any the kernel gains after this list was
+written, fails with ``EPERM`` ("Operation not permitted"), which the snippet
+sees as a ``PermissionError`` it can read, never a dead run. What stays out:
 
-* no new programs (``execve``, ``execveat``) and no new processes: ``fork``
-  and ``vfork`` are refused, ``clone`` only makes threads and never with a
-  namespace flag, and ``clone3`` answers ``ENOSYS`` so the C library falls
-  back to ``clone``, whose flags a filter can read;
-* no socket family but ``AF_UNIX`` (no TCP, UDP, raw, packet or netlink);
-* no namespaces, mounts, tracing or other processes' memory (``ptrace``,
-  ``process_vm_*``), no ``bpf``, keys, ``io_uring``, ``perf_event_open``,
-  ``userfaultfd``, ``kexec``, modules, and no ``ioctl(TIOCSTI)`` (typing into
-  a terminal);
+* new programs and processes (``execve``, ``fork``; ``clone`` only makes
+  threads, and ``clone3``, whose flags a filter cannot read, answers
+  ``ENOSYS`` so the C library falls back to ``clone``);
+* sockets other than ``AF_UNIX`` (the run's network namespace is empty too);
+* kernel objects a playground has no use for, which would hold memory or
+  reach outside the run: SysV and POSIX shared memory, message queues and
+  semaphores, ``memfd``, keys, ``io_uring``, ``bpf``, ``perf_event_open``,
+  ``userfaultfd``;
+* what lets one run watch or signal another through the files all runs
+  share read-only: ``inotify``, ``fanotify``, ``flock`` and ``fcntl`` locks
+  and leases, directory notifications, ``mincore`` (page-cache residency),
+  and ``sysinfo`` (the host's process count and load);
+* anything aimed at another process, the run's init included: the
+  ``pid`` argument of ``prlimit64``, ``sched_*`` and ``setpriority`` must be
+  0 (the caller itself); no ``ptrace``, ``process_vm_*``, ``kcmp``,
+  ``pidfd_getfd``; terminal injection (``ioctl(TIOCSTI)``) is not among the
+  allowed requests;
 * system calls of another ABI (32-bit ``int 0x80``, x32) kill the process,
-  since the rules above are written for the native one.
+  since the rules are written for the native one.
 
-Refused calls fail with ``EPERM`` ("Operation not permitted"), which the
-snippet sees as a ``PermissionError`` it can read, rather than a dead run.
 It uses libseccomp's Python bindings (Debian's ``python3-seccomp``), which
 the jail binds read-only next to the tracer. When the settings require the
 filter and it cannot be installed, the run ends before the snippet starts.
+``python3 -m playground.tracer.seccomp_filter`` prints the filter.
 """
 
 from __future__ import annotations
@@ -35,39 +45,90 @@ from typing import Any
 
 from .protocol import EXIT_NO_FILTER
 
-# The snippet's refused system calls, all answered with EPERM.
-DENIED = (
-    # new programs and processes
-    "execve", "execveat", "fork", "vfork",
-    # namespaces, mounts, root changes
-    "unshare", "setns", "mount", "umount2", "pivot_root", "chroot",
-    "open_tree", "move_mount", "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr",
-    # other processes' memory and tracing
-    "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "pidfd_getfd",
-    # kernel interfaces no snippet needs
-    "bpf", "keyctl", "add_key", "request_key",
-    "io_uring_setup", "io_uring_enter", "io_uring_register",
-    "perf_event_open", "userfaultfd", "kexec_load", "kexec_file_load",
-    "init_module", "finit_module", "delete_module",
-    "open_by_handle_at", "name_to_handle_at", "fanotify_init",
-    "reboot", "swapon", "swapoff", "acct", "syslog", "quotactl",
+# Allowed with any arguments.
+ALLOWED = (
+    # reading and writing descriptors
+    "read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev", "preadv2", "pwritev2",
+    "lseek", "close", "close_range", "dup", "dup2", "dup3", "sendfile", "splice", "tee", "copy_file_range",
+    # files and directories (the run can write only its own /tmp)
+    "open", "openat", "openat2", "creat", "stat", "fstat", "lstat", "newfstatat", "statx", "access",
+    "faccessat", "faccessat2", "readlink", "readlinkat", "getdents64", "getcwd", "chdir", "fchdir",
+    "mkdir", "mkdirat", "rmdir", "unlink", "unlinkat", "rename", "renameat", "renameat2", "link", "linkat",
+    "symlink", "symlinkat", "chmod", "fchmod", "fchmodat", "truncate", "ftruncate", "fallocate", "fsync",
+    "fdatasync", "utimensat", "utime", "utimes", "futimesat", "statfs", "fstatfs", "umask", "fadvise64",
+    "getxattr", "lgetxattr", "fgetxattr", "listxattr", "llistxattr", "flistxattr",
+    # memory
+    "mmap", "munmap", "mprotect", "mremap", "madvise", "brk", "msync", "membarrier",
+    # the process and its threads
+    "exit", "exit_group", "wait4", "waitid", "getpid", "gettid", "getppid", "getuid", "geteuid", "getgid",
+    "getegid", "getgroups", "getresuid", "getresgid", "getpgrp", "getpgid", "getsid", "set_tid_address",
+    "set_robust_list", "get_robust_list", "rseq", "futex", "futex_waitv", "sched_yield", "getcpu",
+    "arch_prctl", "capget", "uname", "getrusage", "times", "getrandom", "restart_syscall",
+    # signals (a pid namespace of its own: only the run's processes)
+    "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigpending", "rt_sigtimedwait", "rt_sigsuspend",
+    "rt_sigqueueinfo", "rt_tgsigqueueinfo", "sigaltstack", "kill", "tgkill", "tkill", "pause", "alarm",
+    # time
+    "clock_gettime", "clock_getres", "clock_nanosleep", "nanosleep", "gettimeofday", "time", "setitimer",
+    "getitimer", "timer_create", "timer_settime", "timer_gettime", "timer_getoverrun", "timer_delete",
+    "timerfd_create", "timerfd_settime", "timerfd_gettime",
+    # waiting on descriptors
+    "select", "pselect6", "poll", "ppoll", "epoll_create", "epoll_create1", "epoll_ctl", "epoll_wait",
+    "epoll_pwait", "epoll_pwait2", "eventfd", "eventfd2", "signalfd", "signalfd4", "pipe", "pipe2",
+    # sockets (only AF_UNIX ones can be made: see ALLOWED_IF)
+    "bind", "listen", "accept", "accept4", "connect", "getsockname", "getpeername", "sendto", "recvfrom",
+    "sendmsg", "recvmsg", "sendmmsg", "recvmmsg", "shutdown", "setsockopt", "getsockopt",
+    # filters only stack: a snippet may add its own, never remove ours
+    "seccomp",
 )
 
+# Newer than libseccomp 2.5 knows by name (x86-64 numbers; the filter is
+# for the native ABI only): calls the C library uses when the kernel has
+# them, none reaching beyond the caller.
+ALLOWED_NUMBERS = {"fchmodat2": 452, "map_shadow_stack": 453, "futex_wake": 454, "futex_wait": 455,
+                   "futex_requeue": 456, "mseal": 462}
+
 CLONE_THREAD = 0x00010000
-CLONE_NAMESPACES = {
-    "CLONE_NEWNS": 0x00020000,
-    "CLONE_NEWCGROUP": 0x02000000,
-    "CLONE_NEWUTS": 0x04000000,
-    "CLONE_NEWIPC": 0x08000000,
-    "CLONE_NEWUSER": 0x10000000,
-    "CLONE_NEWPID": 0x20000000,
-    "CLONE_NEWNET": 0x40000000,
-}
-TIOCSTI = 0x5412  # push a byte into a terminal's input
-TIOCLINUX = 0x541C  # the same through the Linux console
+CLONE_NAMESPACES = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000
 # ioctl's request is an unsigned int: compare its low 32 bits only, or a
 # caller could set the high ones to slip past an exact comparison.
 LOW_32_BITS = 0xFFFFFFFF
+IOCTLS = {
+    "TCGETS": 0x5401,  # isatty()
+    "TIOCGWINSZ": 0x5413,  # the terminal's size
+    "FIONREAD": 0x541B,  # bytes waiting on a descriptor
+    "FIONBIO": 0x5421,  # non-blocking sockets
+    "FIONCLEX": 0x5450,
+    "FIOCLEX": 0x5451,
+}
+FCNTLS = {
+    "F_DUPFD": 0, "F_GETFD": 1, "F_SETFD": 2, "F_GETFL": 3, "F_SETFL": 4,
+    "F_DUPFD_CLOEXEC": 1030, "F_SETPIPE_SZ": 1031, "F_GETPIPE_SZ": 1032,
+}
+PRCTLS = {"PR_GET_DUMPABLE": 3, "PR_SET_NAME": 15, "PR_GET_NAME": 16, "PR_GET_SECCOMP": 21,
+          "PR_SET_NO_NEW_PRIVS": 38, "PR_GET_NO_NEW_PRIVS": 39, "PR_SET_VMA": 0x53564D41}
+# System calls that name a process: allowed for the caller itself only (0),
+# never for another process of the run, its init included.
+ABOUT_ITSELF = ("prlimit64", "sched_getaffinity", "sched_setaffinity", "sched_getparam", "sched_getscheduler",
+                "sched_setparam", "sched_setscheduler", "sched_getattr", "sched_setattr")
+
+
+def allowed_if() -> list[tuple[str, tuple[tuple[int, str, int, int | None], ...]]]:
+    """The system calls allowed with some arguments only: (name, comparisons),
+    each comparison (argument, operator, value, mask-or-None), all of which
+    must hold. Several entries for one call are alternatives."""
+    rules: list[tuple[str, tuple[tuple[int, str, int, int | None], ...]]] = [
+        # Threads only: CLONE_THREAD set, and no namespace flag.
+        ("clone", ((0, "MASKED_EQ", CLONE_THREAD, CLONE_THREAD | CLONE_NAMESPACES),)),
+        ("socket", ((0, "EQ", socket.AF_UNIX, None),)),
+        ("socketpair", ((0, "EQ", socket.AF_UNIX, None),)),
+        ("getpriority", ((1, "EQ", 0, None),)),
+        ("setpriority", ((1, "EQ", 0, None),)),
+    ]
+    rules += [("ioctl", ((1, "MASKED_EQ", request, LOW_32_BITS),)) for request in IOCTLS.values()]
+    rules += [("fcntl", ((1, "EQ", command, None),)) for command in FCNTLS.values()]
+    rules += [("prctl", ((0, "EQ", option, None),)) for option in PRCTLS.values()]
+    rules += [(name, ((0, "EQ", 0, None),)) for name in ABOUT_ITSELF]
+    return rules
 
 
 class FilterUnavailable(RuntimeError):
@@ -82,20 +143,19 @@ def build() -> Any:
         raise FilterUnavailable(
             f"libseccomp's Python bindings are not available ({exc}); install python3-seccomp"
         ) from None
-    deny = seccomp.ERRNO(errno.EPERM)
-    rules = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
+    rules = seccomp.SyscallFilter(defaction=seccomp.ERRNO(errno.EPERM))
     rules.set_attr(seccomp.Attr.ACT_BADARCH, seccomp.KILL_PROCESS)
     rules.set_attr(seccomp.Attr.CTL_TSYNC, 1)  # every thread, should any exist yet
-    for name in DENIED:
-        rules.add_rule(deny, name)
+    for name in ALLOWED:
+        rules.add_rule(seccomp.ALLOW, name)
+    for number in ALLOWED_NUMBERS.values():
+        rules.add_rule(seccomp.ALLOW, number)
+    for name, comparisons in allowed_if():
+        arguments = [seccomp.Arg(index, getattr(seccomp, operator), value, *(() if mask is None else (mask,)))
+                     if operator != "MASKED_EQ" else seccomp.Arg(index, seccomp.MASKED_EQ, mask, value)
+                     for index, operator, value, mask in comparisons]
+        rules.add_rule(seccomp.ALLOW, name, *arguments)
     rules.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")
-    rules.add_rule(deny, "clone", seccomp.Arg(0, seccomp.MASKED_EQ, CLONE_THREAD, 0))
-    for flag in CLONE_NAMESPACES.values():
-        rules.add_rule(deny, "clone", seccomp.Arg(0, seccomp.MASKED_EQ, flag, flag))
-    for call in ("socket", "socketpair"):
-        rules.add_rule(deny, call, seccomp.Arg(0, seccomp.NE, socket.AF_UNIX))
-    for request in (TIOCSTI, TIOCLINUX):
-        rules.add_rule(deny, "ioctl", seccomp.Arg(1, seccomp.MASKED_EQ, LOW_32_BITS, request))
     return rules
 
 
