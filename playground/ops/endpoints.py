@@ -1,5 +1,6 @@
 """What an operator asks the server: ``/healthz`` (200 when the server can
-start a jail and run a snippet in it, 503 with the reason) and ``/metrics``
+start a jail and run a snippet in it, 503 with the reason; ``cgroups`` says
+whether runs get a cgroup of their own, or why not) and ``/metrics``
 (Prometheus). Neither is rate-limited."""
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ def healthz() -> tuple[Response, int]:
     problem = sandbox.health()
     if problem is not None:
         return jsonify(status="unavailable", reason=problem), 503
-    return jsonify(status="ok", sandbox=sandbox.jail_name), 200
+    return jsonify(status="ok", sandbox=sandbox.jail_name, cgroups=sandbox.cgroups), 200
 
 
 @bp.get("/metrics", endpoint="metrics")

@@ -26,9 +26,17 @@ import time
 from collections.abc import Callable
 
 from playground.model.trace import MAX_TEXT, clean_text
+from playground.sandbox.cgroups import SlotCgroup
 from playground.sandbox.jail import Jail, JailCommand, JailUnavailable, RunSetup
 from playground.sandbox.limits import Limits
-from playground.tracer.protocol import EXIT_SETUP_FAILED, MAX_STATUS_BYTES, READY, RUN_FDS
+from playground.tracer.protocol import (
+    EXIT_SETUP_FAILED,
+    MAX_STATUS_BYTES,
+    READY,
+    RUN_FDS,
+    ProtocolError,
+    RunReport,
+)
 
 READ_SIZE = 64 * 1024
 PIPE_BYTES = 1024 * 1024
@@ -92,10 +100,13 @@ def _wait_for_ready(fd: int, timeout: float, why_not: str, others: dict[int, str
 class ForkServer:
     """One started jail, whose fork server forks one run at a time."""
 
-    def __init__(self, process: subprocess.Popen[bytes], control: socket.socket, info_fd: int | None) -> None:
+    def __init__(self, process: subprocess.Popen[bytes], control: socket.socket, info_fd: int | None,
+                 cgroup: SlotCgroup | None = None) -> None:
         self.process = process
         self.control = control
         self.info_fd = info_fd
+        # The slot's cgroup the whole jail runs in, when the host has one.
+        self.cgroup = cgroup
         self.spawned_at = time.monotonic()
         self.ready_at: float | None = None
         self._info = b""
@@ -259,6 +270,8 @@ class JailRun:
         # Raw output that came before (or with) the ready mark.
         self.early = b""
         self.returncode: int | None = None
+        # What the run's init saw when the run ended: the server's evidence.
+        self.report: RunReport | None = None
         self.setup_error: str | None = None
         self._status = b""
         self._status_closed = False
@@ -308,21 +321,20 @@ class JailRun:
             self._status += data[:MAX_STATUS_BYTES]
 
     def _parse_status(self) -> None:
+        """The init's ``RunReport``, or the keeper's ``{"setup": why}``."""
         try:
-            report = json.loads(self._status.decode("ascii", "replace").splitlines()[0])
+            message = json.loads(self._status.decode("ascii", "replace").splitlines()[0])
         except (ValueError, IndexError):
             return
-        if not isinstance(report, dict):
-            return
-        wait_status = report.get("wait_status")
-        if isinstance(wait_status, int) and not isinstance(wait_status, bool):
-            try:
-                self.returncode = os.waitstatus_to_exitcode(wait_status)
-            except ValueError:
-                pass
-        elif isinstance(report.get("setup"), str):
-            self.setup_error = clean_text(report["setup"], MAX_TEXT)
+        if isinstance(message, dict) and isinstance(message.get("setup"), str):
+            self.setup_error = clean_text(message["setup"], MAX_TEXT)
             self.returncode = EXIT_SETUP_FAILED
+            return
+        try:
+            self.report = RunReport.from_json(message)
+            self.returncode = os.waitstatus_to_exitcode(self.report.wait_status)
+        except (ProtocolError, ValueError):
+            self.report = None
 
     def wait_status(self, timeout: float) -> None:
         """Read the status socket until the keeper closes it, for at most
@@ -382,7 +394,7 @@ def start_server(jail: Jail, slot: int, limits: Limits) -> ForkServer:
     finally:
         control_child.close()
         command.close()
-    return ForkServer(process, control, command.info_fd)
+    return ForkServer(process, control, command.info_fd, command.cgroup)
 
 
 def start_run(jail: Jail, slot: int, limits: Limits) -> JailRun:

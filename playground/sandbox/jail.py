@@ -22,6 +22,7 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import json
+import logging
 import os
 import re
 import shutil
@@ -34,9 +35,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from playground.sandbox.cgroups import JAIL_PIDS, Cgroups, CgroupsUnavailable, SlotCgroup
 from playground.sandbox.limits import Limits
 from playground.tracer.protocol import SPEEDUPS_ENV, ForkRequest, ResourceLimits
 
+log = logging.getLogger(__name__)
+# How far above the pids cgroup's cap the process rlimit sits, as a backstop.
+RLIMIT_NPROC_MARGIN = 8
 TRACER_DIR = Path(__file__).resolve().parent.parent / "tracer"
 JAIL_TRACER_PARENT = "/sandbox"
 DEFAULT_JAIL_PYTHON = "/usr/bin/python3"
@@ -87,6 +92,8 @@ class JailCommand(_WithCleanup):
     # Where bubblewrap tells the pid (outside) of the jail's pid-1 init, whose
     # death takes every process of the jail with it.
     info_fd: int | None = None
+    # The slot's cgroup the jail joins before it starts, when there is one.
+    cgroup: SlotCgroup | None = None
 
 
 @dataclass
@@ -102,6 +109,17 @@ class Jail(ABC):
     # Whether the prelude must install the system-call filter before the
     # snippet (and refuse to run it when it cannot).
     seccomp: bool = True
+    # Why runs get no cgroup of their own here (None: they do), and so the
+    # strictest filter.
+    cgroup_problem: str | None = "runs are not sandboxed"
+
+    @property
+    def strict_filter(self) -> bool:
+        return self.seccomp and self.cgroup_problem is not None
+
+    def cgroups_state(self) -> str:
+        """"v1" or "v2" when each slot has a cgroup, else why not."""
+        return f"unavailable: {self.cgroup_problem}"
 
     @abstractmethod
     def command(self, slot: int, limits: Limits) -> JailCommand:
@@ -201,6 +219,13 @@ class Bubblewrap(Jail):
             raise JailUnavailable(NO_BWRAP_MESSAGE)
         self.python = python
         self.uid_base = uid_base
+        self.cgroups: Cgroups | None = None
+        try:
+            self.cgroups = Cgroups.detect()
+            self.cgroup_problem = None
+        except (CgroupsUnavailable, OSError) as exc:
+            self.cgroup_problem = str(exc)
+            log.warning("jails get no cgroup of their own, so runs use the strictest filter: %s", exc)
         self._tracer = _tracer_files()
         _become_child_subreaper()
         self._binds: list[str] | None = None
@@ -273,16 +298,37 @@ class Bubblewrap(Jail):
             "--chdir", "/tmp",
             "--", DEFAULT_JAIL_PYTHON, "-I", "-S", "-B", "-c", bootstrap(JAIL_TRACER_PARENT),
         ]
-        command = JailCommand(argv=args, pass_fds=tuple(fds), env={}, info_fd=info_read)
+        uid = self.uid_base + slot if os.geteuid() == 0 else None
+        cgroup = self._slot_cgroup(slot, limits, uid)
+        argv = cgroup.join_command(args) if cgroup is not None else args
+        command = JailCommand(argv=argv, pass_fds=tuple(fds), env={}, info_fd=info_read, cgroup=cgroup)
 
         def close_fds() -> None:
             for fd in fds:
                 os.close(fd)
 
         command.cleanup.append(close_fds)
-        if os.geteuid() == 0:
-            command.user = command.group = self.uid_base + slot
+        command.user = command.group = uid
         return command
+
+    def cgroups_state(self) -> str:
+        return f"v{self.cgroups.version}" if self.cgroups is not None else super().cgroups_state()
+
+    def _slot_cgroup(self, slot: int, limits: Limits, uid: int | None) -> SlotCgroup | None:
+        if self.cgroups is None:
+            return None
+        try:
+            return self.cgroups.slot(slot, limits.memory_bytes, limits.processes, uid)
+        except OSError as exc:
+            raise JailUnavailable(f"This server cannot set up the cgroup of jail slot {slot}: {exc}") from exc
+
+    def rlimits(self, limits: Limits) -> ResourceLimits:
+        values = super().rlimits(limits)
+        if self.cgroups is None:
+            return values
+        # The pids cgroup is the process limit, and its counter the evidence
+        # that a run reached it; the rlimit stays as a backstop above it.
+        return dataclasses.replace(values, processes=limits.processes + JAIL_PIDS + RLIMIT_NPROC_MARGIN)
 
 
 class Unsandboxed(Jail):

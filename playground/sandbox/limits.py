@@ -124,3 +124,23 @@ def limit_message(template: str, limits: Limits, **extra: Any) -> str:
             values[f"{name}_kib"] = value // KIB
             values[f"{name}_mib"] = value // MIB
     return template.format(**values, **extra)
+
+
+# What the run is told when its error reads like a limit's but nothing the
+# server saw confirms it (see playground.sandbox.status): a possibility.
+HINT_MESSAGES: dict[str, str] = {
+    "memory_bytes": (
+        "This MemoryError may come from the {memory_bytes_mib} MiB memory limit: "
+        "asking for more than that at once fails straight away."
+    ),
+    "processes": (
+        "This may be the limit of {processes} processes and threads. "
+        "Start fewer threads; asyncio tasks cost none."
+    ),
+    "open_files": (
+        "This may be the limit of {open_files} open files. "
+        "Close files when done with them (with open(...) as f:)."
+    ),
+    "file_size_bytes": "This may be the {file_size_bytes_kib} KiB limit on the size of a file the run writes.",
+    "tmp_bytes": "This may be /tmp filling up: it holds {tmp_bytes_kib} KiB in at most {tmp_files} files.",
+}

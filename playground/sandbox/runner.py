@@ -18,13 +18,14 @@ from __future__ import annotations
 import os
 import selectors
 import time
-from typing import Literal
+from typing import Any, Literal
 
 from playground.model.trace import MAX_TEXT, Event, Output, Trace, clean_text
+from playground.sandbox.cgroups import SlotCgroup, Usage
 from playground.sandbox.forkclient import READ_SIZE, JailRun, start_run
 from playground.sandbox.jail import Jail
-from playground.sandbox.limits import LIMIT_MESSAGES, Limits, limit_message
-from playground.sandbox.status import Evidence, StopReason, decide
+from playground.sandbox.limits import HINT_MESSAGES, LIMIT_MESSAGES, Limits, limit_message
+from playground.sandbox.status import Evidence, StopReason, Verdict, decide
 from playground.sandbox.stream import StreamParser
 from playground.tracer.protocol import EVENTS_FD, RunSettings
 
@@ -45,6 +46,7 @@ def settings_for(jail: Jail, clock: Clock, limits: Limits) -> RunSettings:
         max_events=4 * limits.max_events,
         limits=jail.rlimits(limits),
         seccomp=jail.seccomp,
+        strict=jail.strict_filter,
     )
 
 
@@ -57,10 +59,12 @@ def run_snippet(jail: Jail, code: str, clock: Clock, limits: Limits, slot: int =
                            max_output_bytes=limits.output_bytes, max_line_bytes=limits.channel_bytes)
     if jailed is None:
         jailed = start_run(jail, slot, limits)
+    cgroup = jailed.server.cgroup
     try:
         jailed.wait_ready()
         settings = settings_for(jail, clock, limits)
         payload = settings.to_line() + code.encode("utf-8", "surrogatepass")
+        before = _usage(cgroup, reset=True)
         started = time.monotonic()
         stop_reason, raw = _watch(jailed, payload, builder, limits, started)
     finally:
@@ -68,8 +72,24 @@ def run_snippet(jail: Jail, code: str, clock: Clock, limits: Limits, slot: int =
     trace = builder.trace
     trace.wall = round(time.monotonic() - started, 6)
     _add_raw_output(trace, raw[: limits.output_bytes], builder)
-    _apply(trace, builder, stop_reason, jailed.returncode, limits)
+    after = _usage(cgroup)
+    evidence = Evidence(stop_reason, jailed.returncode, builder.claimed_status, trace.wall, trace.truncated,
+                        len(trace.tasks), _errors(trace), jailed.report,
+                        after.since(before) if after is not None and before is not None else None)
+    _apply(trace, builder, decide(evidence, limits), limits)
     return builder.finish()
+
+
+def _usage(cgroup: SlotCgroup | None, reset: bool = False) -> Usage | None:
+    """The slot cgroup's counters now (its peak reset first, when asked)."""
+    if cgroup is None:
+        return None
+    try:
+        if reset:
+            cgroup.reset_peak()
+        return cgroup.usage()
+    except OSError:
+        return None
 
 
 def _watch(jailed: JailRun, payload: bytes,
@@ -123,17 +143,18 @@ def _add_raw_output(trace: Trace, raw: bytes, builder: StreamParser) -> None:
         trace.output.append(Output(at, None, "stderr", clean_text(line, MAX_TEXT)))
 
 
-def _apply(trace: Trace, builder: StreamParser, stop_reason: StopReason | None,
-           returncode: int | None, limits: Limits) -> None:
+def _errors(trace: Trace) -> tuple[dict[str, Any], ...]:
+    """The run's error and its failed tasks' errors."""
+    return tuple(error for error in [trace.error, *(task.error for task in trace.tasks if task.state == "error")]
+                 if error)
+
+
+def _apply(trace: Trace, builder: StreamParser, verdict: Verdict, limits: Limits) -> None:
     """Set the trace's status, limits and their events from the verdict."""
     if trace.duration == 0.0:
         trace.duration = builder.latest_time()
-    errors = tuple(error for error in [trace.error, *(task.error for task in trace.tasks if task.state == "error")]
-                   if error)
-    verdict = decide(Evidence(stop_reason, returncode, builder.claimed_status, trace.wall, trace.truncated,
-                              len(trace.tasks), errors), limits)
     trace.status = verdict.status  # type: ignore[assignment]
-    if stop_reason == "channel":
+    if "channel_bytes" in verdict.limits:
         trace.truncated = True
     at = trace.duration
     if verdict.crash is not None:
@@ -142,3 +163,5 @@ def _apply(trace: Trace, builder: StreamParser, stop_reason: StopReason | None,
     for name in verdict.limits:
         trace.events.append(Event(at, "limit", None, limit_message(LIMIT_MESSAGES[name], limits)))
         trace.limits.append({"name": name, "value": getattr(limits, name)})
+    for name in verdict.hints:
+        trace.events.append(Event(at, "hint", None, limit_message(HINT_MESSAGES[name], limits)))

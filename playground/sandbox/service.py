@@ -62,6 +62,12 @@ class Sandbox:
         return self.jail.name if self.jail is not None else "unavailable"
 
     @property
+    def cgroups(self) -> str:
+        """How a run's memory and processes are capped beyond its rlimits: the
+        cgroup version, or why there is none (then the filter is the strictest)."""
+        return self.jail.cgroups_state() if self.jail is not None else f"unavailable: {self.unavailable}"
+
+    @property
     def sandboxed(self) -> bool:
         return self.jail is None or self.jail.sandboxed
 

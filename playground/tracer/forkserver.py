@@ -18,7 +18,8 @@ runs, one at a time, each in a process of its own forked from that state:
    one. It forks the run's init, pid 1 of the new pid namespace, so that
    every process of the run ends with it.
 4. The init drops every capability and forks the run's process (pid 2),
-   waits for it, and writes its wait status to the status socket.
+   waits for it, and writes a ``RunReport`` (its wait status, peak memory,
+   CPU time and what was left of ``/tmp``) to the status socket.
 5. The run process keeps its four descriptors and nothing else, says
    ``READY`` and waits for its snippet; the prelude then sets the limits,
    installs the tracer and the filter, and runs it.
@@ -40,7 +41,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from . import prelude, protocol
-from .protocol import EXIT_SETUP_FAILED, RUN_FDS, ForkRequest, ProtocolError
+from .protocol import EXIT_SETUP_FAILED, RUN_FDS, ForkRequest, ProtocolError, RunReport
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWIPC = 0x08000000
@@ -151,8 +152,16 @@ def _init_run(fds: dict[str, int], request: ForkRequest, prepared: Any) -> None:
         _forked(_run_process, fds, request, prepared)
     for name in ("stdin", "stdout", "events"):
         os.close(fds[name])
-    _, wait_status = os.waitpid(run_pid, 0)
-    _report(status_fd, {"wait_status": wait_status})
+    _, wait_status, usage = os.wait4(run_pid, 0)
+    tmp = os.statvfs("/tmp") if request.isolate else None
+    report = RunReport(
+        wait_status=wait_status,
+        max_rss_kib=usage.ru_maxrss,
+        cpu_seconds=round(usage.ru_utime + usage.ru_stime, 6),
+        tmp_free_bytes=tmp.f_bavail * tmp.f_frsize if tmp is not None else None,
+        tmp_free_files=tmp.f_favail if tmp is not None else None,
+    )
+    _write(status_fd, report.to_bytes())
     os._exit(0)
 
 
@@ -176,8 +185,12 @@ def keep_run(fds: dict[str, int], request: ForkRequest, prepared: Any) -> None:
 
 
 def _report(fd: int, message: dict[str, Any]) -> None:
+    _write(fd, json.dumps(message).encode() + b"\n")
+
+
+def _write(fd: int, data: bytes) -> None:
     try:
-        os.write(fd, json.dumps(message).encode() + b"\n")
+        os.write(fd, data)
     except OSError:
         pass  # the server gave up on the run
 

@@ -217,6 +217,6 @@ def serve_one(prepared: Any) -> NoReturn:
     set_limits(settings.limits)
     run = Run(settings, source)
     run.install()
-    seccomp_filter.install(required=settings.seccomp, prepared=prepared)
+    seccomp_filter.install(required=settings.seccomp, prepared=prepared[settings.strict], strict=settings.strict)
     status, error = run.execute()
     run.end(status, error)

@@ -11,9 +11,9 @@ A run's life, as both sides see it:
 2. For each run the server sends one ``ForkRequest`` (a JSON object of at
    most ``MAX_REQUEST_BYTES``) with the run's descriptors attached, in the
    order ``RUN_FDS``. The run's process writes ``READY`` on its output and
-   waits for its snippet; the run's keeper reports how the run ended on the
-   status descriptor (``{"wait_status": int}``, or ``{"setup": why}`` when it
-   could not set the run up, then exit ``EXIT_SETUP_FAILED``) and closes it.
+   waits for its snippet; the run's init reports how the run ended on the
+   status descriptor (a ``RunReport``; ``{"setup": why}`` instead when the
+   run could not be set up, then exit ``EXIT_SETUP_FAILED``) and closes it.
 3. The server writes one JSON line of ``RunSettings`` (at most
    ``MAX_SETTINGS_BYTES``), then the snippet (at most ``MAX_SOURCE_BYTES``), to
    the run's standard input, and closes it.
@@ -129,6 +129,10 @@ class RunSettings:
     # Whether the system-call filter must be in force before the snippet
     # runs (the run ends with EXIT_NO_FILTER when it cannot be).
     seccomp: bool
+    # The strictest filter, for a host that cannot cap a run's memory with a
+    # cgroup: no growing pipes or socket buffers, which the address-space
+    # limit does not count.
+    strict: bool
 
     def to_line(self) -> bytes:
         return json.dumps(asdict(self)).encode() + b"\n"
@@ -137,7 +141,7 @@ class RunSettings:
     def from_json(cls, data: object) -> RunSettings:
         values = _checked(cls, data, {"clock": (str,), "events_fd": _INT, "horizon_seconds": _NUMBER,
                                       "blocking_threshold": _NUMBER, "max_events": _INT, "limits": (dict,),
-                                      "seccomp": (bool,)})
+                                      "seccomp": (bool,), "strict": (bool,)})
         if values["clock"] not in ("virtual", "real"):
             raise ProtocolError("RunSettings.clock must be 'virtual' or 'real'")
         values["limits"] = ResourceLimits.from_json(values["limits"])
@@ -174,6 +178,32 @@ class ForkRequest:
         if not request.isolate and request.workdir is None:
             raise ProtocolError("a ForkRequest that does not isolate needs a workdir")
         return request
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """What the run's init saw when the run's process ended: the server's
+    evidence of how it ended, gathered by trusted code the snippet cannot
+    reach (the init handles no signal, and the filter keeps the snippet's
+    calls to itself)."""
+
+    wait_status: int
+    # The run's process, from wait4(): its peak resident memory and its CPU.
+    max_rss_kib: int
+    cpu_seconds: float
+    # What was left of its /tmp (None when the run was not isolated).
+    tmp_free_bytes: int | None
+    tmp_free_files: int | None
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(asdict(self)).encode() + b"\n"
+
+    @classmethod
+    def from_json(cls, data: object) -> RunReport:
+        values = _checked(cls, data, {"wait_status": _INT, "max_rss_kib": _INT, "cpu_seconds": _NUMBER,
+                                      "tmp_free_bytes": _OPTIONAL_INT, "tmp_free_files": _OPTIONAL_INT})
+        values["cpu_seconds"] = float(values["cpu_seconds"])
+        return cls(**values)
 
 
 # -- the event stream -----------------------------------------------------

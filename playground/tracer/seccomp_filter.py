@@ -76,7 +76,7 @@ ALLOWED = (
     "epoll_pwait", "epoll_pwait2", "eventfd", "eventfd2", "signalfd", "signalfd4", "pipe", "pipe2",
     # sockets (only AF_UNIX ones can be made: see ALLOWED_IF)
     "bind", "listen", "accept", "accept4", "connect", "getsockname", "getpeername", "sendto", "recvfrom",
-    "sendmsg", "recvmsg", "sendmmsg", "recvmmsg", "shutdown", "setsockopt", "getsockopt",
+    "sendmsg", "recvmsg", "sendmmsg", "recvmmsg", "shutdown", "getsockopt",
     # filters only stack: a snippet may add its own, never remove ours
     "seccomp",
 )
@@ -104,6 +104,10 @@ FCNTLS = {
     "F_DUPFD": 0, "F_GETFD": 1, "F_SETFD": 2, "F_GETFL": 3, "F_SETFL": 4,
     "F_DUPFD_CLOEXEC": 1030, "F_SETPIPE_SZ": 1031, "F_GETPIPE_SZ": 1032,
 }
+# What the strict filter also refuses, for a host with no memory cgroup to
+# count kernel memory: growing a pipe's or a socket's buffers.
+STRICT_FCNTLS = ("F_SETPIPE_SZ",)
+SOCKET_BUFFER_OPTIONS = (7, 8, 32, 33)  # SO_SNDBUF, SO_RCVBUF, and their FORCE forms
 PRCTLS = {"PR_GET_DUMPABLE": 3, "PR_SET_NAME": 15, "PR_GET_NAME": 16, "PR_GET_SECCOMP": 21,
           "PR_SET_NO_NEW_PRIVS": 38, "PR_GET_NO_NEW_PRIVS": 39, "PR_SET_VMA": 0x53564D41}
 # System calls that name a process: allowed for the caller itself only (0),
@@ -112,10 +116,11 @@ ABOUT_ITSELF = ("prlimit64", "sched_getaffinity", "sched_setaffinity", "sched_ge
                 "sched_setparam", "sched_setscheduler", "sched_getattr", "sched_setattr")
 
 
-def allowed_if() -> list[tuple[str, tuple[tuple[int, str, int, int | None], ...]]]:
+def allowed_if(strict: bool) -> list[tuple[str, tuple[tuple[int, str, int, int | None], ...]]]:
     """The system calls allowed with some arguments only: (name, comparisons),
     each comparison (argument, operator, value, mask-or-None), all of which
-    must hold. Several entries for one call are alternatives."""
+    must hold; libseccomp takes one comparison per argument, so several
+    entries for one call are alternatives."""
     rules: list[tuple[str, tuple[tuple[int, str, int, int | None], ...]]] = [
         # Threads only: CLONE_THREAD set, and no namespace flag.
         ("clone", ((0, "MASKED_EQ", CLONE_THREAD, CLONE_THREAD | CLONE_NAMESPACES),)),
@@ -125,7 +130,15 @@ def allowed_if() -> list[tuple[str, tuple[tuple[int, str, int, int | None], ...]
         ("setpriority", ((1, "EQ", 0, None),)),
     ]
     rules += [("ioctl", ((1, "MASKED_EQ", request, LOW_32_BITS),)) for request in IOCTLS.values()]
-    rules += [("fcntl", ((1, "EQ", command, None),)) for command in FCNTLS.values()]
+    rules += [("fcntl", ((1, "EQ", command, None),))
+              for name, command in FCNTLS.items() if not (strict and name in STRICT_FCNTLS)]
+    if strict:
+        low, high = min(SOCKET_BUFFER_OPTIONS), max(SOCKET_BUFFER_OPTIONS)
+        rules += [("setsockopt", ((2, "LT", low, None),)), ("setsockopt", ((2, "GT", high, None),))]
+        rules += [("setsockopt", ((2, "EQ", option, None),))
+                  for option in range(low, high) if option not in SOCKET_BUFFER_OPTIONS]
+    else:
+        rules.append(("setsockopt", ()))
     rules += [("prctl", ((0, "EQ", option, None),)) for option in PRCTLS.values()]
     rules += [(name, ((0, "EQ", 0, None),)) for name in ABOUT_ITSELF]
     return rules
@@ -135,8 +148,9 @@ class FilterUnavailable(RuntimeError):
     """The filter could not be built or loaded here."""
 
 
-def build() -> Any:
-    """The filter, ready to load (a ``seccomp.SyscallFilter``)."""
+def build(strict: bool = False) -> Any:
+    """The filter, ready to load (a ``seccomp.SyscallFilter``); ``strict``:
+    the one for a host without a memory cgroup (see ``STRICT_FCNTLS``)."""
     try:
         import seccomp  # type: ignore[import-not-found]
     except ImportError as exc:
@@ -150,7 +164,7 @@ def build() -> Any:
         rules.add_rule(seccomp.ALLOW, name)
     for number in ALLOWED_NUMBERS.values():
         rules.add_rule(seccomp.ALLOW, number)
-    for name, comparisons in allowed_if():
+    for name, comparisons in allowed_if(strict):
         arguments = [seccomp.Arg(index, getattr(seccomp, operator), value, *(() if mask is None else (mask,)))
                      if operator != "MASKED_EQ" else seccomp.Arg(index, seccomp.MASKED_EQ, mask, value)
                      for index, operator, value, mask in comparisons]
@@ -159,16 +173,17 @@ def build() -> Any:
     return rules
 
 
-def prepare() -> Any:
-    """The filter built ahead of time (not loaded), or why it cannot be:
-    building restricts nothing, so the fork server does it once, before any run."""
+def prepare() -> dict[bool, Any]:
+    """Both filters built ahead of time (not loaded), by strictness, or why
+    they cannot be: building restricts nothing, so the fork server does it
+    once, before any run."""
     try:
-        return build()
+        return {False: build(False), True: build(True)}
     except Exception as exc:  # reported by install(), which decides
-        return exc
+        return {False: exc, True: exc}
 
 
-def install(required: bool, prepared: Any = None) -> bool:
+def install(required: bool, prepared: Any = None, strict: bool = False) -> bool:
     """Load the filter (``prepared``, or one built now) into this process;
     True once it is in force.
 
@@ -180,7 +195,7 @@ def install(required: bool, prepared: Any = None) -> bool:
     try:
         if isinstance(prepared, Exception):
             raise prepared
-        (prepared if prepared is not None else build()).load()
+        (prepared if prepared is not None else build(strict)).load()
     except Exception as exc:  # whatever failed, the snippet must not run unfiltered
         if not required:
             return False

@@ -123,6 +123,14 @@ def stopped_by(trace: Trace, status: str, limit: str, words: str) -> None:
     assert any(words in message for message in limit_messages(trace)), limit_messages(trace)
 
 
+def hinted_at(trace: Trace, words: str) -> None:
+    """The run's error reads like a limit's that nothing outside confirms: no
+    limit is reported, and a hint says what it may be."""
+    assert limits_hit(trace) == [] and limit_messages(trace) == []
+    hints = [event["message"] for event in trace["events"] if event["kind"] == "hint"]
+    assert len(hints) == 1 and words in hints[0], hints
+
+
 def failed_with(trace: Trace, error_type: str, words: str) -> None:
     assert trace["status"] == "error"
     assert trace["error"]["type"] == error_type, trace["error"]
@@ -428,7 +436,8 @@ def _(trace: Trace, _s: Services) -> None:
 """)
 def _(trace: Trace, _s: Services) -> None:
     failed_with(trace, "OSError", "File too large")
-    stopped_by(trace, "error", "file_size_bytes", "1024 KiB file size limit")
+    # Nothing outside the run sees a file's size limit: a hint, not a verdict.
+    hinted_at(trace, "1024 KiB limit on the size of a file")
 
 
 @attack("open_files", """
@@ -438,7 +447,40 @@ def _(trace: Trace, _s: Services) -> None:
 """)
 def _(trace: Trace, _s: Services) -> None:
     failed_with(trace, "OSError", "Too many open files")
-    stopped_by(trace, "error", "open_files", "limit of 64 open files")
+    hinted_at(trace, "limit of 64 open files")
+
+
+@attack("forged_limit_errors", """
+    raise OSError(24, "Too many open files")
+""")
+def _(trace: Trace, _s: Services) -> None:
+    # The snippet writes the error; only the server's evidence writes a limit.
+    failed_with(trace, "OSError", "Too many open files")
+    hinted_at(trace, "limit of 64 open files")
+
+
+@attack("forged_memory_error", """
+    raise MemoryError("forged")
+""")
+def _(trace: Trace, _s: Services) -> None:
+    assert trace["status"] == "error" and trace["error"]["type"] == "MemoryError"
+    hinted_at(trace, "256 MiB memory limit")
+
+
+@attack("forged_full_tmp", """
+    raise OSError(28, "No space left on device")
+""")
+def _(trace: Trace, _s: Services) -> None:
+    failed_with(trace, "OSError", "No space left on device")
+    hinted_at(trace, "/tmp filling up")
+
+
+@attack("forged_thread_limit", """
+    raise RuntimeError("can't start new thread")
+""")
+def _(trace: Trace, _s: Services) -> None:
+    assert trace["status"] == "error"
+    hinted_at(trace, "limit of 32 processes and threads")
 
 
 # Output floods and raw writes.

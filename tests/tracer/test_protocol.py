@@ -16,7 +16,7 @@ from playground.sandbox.limits import Limits
 from playground.sandbox.runner import run_snippet, settings_for
 from playground.tracer.protocol import ForkRequest, ProtocolError, ResourceLimits, RunSettings
 
-SETTINGS = dataclasses.asdict(settings_for(Bubblewrap.__new__(Bubblewrap), "virtual", Limits()))
+SETTINGS = dataclasses.asdict(settings_for(Bubblewrap(), "virtual", Limits()))
 REQUEST = {"isolate": True, "tmp_bytes": 8 << 20, "tmp_files": 4096, "workdir": None}
 
 

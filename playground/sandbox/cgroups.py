@@ -1,0 +1,236 @@
+"""A memory and pids cgroup per jail slot: the second line of defence.
+
+A run's address-space limit (RLIMIT_AS) does not count what the kernel
+holds for it: pipe and socket buffers, its ``/tmp`` (a tmpfs), thread
+stacks, page tables. Each jail slot therefore gets its own cgroup, with
+``memory`` capped at the run's memory limit plus ``SLACK_BYTES`` (which also
+covers the slot's fork server, about 25 MiB) and swap off, and ``pids``
+capped at the run's processes plus the jail's own. Whatever a run uses, the
+node pays at most that, and the cgroup's counters are the server's evidence
+that a run hit its memory or process limit.
+
+A jail joins its cgroup before bubblewrap starts (``join_command``): a
+shell, run as the slot's uid, writes its own pid into the cgroup (whose
+``cgroup.procs`` the slot's uid owns) and execs bubblewrap, so everything in
+the jail is counted from its first page. The jail mounts no ``/sys``: a run
+cannot reach its cgroup.
+
+Both cgroup versions work: v1 (one hierarchy per controller, as on this
+project's machines) and v2 with ``memory`` and ``pids`` delegated to the
+server's cgroup. ``Cgroups.detect()`` says why neither can be had (no
+permission, no controller); the sandbox then reports it in ``/healthz`` and
+the log and runs with the strictest system-call filter.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+MIB = 1024 * 1024
+# What a slot's cgroup holds beyond the run's memory limit: the fork server
+# and bubblewrap (about 25 MiB resident) and the kernel's share.
+SLACK_BYTES = 32 * MIB
+# Processes of a jail besides the run's: bubblewrap (2), the fork server,
+# the run's keeper and its init.
+JAIL_PIDS = 5
+JOIN_SCRIPT = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 70; shift; done; shift; exec "$@"'
+EXIT_JOIN_FAILED = 70
+
+
+@dataclass(frozen=True)
+class Usage:
+    """A slot cgroup's counters at one moment; deltas tell what a run did."""
+
+    memory_peak: int
+    memory_refusals: int  # allocations refused at the limit (failcnt, or max events)
+    oom_kills: int
+    pids_refusals: int  # forks refused at the limit
+
+    def since(self, before: Usage) -> Usage:
+        return Usage(self.memory_peak, self.memory_refusals - before.memory_refusals,
+                     self.oom_kills - before.oom_kills, self.pids_refusals - before.pids_refusals)
+
+
+@dataclass(frozen=True)
+class SlotCgroup:
+    """The memory and pids cgroup of one jail slot (one directory each on v1,
+    the same directory on v2)."""
+
+    memory: Path
+    pids: Path
+    version: int
+
+    def procs_files(self) -> list[str]:
+        return sorted({str(self.memory / "cgroup.procs"), str(self.pids / "cgroup.procs")})
+
+    def join_command(self, argv: list[str]) -> list[str]:
+        """``argv`` run by a shell that first moves itself into this cgroup."""
+        return ["/bin/sh", "-c", JOIN_SCRIPT, "playground-jail", *self.procs_files(), "--", *argv]
+
+    def reset_peak(self) -> None:
+        """Forget the peak so far, so the next reading is one run's (v1 only;
+        v2's ``memory.peak`` keeps the cgroup's, an upper bound)."""
+        if self.version == 1:
+            _write(self.memory / "memory.max_usage_in_bytes", "0")
+
+    def usage(self) -> Usage:
+        if self.version == 1:
+            oom = _keyed(self.memory / "memory.oom_control")
+            return Usage(_number(self.memory / "memory.max_usage_in_bytes"),
+                         _number(self.memory / "memory.failcnt"), oom.get("oom_kill", 0),
+                         _keyed(self.pids / "pids.events").get("max", 0))
+        events = _keyed(self.memory / "memory.events")
+        peak = self.memory / "memory.peak"
+        return Usage(_number(peak) if peak.exists() else _number(self.memory / "memory.current"),
+                     events.get("max", 0), events.get("oom_kill", 0), _keyed(self.pids / "pids.events").get("max", 0))
+
+
+class CgroupsUnavailable(RuntimeError):
+    """No cgroup can be made for the jails here; the message says why."""
+
+
+class Cgroups:
+    """The server's cgroups for its jail slots, under its own cgroup."""
+
+    def __init__(self, memory_root: Path, pids_root: Path, version: int) -> None:
+        self.memory_root = memory_root
+        self.pids_root = pids_root
+        self.version = version
+
+    @classmethod
+    def detect(cls) -> Cgroups:
+        """This process's place to make slot cgroups in, or ``CgroupsUnavailable``;
+        made once per process, and removed when it exits."""
+        return _detected()
+
+    @classmethod
+    def _detect(cls) -> Cgroups:
+        mounts = _cgroup_mounts()
+        own = _own_cgroups()
+        name = f"playground-{os.getpid()}"
+        if "memory" in mounts and "pids" in mounts:
+            memory = mounts["memory"] / own.get("memory", "/").lstrip("/") / name
+            pids = mounts["pids"] / own.get("pids", "/").lstrip("/") / name
+            cgroups = cls(memory, pids, 1)
+        elif "" in mounts:
+            base = mounts[""] / own.get("", "/").lstrip("/")
+            controllers = (base / "cgroup.controllers").read_text().split() if base.exists() else []
+            if not {"memory", "pids"} <= set(controllers):
+                raise CgroupsUnavailable(f"cgroup v2 at {base} does not delegate memory and pids")
+            cgroups = cls(base / name, base / name, 2)
+        else:
+            raise CgroupsUnavailable("no cgroup hierarchy with the memory and pids controllers is mounted")
+        try:
+            cgroups._make_root()
+        except OSError as exc:
+            raise CgroupsUnavailable(f"cannot make cgroups for the jails: {exc}") from None
+        return cgroups
+
+    def _make_root(self) -> None:
+        for root in {self.memory_root, self.pids_root}:
+            root.mkdir(exist_ok=True)
+        if self.version == 2:
+            _write(self.memory_root / "cgroup.subtree_control", "+memory +pids")
+
+    def slot(self, number: int, memory_bytes: int, processes: int, uid: int | None) -> SlotCgroup:
+        """Slot ``number``'s cgroup, made or updated, owned by ``uid`` so a
+        process of that uid can move itself in."""
+        slot = SlotCgroup(self.memory_root / f"slot-{number}", self.pids_root / f"slot-{number}", self.version)
+        limit = memory_bytes + SLACK_BYTES
+        if self.version == 1:
+            slot.memory.mkdir(exist_ok=True)
+            slot.pids.mkdir(exist_ok=True)
+            swap = slot.memory / "memory.memsw.limit_in_bytes"
+            if swap.exists():
+                _write(swap, "-1")  # memory and swap together may not go below memory alone
+            _write(slot.memory / "memory.limit_in_bytes", str(limit))
+            if swap.exists():
+                _write(swap, str(limit))
+        else:
+            slot.memory.mkdir(exist_ok=True)
+            _write(slot.memory / "memory.max", str(limit))
+            _write(slot.memory / "memory.swap.max", "0")
+        _write(slot.pids / "pids.max", str(processes + JAIL_PIDS))
+        if uid is not None:
+            for procs in slot.procs_files():
+                os.chown(procs, uid, uid)
+        return slot
+
+    def close(self) -> None:
+        """Remove the slots' cgroups (their jails must be gone)."""
+        for root in {self.memory_root, self.pids_root}:
+            for child in sorted(root.glob("slot-*")):
+                try:
+                    child.rmdir()
+                except OSError:
+                    pass
+            try:
+                root.rmdir()
+            except OSError:
+                shutil.rmtree(root, ignore_errors=True)
+
+
+@functools.cache
+def _detected() -> Cgroups:
+    cgroups = Cgroups._detect()
+    atexit.register(cgroups.close)
+    return cgroups
+
+
+def _write(path: Path, text: str) -> None:
+    with open(path, "w") as file:
+        file.write(text)
+
+
+def _number(path: Path) -> int:
+    try:
+        return int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _keyed(path: Path) -> dict[str, int]:
+    """A flat-keyed cgroup file (``name value`` lines) as numbers."""
+    found: dict[str, int] = {}
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return found
+    for line in lines:
+        parts = line.split()
+        if len(parts) == 2 and parts[1].lstrip("-").isdigit():
+            found[parts[0]] = int(parts[1])
+    return found
+
+
+def _cgroup_mounts() -> dict[str, Path]:
+    """Where each cgroup controller is mounted ("" for the v2 hierarchy)."""
+    mounts: dict[str, Path] = {}
+    with open("/proc/self/mountinfo") as mountinfo:
+        for line in mountinfo:
+            fields = line.split()
+            separator = fields.index("-")
+            kind, options = fields[separator + 1], fields[separator + 3].split(",")
+            if kind == "cgroup2":
+                mounts.setdefault("", Path(fields[4]))
+            elif kind == "cgroup":
+                for option in options:
+                    if option in ("memory", "pids"):
+                        mounts.setdefault(option, Path(fields[4]))
+    return mounts
+
+
+def _own_cgroups() -> dict[str, str]:
+    """This process's cgroup path per controller ("" for v2)."""
+    found: dict[str, str] = {}
+    with open("/proc/self/cgroup") as cgroup:
+        for line in cgroup:
+            _, controllers, path = line.rstrip("\n").split(":", 2)
+            for controller in controllers.split(",") if controllers else [""]:
+                found[controller] = path
+    return found

@@ -1,0 +1,153 @@
+"""No run costs the node more than its memory limit plus the slot cgroup's
+slack, whatever it uses, through real bubblewrap and the host's real cgroups;
+and where no cgroup can be had, the server says so and the filter tightens."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from playground import create_app
+from playground.sandbox import cgroups
+from playground.sandbox.cgroups import SLACK_BYTES, Cgroups, CgroupsUnavailable
+from playground.sandbox.jail import Bubblewrap
+from playground.sandbox.limits import Limits
+from playground.sandbox.runner import run_snippet
+from playground.services import services
+from tests.support.traces import printed
+
+MIB = 1024 * 1024
+
+# Memory the address-space limit does not count: pipe buffers grown to
+# 1 MiB each, and /tmp filled one file at a time (each under the file size
+# limit), then the heap on top.
+KERNEL_MEMORY = """
+    import fcntl, os
+    pipes = []
+    for _ in range(28):
+        read, write = os.pipe()
+        fcntl.fcntl(write, fcntl.F_SETPIPE_SZ, 1 << 20)
+        os.set_blocking(write, False)
+        try:
+            while True:
+                os.write(write, b"x" * 65536)
+        except BlockingIOError:
+            pipes.append((read, write))
+    print("pipes", len(pipes))
+    number = 0
+    try:
+        while True:
+            with open(f"/tmp/fill{number}", "wb") as file:
+                file.write(b"y" * ((1 << 20) - 4096))
+            number += 1
+    except OSError:
+        pass
+    print("tmp", number)
+    heap = [bytearray(1 << 20) for _ in range(40)]
+    print("survived")
+"""
+
+# The issue's attack: six SysV shared-memory segments of 160 MiB, filled
+# and detached, which once cost the host 960 MiB inside a 256 MiB run.
+SYSV_SEGMENTS = """
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.shmat.restype = ctypes.c_void_p
+    made = 0
+    for key in range(6):
+        segment = libc.shmget(0x1000 + key, 160 << 20, 0o1600)
+        if segment < 0:
+            print("refused", ctypes.get_errno())
+            continue
+        address = libc.shmat(segment, None, 0)
+        ctypes.memset(address, 1, 160 << 20)
+        libc.shmdt(ctypes.c_void_p(address))
+        made += 1
+    print("made", made)
+"""
+
+
+@pytest.fixture(scope="module")
+def jail() -> Bubblewrap:
+    jail = Bubblewrap()
+    assert jail.cgroups is not None, jail.cgroup_problem
+    return jail
+
+
+def slot_memory(jail: Bubblewrap, slot: int = 0) -> Path:
+    assert jail.cgroups is not None
+    return jail.cgroups.memory_root / f"slot-{slot}"
+
+
+def test_a_jail_runs_in_its_slots_cgroup(jail: Bubblewrap) -> None:
+    limits = Limits()
+    trace = run_snippet(jail, "print('inside')", "virtual", limits).to_json()
+    assert printed(trace) == ["inside"]
+    memory = slot_memory(jail)
+    assert int((memory / "memory.limit_in_bytes").read_text()) == limits.memory_bytes + SLACK_BYTES
+    assert int((jail.cgroups.pids_root / "slot-0" / "pids.max").read_text()) == (  # type: ignore[union-attr]
+        limits.processes + cgroups.JAIL_PIDS)
+    peak = int((memory / "memory.max_usage_in_bytes").read_text())
+    assert 10 * MIB < peak < limits.memory_bytes  # the jail's own memory was counted there
+
+
+def test_kernel_memory_past_the_limit_stops_the_run(jail: Bubblewrap) -> None:
+    limits = Limits(memory_bytes=64 * MIB, tmp_bytes=64 * MIB)
+    trace = run_snippet(jail, textwrap.dedent(KERNEL_MEMORY), "virtual", limits).to_json()
+    assert trace["status"] == "memory_limit", (trace["status"], printed(trace))
+    assert "survived" not in printed(trace)
+    assert [limit["name"] for limit in trace["limits"]] == ["memory_bytes"]
+    peak = int((slot_memory(jail) / "memory.max_usage_in_bytes").read_text())
+    assert peak <= limits.memory_bytes + SLACK_BYTES
+
+
+def test_shared_memory_segments_cost_the_host_nothing(jail: Bubblewrap) -> None:
+    trace = run_snippet(jail, textwrap.dedent(SYSV_SEGMENTS), "virtual", Limits()).to_json()
+    assert trace["status"] == "ok", trace["error"]
+    assert printed(trace) == ["refused 1"] * 6 + ["made 0"]
+
+
+@pytest.fixture
+def no_cgroups(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    def unavailable() -> Cgroups:
+        raise CgroupsUnavailable("no permission to make cgroups (a test)")
+
+    monkeypatch.setattr(Cgroups, "detect", staticmethod(unavailable))
+    yield
+
+
+def test_without_cgroups_the_server_says_so_and_the_filter_tightens(no_cgroups: None) -> None:
+    jail = Bubblewrap()
+    assert jail.cgroups is None and jail.strict_filter
+    trace = run_snippet(jail, textwrap.dedent("""
+        import fcntl, os, socket
+        read, write = os.pipe()
+        try:
+            fcntl.fcntl(write, fcntl.F_SETPIPE_SZ, 1 << 20)
+        except OSError as exc:
+            print("pipe", exc.errno)
+        left, right = socket.socketpair()
+        try:
+            left.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+        except OSError as exc:
+            print("socket", exc.errno)
+        left.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        print("other options work")
+    """), "virtual", Limits()).to_json()
+    assert printed(trace) == ["pipe 1", "socket 1", "other options work"]
+    app = create_app({"TESTING": True, "RATELIMIT_ENABLED": False, "WARM_POOL": False})
+    client: FlaskClient = app.test_client()
+    try:
+        health = client.get("/healthz").get_json()
+    finally:
+        services(app).close()
+    assert health["status"] == "ok"
+    assert health["cgroups"] == "unavailable: no permission to make cgroups (a test)"
+
+
+def test_healthz_names_the_cgroup_version(client: FlaskClient) -> None:
+    assert client.get("/healthz").get_json()["cgroups"] in ("v1", "v2")
