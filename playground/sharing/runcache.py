@@ -8,10 +8,21 @@ running right now wait for that run instead of starting their own.
 
 Only the virtual clock is cached (a real-clock run is about real time), and
 not the outcomes that depend on the machine's load rather than on the code
-(``timeout``, ``crashed``). Memory is bounded by ``RUN_CACHE_ENTRIES`` traces
-and ``RUN_CACHE_BYTES`` bytes of JSON, least recently used out first; a trace
-larger than a quarter of the bytes is not kept. ``RUN_CACHE_SECONDS = 0``
-turns the cache off. The cache lives in one server process.
+(``timeout``, ``crashed``). ``RUN_CACHE_SECONDS = 0`` turns the cache off.
+The cache lives in one server process.
+
+Memory is bounded by ``RUN_CACHE_ENTRIES`` traces and ``RUN_CACHE_BYTES``
+bytes of JSON, and one client must not be able to flush everyone's entries
+with a burst of large one-off traces (issue 14). So:
+
+- a trace larger than ``1/ENTRY_SHARE`` of the bytes (4 MiB of the default
+  64 MiB) is answered but not kept;
+- admission by frequency (after TinyLFU): the cache counts how often each
+  snippet was asked lately, and halves every count after ``SAMPLE_PER_ENTRY``
+  requests per entry, so popularity fades. A new trace makes room by evicting
+  the least recently used entries that are expired or asked no more often than
+  it was; when those cannot make room it is not kept. Entries many readers use
+  therefore stay, and one-off traces only displace one another.
 """
 
 from __future__ import annotations
@@ -28,6 +39,10 @@ from typing import Any
 DEFAULT_SECONDS = 300.0
 DEFAULT_ENTRIES = 256
 DEFAULT_BYTES = 64 * 1024 * 1024
+# A trace over this share of the bytes is not kept: 1/16 of 64 MiB is 4 MiB.
+ENTRY_SHARE = 16
+# The request counts halve every this many requests per entry (TinyLFU's sample).
+SAMPLE_PER_ENTRY = 10
 # Outcomes decided by the machine's load, not by the code: never cached.
 UNCACHED_STATUSES = frozenset({"timeout", "crashed"})
 # A request waiting for the same snippet's run gives up after the longest a
@@ -63,6 +78,8 @@ class RunCache:
         self._traces: OrderedDict[bytes, tuple[float, bytes]] = OrderedDict()  # key -> (expires, body)
         self._bytes = 0
         self._flights: dict[bytes, _Flight] = {}
+        self._asked: dict[bytes, int] = {}  # key -> requests lately, halved every sample
+        self._requests = 0  # since the last halving
         self.hits = 0
         self.runs = 0
 
@@ -88,6 +105,7 @@ class RunCache:
             return self._fresh(compute)[0]
         key = hashlib.sha256(f"{clock}\0{variant}\0{code}".encode("utf-8", "surrogatepass")).digest()
         with self._lock:
+            self._count(key)
             body = self._lookup(key)
             if body is not None:
                 self.hits += 1
@@ -132,15 +150,50 @@ class RunCache:
         self._traces.move_to_end(key)
         return body
 
+    @property
+    def max_entry_bytes(self) -> int:
+        """The largest trace kept, in bytes of JSON."""
+        return self.max_bytes // ENTRY_SHARE
+
+    def _count(self, key: bytes) -> None:
+        """One more request for ``key``; every count halves once a sample has gone by."""
+        self._asked[key] = self._asked.get(key, 0) + 1
+        self._requests += 1
+        if self._requests >= SAMPLE_PER_ENTRY * self.entries:
+            self._asked = {k: n // 2 for k, n in self._asked.items() if n > 1}
+            self._requests = 0
+
     def _store(self, key: bytes, body: bytes) -> None:
-        if len(body) > self.max_bytes // 4:
+        if len(body) > self.max_entry_bytes:
             return
         if key in self._traces:
             self._drop(key)
+        victims = self._victims(len(body), self._asked.get(key, 0))
+        if victims is None:
+            return  # everything it would displace is asked for more often
+        for victim in victims:
+            self._drop(victim)
         self._traces[key] = (self._now() + self.seconds, body)
         self._bytes += len(body)
-        while len(self._traces) > self.entries or self._bytes > self.max_bytes:
-            self._drop(next(iter(self._traces)))
+
+    def _victims(self, size: int, asked: int) -> list[bytes] | None:
+        """The entries to evict for a ``size``-byte trace asked ``asked`` times, or None.
+
+        Least recently used first, skipping those asked for more often than
+        the newcomer (unless they have expired): a burst of one-off traces
+        cannot displace the entries many readers use.
+        """
+        now = self._now()
+        count, total = len(self._traces), self._bytes
+        victims: list[bytes] = []
+        for key, (expires, body) in self._traces.items():  # least recently used first
+            if count < self.entries and total + size <= self.max_bytes:
+                return victims
+            if expires <= now or self._asked.get(key, 0) <= asked:
+                victims.append(key)
+                count -= 1
+                total -= len(body)
+        return victims if count < self.entries and total + size <= self.max_bytes else None
 
     def _drop(self, key: bytes) -> None:
         _, body = self._traces.pop(key)

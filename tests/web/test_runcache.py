@@ -10,6 +10,7 @@ import gzip
 import json
 import threading
 import time
+from functools import partial
 from typing import Any
 
 import pytest
@@ -151,15 +152,86 @@ def test_size_is_bounded_by_entries_least_recently_used_out() -> None:
 
 def test_size_is_bounded_by_bytes() -> None:
     big = {"version": 1, "status": "ok", "output": [{"text": "x" * 1000}]}
-    cache = RunCache(seconds=60, entries=1000, max_bytes=10_000)
+    cache = RunCache(seconds=60, entries=1000, max_bytes=20_000)
     for n in range(50):
         cache.run(str(n), "virtual", lambda: big)
-        assert cache.size_bytes <= 10_000
-    assert 5 <= len(cache) <= 9
-    # A trace over a quarter of the budget is never kept.
-    huge = {"version": 1, "status": "ok", "output": [{"text": "x" * 3000}]}
+        assert cache.size_bytes <= 20_000
+    assert 15 <= len(cache) <= 19  # one-off traces still take the room nothing more popular needs
+    # A trace over a sixteenth of the budget is never kept.
+    huge = {"version": 1, "status": "ok", "output": [{"text": "x" * 1300}]}
     cache.run("huge", "virtual", lambda: huge)
     assert decode(cache.run("huge", "virtual", lambda: huge))["cached"] is False
+
+
+def sized(size: int, text: str = "x") -> dict[str, Any]:
+    """A trace whose cached JSON is about ``size`` bytes (a little under)."""
+    return trace(text=text * ((size - 100) // len(text)))
+
+
+def test_a_popular_entry_survives_a_flood_of_large_one_off_traces() -> None:
+    # Issue 14: one client's distinct large traces flushed everyone's entries.
+    clock = FakeClock()
+    cache = RunCache(seconds=60, entries=256, max_bytes=64_000, now=clock)  # entry cap 4000 bytes
+    tutorial = Counter()
+    for _ in range(10):  # many readers of one tutorial snippet
+        cache.run("tutorial", "virtual", tutorial)
+    assert tutorial.calls == 1
+    for n in range(20):  # 20 x 3.9 KB: more than the whole budget, each under the entry cap
+        clock.now += 1
+        answer = decode(cache.run(f"flood {n}", "virtual", partial(sized, 3_900, str(n % 10))))
+        assert answer["cached"] is False and answer["output"][0]["text"].startswith(str(n % 10))
+        assert cache.size_bytes <= 64_000
+    assert decode(cache.run("tutorial", "virtual", tutorial))["cached"] is True
+    assert tutorial.calls == 1
+    assert len(cache) > 10  # the flood still had the room the tutorial did not need
+
+
+def test_a_trace_over_the_entry_cap_is_answered_but_not_kept() -> None:
+    # The issue's numbers: a 15 MiB trace in the default 64 MiB cache.
+    cache = RunCache(seconds=60)
+    huge = sized(15 * 1024 * 1024)
+    calls = []
+
+    def compute() -> dict[str, Any]:
+        calls.append(1)
+        return huge
+
+    first = cache.run("huge", "virtual", compute)
+    assert len(first) > 15_000_000 and decode(first)["output"] == huge["output"]
+    assert (len(cache), cache.size_bytes) == (0, 0)
+    assert decode(cache.run("huge", "virtual", compute))["cached"] is False
+    assert len(calls) == 2
+    # Just under the cap (a sixteenth of the bytes) is kept.
+    cache.run("under", "virtual", lambda: sized(64 * 1024 * 1024 // 16))
+    assert decode(cache.run("under", "virtual", Counter()))["cached"] is True
+
+
+def test_a_new_entry_that_is_popular_gets_in() -> None:
+    cache = RunCache(seconds=60, entries=4)
+    residents = Counter()
+    for _ in range(3):  # a, b, c, d each asked three times; a least recently used
+        for code in "abcd":
+            cache.run(code, "virtual", residents)
+    newcomer = Counter()
+    for _ in range(2):  # asked less often than any resident: answered, not kept
+        assert decode(cache.run("x", "virtual", newcomer))["cached"] is False
+        assert len(cache) == 4
+    # Asked as often as the residents, it takes the least recently used one's place.
+    assert decode(cache.run("x", "virtual", newcomer))["cached"] is False
+    assert decode(cache.run("x", "virtual", newcomer))["cached"] is True
+    assert newcomer.calls == 3 and residents.calls == 4
+    assert [decode(cache.run(code, "virtual", residents))["cached"] for code in "bcd"] == [True] * 3
+    assert decode(cache.run("a", "virtual", residents))["cached"] is False
+
+
+def test_popularity_fades_so_an_old_favourite_can_leave() -> None:
+    cache = RunCache(seconds=3600, entries=2)
+    favourite = Counter()
+    for _ in range(8):
+        cache.run("favourite", "virtual", favourite)
+    for n in range(200):  # long after, nobody asks for it; the counts halve as requests go by
+        cache.run(f"new {n}", "virtual", Counter())
+    assert decode(cache.run("favourite", "virtual", favourite))["cached"] is False
 
 
 @pytest.mark.parametrize("status", ["timeout", "crashed"])
