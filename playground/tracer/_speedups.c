@@ -33,7 +33,7 @@ static PyObject *task_type;         /* asyncio.Task */
 static PyObject *handle_type;       /* asyncio.Handle */
 static PyObject *hidden_codes;      /* tuple of code objects of asyncio.run's own tasks */
 static PyObject *run_callback_code; /* asyncio.Handle._run.__code__ */
-static PyObject *snippet_filename;  /* "<snippet>" */
+static PyObject *snippet_filename;  /* "main.py", as protocol.SNIPPET_FILENAME */
 static long long flush_interval_ns;
 
 static PyObject *s_origin_ns, *s_skipped_ns, *s_cancelled_attr, *s_callback, *s_self, *s_done, *s_fut_waiter,

@@ -25,6 +25,7 @@ import os
 import resource
 import sys
 import threading
+import types
 import warnings
 from typing import Any, NoReturn
 
@@ -126,7 +127,7 @@ class Run:
                            flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
         except (SyntaxError, ValueError) as exc:
             return "error", describe(exc, self.source)
-        namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
+        namespace = self.become_main()
         self.clock.restart()
         try:
             if code.co_flags & inspect.CO_COROUTINE:
@@ -143,6 +144,22 @@ class Run:
             return "error", describe(exc, self.source)
         self.hint_if_nothing_ran(namespace)
         return "ok", None
+
+    def become_main(self) -> dict[str, Any]:
+        """Look like ``python3 main.py``: the snippet's file in the working
+        directory, ``sys.argv`` and ``__file__`` naming it, and a real
+        ``__main__`` module (so pickle, dataclasses and typing find it)."""
+        try:
+            with open(protocol.SNIPPET_FILENAME, "w", encoding="utf-8", errors="surrogateescape") as file:
+                file.write(self.source)
+        except OSError:
+            pass  # a full /tmp: the snippet still runs, from memory
+        sys.argv = [protocol.SNIPPET_FILENAME]
+        module = types.ModuleType("__main__")
+        module.__file__ = protocol.SNIPPET_FILENAME
+        module.__builtins__ = builtins  # type: ignore[attr-defined]
+        sys.modules["__main__"] = module
+        return module.__dict__
 
     def hint_if_nothing_ran(self, namespace: dict[str, Any]) -> None:
         main = namespace.get("main")

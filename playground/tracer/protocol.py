@@ -46,7 +46,9 @@ RUN_FDS = ("stdin", "stdout", "events", "status")
 # The fork server's, then each run's, first bytes on standard output: its
 # imports are done and it waits.
 READY = b"\x00playground-ready\n"
-SNIPPET_FILENAME = "<snippet>"
+# The snippet runs as ``python3 main.py`` would: from this file, in the
+# run's working directory, which names it in tracebacks and reprs.
+SNIPPET_FILENAME = "main.py"
 
 MAX_REQUEST_BYTES = 4096
 MAX_SETTINGS_BYTES = 64 * 1024

@@ -987,9 +987,9 @@ open("/tmp/left-behind", "w").write("secret")
 os.makedirs("/tmp/dir/sub")
 print(sorted(os.listdir("/tmp")))
 """)
-    assert printed(first) == ["['dir', 'left-behind']"]
+    assert printed(first) == ["['dir', 'left-behind', 'main.py']"]
     second = post_run(client, "import os\nprint(os.listdir('/tmp'), os.getcwd())")
-    assert printed(second) == ["[] /tmp"]
+    assert printed(second) == ["['main.py'] /tmp"]
 
 
 def test_runs_of_one_jail_share_nothing(app: Flask, client: FlaskClient, server_is_fine: None) -> None:
