@@ -4,12 +4,19 @@ Virtual time is real elapsed time plus every wait the loop skipped. When the
 loop would sleep until its next timer, the clock jumps there instead, so
 ``await asyncio.sleep(1)`` costs no real time but reads as one second, while
 CPU work still counts at its real cost. ``time.sleep`` in the snippet advances
-the same clock, and ``time.time``, ``time.monotonic`` and ``time.perf_counter``
-read it, so every clock the snippet can see agrees with the loop's.
+the same clock, and every function that reads "now" reads it (``READS_NOW``:
+``time.time``, ``monotonic``, ``perf_counter`` and their ``_ns`` forms,
+``localtime``/``gmtime``/``ctime``/``asctime``/``strftime`` without a time,
+``clock_gettime`` of the wall and monotonic clocks, ``datetime.now``,
+``today``, ``utcnow``, ``date.today``, and so ``logging``'s timestamps and
+``loop.time()``), so every clock the snippet can see agrees with the loop's.
+CPU-time clocks (``process_time``, ``thread_time``) stay real: they measure
+work, not time.
 """
 
 from __future__ import annotations
 
+import datetime
 import math
 import threading
 import time
@@ -20,6 +27,23 @@ real_perf_counter_ns = time.perf_counter_ns
 _real_time = time.time
 _real_monotonic = time.monotonic
 _real_sleep = time.sleep
+_real_localtime = time.localtime
+_real_gmtime = time.gmtime
+_real_asctime = time.asctime
+_real_strftime = time.strftime
+_real_clock_gettime = time.clock_gettime
+_real_clock_gettime_ns = time.clock_gettime_ns
+_WALL_CLOCKS = frozenset({time.CLOCK_REALTIME, time.CLOCK_TAI})
+_MONOTONIC_CLOCKS = frozenset({time.CLOCK_MONOTONIC, time.CLOCK_MONOTONIC_RAW, time.CLOCK_BOOTTIME})
+
+# What reads "now", by module and name; each is replaced on the virtual clock.
+READS_NOW = {
+    "time": frozenset({"time", "time_ns", "monotonic", "monotonic_ns", "perf_counter", "perf_counter_ns",
+                       "sleep", "localtime", "gmtime", "ctime", "asctime", "strftime", "clock_gettime",
+                       "clock_gettime_ns"}),
+    "datetime.datetime": frozenset({"now", "utcnow", "today"}),
+    "datetime.date": frozenset({"today"}),
+}
 
 
 class Clock:
@@ -103,3 +127,49 @@ class Clock:
         time.time_ns = lambda: int(self.time() * 1e9)
         time.monotonic_ns = lambda: int(self.monotonic() * 1e9)
         time.perf_counter_ns = lambda: int(self.monotonic() * 1e9)
+        time.localtime = lambda secs=None: _real_localtime(self.time() if secs is None else secs)
+        time.gmtime = lambda secs=None: _real_gmtime(self.time() if secs is None else secs)
+        time.ctime = lambda secs=None: _real_asctime(_real_localtime(self.time() if secs is None else secs))
+        time.asctime = lambda t=None: _real_asctime(_real_localtime(self.time()) if t is None else t)
+        time.strftime = lambda format, t=None: _real_strftime(format, _real_localtime(self.time()) if t is None else t)
+        time.clock_gettime = self.clock_gettime
+        time.clock_gettime_ns = lambda clock: (int(self.clock_gettime(clock) * 1e9)
+                                              if clock in _WALL_CLOCKS | _MONOTONIC_CLOCKS
+                                              else _real_clock_gettime_ns(clock))
+        _virtual_datetime(self.time)
+
+    def clock_gettime(self, clock: int) -> float:
+        if clock in _WALL_CLOCKS:
+            return self.time()
+        if clock in _MONOTONIC_CLOCKS:
+            return self.monotonic()
+        return _real_clock_gettime(clock)  # the CPU-time clocks stay real
+
+
+class VirtualDatetime(datetime.datetime):
+    """``datetime.datetime`` whose ``now`` and ``utcnow`` read the run's clock.
+    The C type cannot be changed, so the snippet's ``datetime.datetime`` is
+    this subclass, which looks like it (its name, module and repr);
+    ``today`` and ``date.today`` read ``time.time``, already virtual."""
+
+    epoch_now: Callable[[], float] = _real_time
+
+    @classmethod
+    def now(cls, tz: datetime.tzinfo | None = None) -> VirtualDatetime:
+        return cls.fromtimestamp(cls.epoch_now(), tz)
+
+    @classmethod
+    def utcnow(cls) -> VirtualDatetime:
+        return cls.utcfromtimestamp(cls.epoch_now())
+
+    def __repr__(self) -> str:
+        return "datetime." + super().__repr__()
+
+
+VirtualDatetime.__name__ = VirtualDatetime.__qualname__ = "datetime"
+VirtualDatetime.__module__ = "datetime"
+
+
+def _virtual_datetime(now: Callable[[], float]) -> None:
+    VirtualDatetime.epoch_now = staticmethod(now)  # type: ignore[assignment]
+    datetime.datetime = VirtualDatetime  # type: ignore[misc]
