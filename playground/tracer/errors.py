@@ -2,13 +2,18 @@
 
 Only the snippet's own frames are shown, with its line numbers and source
 text. ``NameError`` and ``AttributeError`` get the nearest existing name,
-which the traceback module of Python 3.11 does not add by itself.
+which the traceback module of Python 3.11 does not add by itself. Where the
+playground differs from a laptop (no keyboard, no network, a read-only
+disk but for ``/tmp``, only the standard library), ``explain`` says so in
+plain words, beside the error itself.
 """
 
 from __future__ import annotations
 
 import builtins
 import difflib
+import errno
+import socket
 from types import TracebackType
 from typing import Any
 
@@ -16,6 +21,40 @@ from .protocol import SNIPPET_FILENAME
 
 MAX_TRACEBACK_FRAMES = 50
 MAX_MESSAGE = 2000
+
+NO_KEYBOARD = (
+    "Runs in the playground have no keyboard: input() and sys.stdin find nothing to read. "
+    "Put the value in the code instead (name = \"Ada\"), or loop over a list of answers."
+)
+NOT_PERMITTED = (
+    "The playground does not let a run do this: it may not start other programs or processes, "
+    "open network connections or reach anything outside itself. Everything asyncio does "
+    "within one program works."
+)
+NO_NETWORK = (
+    "Runs in the playground cannot reach the network, so host names do not resolve and "
+    "connections are refused."
+)
+READ_ONLY = "Only /tmp, the run's working directory, can be written to in the playground."
+ONLY_STDLIB = (
+    "The playground has Python's standard library only, so {module} cannot be imported here. "
+    "asyncio, its streams and everything else in the standard library work."
+)
+
+
+def explain(exc: BaseException) -> str | None:
+    """Where the playground differs from a laptop, what the error means here."""
+    if isinstance(exc, EOFError) and "reading a line" in str(exc):
+        return NO_KEYBOARD
+    if isinstance(exc, socket.gaierror):
+        return NO_NETWORK
+    if isinstance(exc, PermissionError) and exc.errno == errno.EPERM:
+        return NOT_PERMITTED
+    if isinstance(exc, OSError) and exc.errno == errno.EROFS:
+        return READ_ONLY
+    if isinstance(exc, ModuleNotFoundError) and exc.name is not None:
+        return ONLY_STDLIB.format(module=exc.name.split(".")[0])
+    return None
 
 
 def _near_name(name: str, candidates: list[str]) -> str | None:

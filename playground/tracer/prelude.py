@@ -33,7 +33,7 @@ from . import protocol, seccomp_filter
 from .capture import RecordedStream
 from .channel import Channel
 from .clock import Clock
-from .errors import describe
+from .errors import describe, explain
 from .loop import TracingPolicy, track_timeouts
 from .protocol import ProtocolError, ResourceLimits, RunSettings
 from .recorder import Recorder
@@ -141,7 +141,11 @@ class Run:
         except MemoryError as exc:
             return "memory_limit", describe(exc, self.source)
         except BaseException as exc:
-            return "error", describe(exc, self.source)
+            error = describe(exc, self.source)
+            meaning = explain(exc)
+            if meaning is not None:
+                self.recorder.event("hint", meaning, None, error["line"])
+            return "error", error
         self.hint_if_nothing_ran(namespace)
         return "ok", None
 

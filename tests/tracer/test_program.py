@@ -1,8 +1,15 @@
 """A snippet looks like a program run as ``python3 main.py``: its argv, its
-file, its ``__main__`` module, and its name in tracebacks and reprs."""
+file, its ``__main__`` module, and its name in tracebacks and reprs; and
+where a run in the playground differs from a laptop (in a real jail), the
+error says so in plain words."""
 
 from __future__ import annotations
 
+import pytest
+
+from playground.sandbox.jail import Bubblewrap
+from playground.sandbox.limits import Limits
+from playground.sandbox.runner import run_snippet
 from tests.support.traces import RunTrace, printed
 
 
@@ -53,3 +60,18 @@ def test_tracebacks_and_reprs_name_main_py(run_trace: RunTrace) -> None:
     task_repr, frame = printed(trace)
     assert "coro=<work() running at main.py:5>" in task_repr
     assert frame == 'File "main.py", line 13, in main'
+
+
+@pytest.mark.parametrize(("code", "error", "words"), [
+    ("name = input('Your name? ')", "EOFError", "no keyboard"),
+    ("import sys\nprint(sys.stdin.readline() or input())", "EOFError", "no keyboard"),
+    ("import requests", "ModuleNotFoundError", "standard library only, so requests"),
+    ("open('/usr/notes.txt', 'w')", "OSError", "Only /tmp"),
+    ("import os\nos.execv('/bin/true', ['true'])", "PermissionError", "may not start other programs"),
+])
+def test_where_the_playground_differs_it_says_so(code: str, error: str, words: str) -> None:
+    trace = run_snippet(Bubblewrap(), code, "virtual", Limits()).to_json()
+    assert trace["status"] == "error" and trace["error"]["type"] == error
+    hints = [event for event in trace["events"] if event["kind"] == "hint"]
+    assert len(hints) == 1 and words in hints[0]["message"], hints
+    assert hints[0]["line"] == trace["error"]["line"]
