@@ -6,7 +6,8 @@ snippet: it can be set up ahead of the run (see playground.sandbox.pool). The ru
 sends it the settings and the snippet, reads the event stream and the raw
 output as they come, and enforces from outside what the snippet could
 otherwise ignore: the wall-clock limit (counted from the moment the snippet
-is handed over), the output cap and the size of the stream. At any limit it
+is handed over), the output cap, the size of the stream and what of it the
+parser rejects (``max_rejected``). At any limit it
 kills the whole jail and keeps everything already received. It alone
 decides the run's ``status`` and ``wall``; the tracer's own claim is taken
 only when the run exited normally. Every run process serves one snippet,
@@ -20,12 +21,12 @@ import selectors
 import time
 from typing import Literal
 
-from playground.model.trace import MAX_TEXT, Event, Output, Trace, clean_text
+from playground.model.trace import Event, Trace
 from playground.sandbox.forkclient import READ_SIZE, JailRun, start_run
 from playground.sandbox.jail import Jail
 from playground.sandbox.limits import LIMIT_MESSAGES, Limits, limit_message
-from playground.sandbox.status import Evidence, StopReason, decide
-from playground.sandbox.stream import StreamParser
+from playground.sandbox.status import STREAM_CUT, Evidence, StopReason, decide
+from playground.sandbox.stream import MESSAGE_SLACK, StreamParser
 from playground.tracer.protocol import EVENTS_FD, RunSettings
 
 # After the run's keeper reports the end, how long to drain what it wrote.
@@ -53,13 +54,14 @@ def run_snippet(jail: Jail, code: str, clock: Clock, limits: Limits, slot: int =
     """Run ``code`` in ``jailed``, a run set up ahead for ``slot`` with the
     same ``limits``, or else in a jail started now for it alone, and return
     its trace, whatever happens. The run is gone when this returns."""
+    settings = settings_for(jail, clock, limits)
     builder = StreamParser(clock, max_tasks=limits.max_tasks, max_items=limits.max_events + 100,
-                           max_output_bytes=limits.output_bytes, max_line_bytes=limits.channel_bytes)
+                           max_output_bytes=limits.output_bytes, max_messages=settings.max_events + MESSAGE_SLACK,
+                           max_rejected=limits.max_rejected, max_answer_bytes=limits.answer_bytes)
     if jailed is None:
         jailed = start_run(jail, slot, limits)
     try:
         jailed.wait_ready()
-        settings = settings_for(jail, clock, limits)
         payload = settings.to_line() + code.encode("utf-8", "surrogatepass")
         started = time.monotonic()
         stop_reason, raw = _watch(jailed, payload, builder, limits, started)
@@ -67,7 +69,7 @@ def run_snippet(jail: Jail, code: str, clock: Clock, limits: Limits, slot: int =
         jailed.discard()
     trace = builder.trace
     trace.wall = round(time.monotonic() - started, 6)
-    _add_raw_output(trace, raw[: limits.output_bytes], builder)
+    builder.raw_output(raw[: limits.output_bytes])
     _apply(trace, builder, stop_reason, jailed.returncode, limits)
     return builder.finish()
 
@@ -110,17 +112,9 @@ def _watch(jailed: JailRun, payload: bytes,
                 return "output_limit", bytes(raw)
             if channel_bytes > limits.channel_bytes:
                 return "channel", bytes(raw)
+            if builder.stopped:
+                return "rejected", bytes(raw)
     return None, bytes(raw)
-
-
-def _add_raw_output(trace: Trace, raw: bytes, builder: StreamParser) -> None:
-    """What the jail wrote to its real stdout/stderr, bypassing the tracer."""
-    if not raw:
-        return
-    at = builder.latest_time()
-    text = raw.decode("utf-8", "replace")
-    for line in text.splitlines():
-        trace.output.append(Output(at, None, "stderr", clean_text(line, MAX_TEXT)))
 
 
 def _apply(trace: Trace, builder: StreamParser, stop_reason: StopReason | None,
@@ -131,9 +125,9 @@ def _apply(trace: Trace, builder: StreamParser, stop_reason: StopReason | None,
     errors = tuple(error for error in [trace.error, *(task.error for task in trace.tasks if task.state == "error")]
                    if error)
     verdict = decide(Evidence(stop_reason, returncode, builder.claimed_status, trace.wall, trace.truncated,
-                              len(trace.tasks), errors), limits)
+                              len(trace.tasks), errors, builder.answer_cut), limits)
     trace.status = verdict.status  # type: ignore[assignment]
-    if stop_reason == "channel":
+    if stop_reason in STREAM_CUT:
         trace.truncated = True
     at = trace.duration
     if verdict.crash is not None:

@@ -27,14 +27,17 @@ from playground.tracer.protocol import EXIT_BAD_SETTINGS, EXIT_NO_FILTER
 # Exit codes of a run whose snippet never ran, and what to tell.
 NOT_RUN = {EXIT_NO_FILTER: NO_FILTER_MESSAGE, EXIT_BAD_SETTINGS: BAD_SETTINGS_MESSAGE}
 
-StopReason = Literal["timeout", "output_limit", "channel"]
+StopReason = Literal["timeout", "output_limit", "channel", "rejected"]
 
 # Why the runner stopped a run, and the limit that made it.
 STOPPED_AT: dict[StopReason, str] = {
     "timeout": "wall_seconds",
     "output_limit": "output_bytes",
     "channel": "channel_bytes",
+    "rejected": "max_rejected",
 }
+# Stops that cut the stream itself: the trace is cut there, whatever else cut it.
+STREAM_CUT: frozenset[StopReason | None] = frozenset({"channel", "rejected"})
 # A status the tracer claims, and the limit behind it.
 CLAIMED_LIMIT = {"memory_limit": "memory_bytes", "timeout": "horizon_seconds"}
 # How an error that escaped the snippet shows which limit made a call fail:
@@ -57,6 +60,8 @@ class Evidence:
     task_count: int
     # The run's error and its failed tasks' errors, as the trace holds them.
     errors: tuple[dict[str, Any], ...]
+    # The trace was cut to keep the answer within answer_bytes.
+    answer_cut: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,8 +76,9 @@ class Verdict:
 
 def decide(evidence: Evidence, limits: Limits) -> Verdict:
     verdict = _decide(evidence, limits)
-    if evidence.truncated and evidence.stop_reason != "channel":
-        cut = "max_tasks" if evidence.task_count >= limits.max_tasks else "max_events"
+    if evidence.truncated and evidence.stop_reason not in STREAM_CUT:
+        cut = ("answer_bytes" if evidence.answer_cut
+               else "max_tasks" if evidence.task_count >= limits.max_tasks else "max_events")
         verdict = Verdict(verdict.status, (*verdict.limits, cut), verdict.crash, verdict.crash_kind)
     return verdict
 

@@ -17,13 +17,14 @@ turns the cache off. The cache lives in one server process.
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from playground.model.answer import EncodedTrace, dumps
 
 DEFAULT_SECONDS = 300.0
 DEFAULT_ENTRIES = 256
@@ -38,8 +39,11 @@ Trace = dict[str, Any]
 
 
 def encode(trace: Trace, cached: bool) -> bytes:
-    """The trace as the API sends it, with its ``cached`` mark."""
-    return json.dumps({**trace, "cached": cached}, separators=(",", ":")).encode("utf-8")
+    """The trace as the API sends it, with its ``cached`` mark, in UTF-8. A
+    trace that comes encoded (``EncodedTrace``) is not encoded again."""
+    if isinstance(trace, EncodedTrace):
+        return trace.marked(cached)
+    return dumps({**trace, "cached": cached})
 
 
 @dataclass
