@@ -73,7 +73,7 @@ class Framer:
                 _, kind, length = _FRAME_HEADER.unpack_from(pending, at)
                 if kind not in protocol.FRAME_KINDS or length > self.max_frame_bytes:
                     self.on_rejected(_FRAME_HEADER.size)
-                    at = self._skip(pending, at + 1)
+                    at = self._skip(pending, at + _FRAME_HEADER.size)
                     continue
                 start = at + _FRAME_HEADER.size
                 if size - start < length:

@@ -70,7 +70,7 @@ REJECTED_MESSAGE = (
     "and was stopped. That stream belongs to the tracer: print with print(), and leave its descriptor alone."
 )
 ANSWER_MESSAGE = (
-    "The trace was cut at {answer_bytes_mib} MiB, the most the server sends back; the run itself went on. "
+    "The trace was cut at {answer_bytes_kib} KiB, the most the server sends back; the run itself went on. "
     "Long task names and messages take the most room."
 )
 EVENTS_MESSAGE = "The trace was cut at {max_events} events; the run itself went on."

@@ -94,8 +94,10 @@ class StreamParser:
         self.rejected = 0
         self.violations = 0
         self.messages = 0
+        # The answer's bytes taken by the items kept (an upper bound of their JSON).
+        self.answer_spent = 0
         self.answer_cut = False
-        self._answer_left = _UNBOUNDED if max_answer_bytes is None else max_answer_bytes - ANSWER_RESERVE
+        self._answer_room = _UNBOUNDED if max_answer_bytes is None else max_answer_bytes - ANSWER_RESERVE
         self._items = 0
         self._tasks: dict[int, TaskRecord] = {}
         # Per task: busy ns, waiting ns, steps. Counted from every message,
@@ -181,19 +183,25 @@ class StreamParser:
     def _count(self, size: int) -> bool:
         """Count one more recorded item, of ``size`` bytes in the answer;
         False once a cap is reached (the trace is then cut)."""
-        if self._items >= self.max_items or not self._spend(size):
-            self.trace.truncated = True
+        if not (self._room() and self._spend(size)):
             return False
         self._items += 1
         return True
 
+    def _room(self) -> bool:
+        """Whether another item may still be kept: checked before cleaning
+        and sizing one, which items past the caps are spared."""
+        if self._items < self.max_items and not self.answer_cut:
+            return True
+        self.trace.truncated = True
+        return False
+
     def _spend(self, size: int) -> bool:
         """Take ``size`` bytes of the answer; once one does not fit, none does."""
-        if size > self._answer_left:
-            self._answer_left = 0
+        if self.answer_cut or self.answer_spent + size > self._answer_room:
             self.answer_cut = self.trace.truncated = True
             return False
-        self._answer_left -= size
+        self.answer_spent += size
         return True
 
     def _known_task(self, value: object) -> int | None:
@@ -207,23 +215,20 @@ class StreamParser:
 
     def _task(self, task_id: object, name: object, coro: object, parent: object,
               line: object, created: object) -> None:
-        record = TaskRecord(
-            id=integer(task_id, low=1),
-            name=clean_text(name, MAX_NAME),
-            coro=clean_text(coro, MAX_NAME),
-            parent=self._known_task(parent),
-            line=optional_integer(line),
-            created=number(created),
-        )
-        if record.id in self._tasks:
+        number_id = integer(task_id, low=1)
+        parent_id, where, at = self._known_task(parent), optional_integer(line), number(created)
+        if not isinstance(name, str) or not isinstance(coro, str):
+            raise Invalid("a name that is not text")
+        if number_id in self._tasks:
             raise Invalid("duplicate task")
-        if len(self._tasks) >= self.max_tasks or not self._count(
-                ITEM_BYTES["task"] + json_size(record.name) + json_size(record.coro)):
+        if len(self._tasks) >= self.max_tasks or not self._room():
             self.trace.truncated = True
             return
-        self._tasks[record.id] = record
-        self._figures[record.id] = [0, 0, 0]
-        self.trace.tasks.append(record)
+        record = TaskRecord(number_id, clean_text(name, MAX_NAME), clean_text(coro, MAX_NAME), parent_id, where, at)
+        if self._count(ITEM_BYTES["task"] + json_size(record.name) + json_size(record.coro)):
+            self._tasks[record.id] = record
+            self._figures[record.id] = [0, 0, 0]
+            self.trace.tasks.append(record)
 
     def _task_end(self, task_id: object, ended: object, state: object, error_type: object,
                   error_message: object, line: object) -> None:
@@ -248,13 +253,14 @@ class StreamParser:
     def _step(self, task: object, start: object, end: object, reason: object = None, line: object = None) -> None:
         task_id = self._known_task(task)
         first, last = nanoseconds(start), nanoseconds(end)
-        if last < first:
-            raise Invalid("a step ends before it starts")
-        text = optional_text(reason, MAX_MESSAGE)
         where = optional_integer(line)
+        if last < first or not (reason is None or isinstance(reason, str)):
+            raise Invalid("not a step")
         self._tally(task_id, first, last, 0)
-        if self._count(ITEM_BYTES["slice"] + json_size(text)):
-            self.trace.slices.append(Slice(task_id, seconds(first), seconds(last), reason is not None, text, where))
+        if self._room():
+            text = optional_text(reason, MAX_MESSAGE)
+            if self._count(ITEM_BYTES["slice"] + json_size(text)):
+                self.trace.slices.append(Slice(task_id, seconds(first), seconds(last), reason is not None, text, where))
 
     def _tasks_packed(self, packed: object, names: object, coros: object) -> None:
         """Tasks announced, packed: (id, parent or -1, line or -1, created)."""
@@ -310,7 +316,8 @@ class StreamParser:
         self.messages += len(numbers) // 3 - 1
         tasks, figures = self._tasks, self._figures
         slices = self.trace.slices
-        by_items, by_answer = self.max_items - self._items, self._answer_left // ITEM_BYTES["slice"]
+        by_items = self.max_items - self._items
+        by_answer = 0 if self.answer_cut else (self._answer_room - self.answer_spent) // ITEM_BYTES["slice"]
         room = start_room = min(by_items, by_answer)
         for task_id, first, last in zip(numbers[0::3], numbers[1::3], numbers[2::3], strict=True):
             if task_id not in tasks or not 0 <= first <= last <= MAX_TIME_NS:
@@ -325,7 +332,7 @@ class StreamParser:
             else:
                 self.trace.truncated = True
         self._items += start_room - room
-        self._answer_left -= (start_room - room) * ITEM_BYTES["slice"]
+        self.answer_spent += (start_room - room) * ITEM_BYTES["slice"]
         if self.trace.truncated and not room and by_answer < by_items:
             self._spend(_UNBOUNDED)  # the answer is full: cut it there
 
@@ -335,17 +342,17 @@ class StreamParser:
         if task_id is None:
             raise Invalid("a wait needs a task")
         first, last = nanoseconds(start), nanoseconds(end)
-        if last < first:
-            raise Invalid("a wait ends before it starts")
-        if chain is not None and (not isinstance(chain, list) or len(chain) > MAX_CHAIN):
+        where = optional_integer(line)
+        if last < first or not (on is None or isinstance(on, str)):
+            raise Invalid("not a wait")
+        if chain is not None and (not isinstance(chain, list) or len(chain) > MAX_CHAIN
+                                  or not all(isinstance(name, str) for name in chain)):
             raise Invalid("not an await chain")
-        names = [clean_text(name, MAX_NAME) for name in chain or ()]
-        what = optional_text(on, MAX_NAME)
         self._tally(task_id, first, last, 1)
-        size = ITEM_BYTES["wait"] + json_size(what) + sum(json_size(name) + 1 for name in names)
-        if self._count(size):
-            self.trace.waits.append(Wait(task_id, seconds(first), seconds(last), what, optional_integer(line),
-                                         names))
+        if self._room():
+            what, names = optional_text(on, MAX_NAME), [clean_text(name, MAX_NAME) for name in chain or ()]
+            if self._count(ITEM_BYTES["wait"] + json_size(what) + sum(json_size(name) + 1 for name in names)):
+                self.trace.waits.append(Wait(task_id, seconds(first), seconds(last), what, where, names))
 
     def _tally(self, task_id: int | None, first: int, last: int, which: int) -> None:
         """Add to a task's figures: busy (0) or waiting (1) nanoseconds."""
@@ -379,10 +386,13 @@ class StreamParser:
     def _event(self, t: object, kind: object, task: object, message: object, line: object) -> None:
         if kind in SERVER_EVENT_KINDS:
             raise Dropped("the server alone reports limits")
-        item = Event(number(t), clean_text(kind, 40), self._known_task(task),
-                     clean_text(message, MAX_MESSAGE), optional_integer(line))
-        if self._count(ITEM_BYTES["event"] + json_size(item.kind) + json_size(item.message)):
-            self.trace.events.append(item)
+        at, task_id, where = number(t), self._known_task(task), optional_integer(line)
+        if not isinstance(kind, str) or not isinstance(message, str):
+            raise Invalid("not an event")
+        if self._room():
+            item = Event(at, clean_text(kind, 40), task_id, clean_text(message, MAX_MESSAGE), where)
+            if self._count(ITEM_BYTES["event"] + json_size(item.kind) + json_size(item.message)):
+                self.trace.events.append(item)
 
     def _error(self, error: object) -> None:
         described = described_error(error)

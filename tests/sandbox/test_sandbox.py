@@ -127,7 +127,7 @@ def test_every_limit_has_a_status_and_a_message_naming_its_value() -> None:
              "max_events": "123 events", "max_tasks": "45 tasks", "horizon_seconds": "99 s",
              "file_size_bytes": "300 KiB", "tmp_bytes": "2048 KiB of space, or its 77 files",
              "open_files": "17 open files", "processes": "9 processes", "channel_bytes": "3 MiB",
-             "max_rejected": "5 bad messages", "answer_bytes": "7 MiB"}
+             "max_rejected": "5 bad messages", "answer_bytes": "7168 KiB"}
     for name, template in LIMIT_MESSAGES.items():
         assert shown[name] in limit_message(template, odd), name
 
