@@ -23,6 +23,12 @@ _ERROR_KEYS = frozenset({"type", "message", "line", "traceback"})
 _FRAME_KEYS = frozenset({"line", "name", "text"})
 
 
+class Dropped(Invalid):
+    """A message the contract allows that the server does not keep (about a
+    task cut at the cap, or a limit event, which only the server writes):
+    dropped, and not held against the run."""
+
+
 def optional_text(value: object, limit: int) -> str | None:
     return None if value is None else clean_text(value, limit)
 

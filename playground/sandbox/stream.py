@@ -31,6 +31,7 @@ from playground.model.trace import (
     clean_text,
 )
 from playground.sandbox.checks import (
+    Dropped,
     described_error,
     integer,
     nanoseconds,
@@ -58,24 +59,14 @@ ANSWER_RESERVE = 16 * 1024
 _UNBOUNDED = 1 << 62
 
 
-class Dropped(Invalid):
-    """A message the contract allows that the server does not keep (about a
-    task cut at the cap, or a limit event, which only the server writes):
-    dropped, and not held against the run."""
-
-
 class StreamParser:
-    """Builds a trace from the jail's untrusted event lines, within caps.
-
-    Besides the caps on what the trace keeps (tasks, items, output bytes,
-    and ``max_answer_bytes`` of answer, estimated as it grows), two bound
-    the work: ``max_messages`` (the tracer's own cap plus ``MESSAGE_SLACK``;
-    past it every line and frame is rejected unread) and ``max_rejected``:
-    each message rejected for breaking the contract counts one, and a line
-    or frame with anything rejected in it one more for every
-    ``REJECTED_WEIGHT_BYTES`` of it; at ``max_rejected`` the parser stops
-    (``stopped``) and takes nothing more. Messages about tasks cut at the
-    cap and the jail's limit events are dropped without counting."""
+    """Builds a trace from the jail's untrusted event lines, within caps:
+    on what the trace keeps (tasks, items, output, ``max_answer_bytes`` of
+    answer as it grows) and on the work. Past ``max_messages`` every line and
+    frame is rejected unread. Each message rejected for breaking the contract
+    counts one, and a line or frame with anything rejected in it one more per
+    ``REJECTED_WEIGHT_BYTES`` of it: at ``max_rejected`` the parser stops
+    (``stopped``). What is ``Dropped`` does not count."""
 
     def __init__(self, clock: Literal["virtual", "real"], *, max_tasks: int, max_items: int,
                  max_output_bytes: int, max_line_bytes: int = protocol.MAX_LINE_BYTES,
