@@ -23,6 +23,9 @@ honest 20,000-task gather. Printed side by side, medians of ``--rounds``:
   size just before it (the goal: at most 64 MiB).
 - **answer**: the response's bytes (uncompressed), and how the run ended.
 
+Last, two runs of the 32 MiB line at once, with a cheap request every 10 ms
+meanwhile: the server's peak memory, and how long the slowest of those took.
+
 Every stream runs in a fresh server process, so one's memory does not
 flatter or burden the next. ``--root`` runs the same streams against
 another checkout (the parent commit, say) for figures before and after.
@@ -177,6 +180,41 @@ def measure(name: str, rounds: int) -> list[dict[str, Any]]:
     return results
 
 
+def measure_two_at_once(name: str) -> dict[str, Any]:
+    """In this (fresh) process: two runs of stream ``name`` at once, and a
+    cheap request (``GET /api/examples``) every 10 ms meanwhile."""
+    import threading
+
+    from playground import create_app
+    from playground.services import services
+
+    app = create_app({"TESTING": True, "SANDBOX": "none", "RATELIMIT_ENABLED": False, "CONCURRENCY": 2,
+                      "QUEUE_SIZE": 2})
+    sandbox = services(app).sandbox
+    assert app.test_client().post("/api/run", json={"code": "print('warm')"}).status_code == 200
+    if sandbox.pool is not None:
+        sandbox.pool.settle()
+    with tempfile.TemporaryDirectory() as folder:
+        codes = [textwrap.dedent(PRELUDE.format(report=os.path.join(folder, f"cpu-{n}")))
+                 + textwrap.dedent(STREAMS[name][1]) + f"# run {n}\n" for n in range(2)]
+        threads = [threading.Thread(target=lambda code=code: app.test_client().post("/api/run", json={"code": code}))
+                   for code in codes]
+        time.sleep(0.2)
+        idle = _status_kib("VmRSS")
+        _reset_high_water_mark()
+        for thread in threads:
+            thread.start()
+        client, slowest = app.test_client(), 0.0
+        while any(thread.is_alive() for thread in threads):
+            asked = time.perf_counter()
+            client.get("/api/examples")
+            slowest = max(slowest, time.perf_counter() - asked)
+            time.sleep(0.01)
+        peak = _status_kib("VmHWM")
+    sandbox.close()
+    return {"peak_mib": max(0, peak - idle) / KIB, "slowest": slowest}
+
+
 def one_stream(name: str, rounds: int, root: Path) -> list[dict[str, Any]]:
     """Stream ``name`` measured in a fresh server process on the code at ``root``."""
     env = {**os.environ, "PYTHONPATH": str(root)}
@@ -193,10 +231,15 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", choices=sorted(STREAMS), default=None)
     parser.add_argument("--root", type=Path, default=ROOT, help="the checkout whose server is measured")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
+    parser.add_argument("--two-at-once", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         sys.path.insert(0, str(args.root))
         print(json.dumps(measure(args.measure, args.rounds)))
+        return
+    if args.two_at_once:
+        sys.path.insert(0, str(args.root))
+        print(json.dumps(measure_two_at_once(args.two_at_once)))
         return
     commit = subprocess.run(["git", "-C", str(args.root), "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, check=False).stdout.strip() or str(args.root)
@@ -215,6 +258,13 @@ def main() -> None:
         print(f"{name:22} {jail * 1000:7.1f}ms {server * 1000:9.1f}ms {ratio:6.2f}x {peak:6.1f}MiB "
               f"{answer / KIB:8.1f}KiB  {ended}")
     print(f"worst ratio {worst_ratio:.2f}x (goal <= 2), worst peak {worst_peak:.1f} MiB above idle (goal <= 64)")
+    if args.only is None or "brackets_32mib_line" in args.only:
+        env = {**os.environ, "PYTHONPATH": str(args.root)}
+        result = subprocess.run([sys.executable, __file__, "--two-at-once", "brackets_32mib_line", "--root",
+                                 str(args.root)], capture_output=True, text=True, env=env, cwd=args.root, check=True)
+        both = json.loads(result.stdout.strip().splitlines()[-1])
+        print(f"two brackets_32mib_line runs at once: peak {both['peak_mib']:.1f} MiB above idle; "
+              f"GET /api/examples meanwhile took at most {both['slowest'] * 1000:.0f} ms")
 
 
 if __name__ == "__main__":
