@@ -68,6 +68,10 @@ report()
 """
 
 STREAMS: dict[str, tuple[str, str]] = {
+    "trivial": ("print('ok'): what any run costs both sides", """
+        print("ok")
+        report()
+    """),
     "brackets_32mib_line": ("one 32 MiB line of [[],[],...] (the issue's), just within the channel cap", """
         send(b"[" + b"[]," * ((32 * 1024 * 1024 - 64 * 1024) // 3) + b"[]]\\n")
     """),
