@@ -41,7 +41,12 @@ CASES: list[tuple[str, str, str]] = [
      "import os, stat\nfd = None\n"
      "for f in range(3, 256):\n    try:\n        if stat.S_ISFIFO(os.fstat(f).st_mode): fd = f\n"
      "    except OSError: pass\nline = b'[' + b','.join([b'[\"event\",0,\"x\",null,\"' + b'y' * 1500 + b'\",null]']"
-     " * 500) + b']\\n'\nwhile True:\n    os.write(fd, line)"),
+     " * 40) + b']\\n'\nwhile True:\n    os.write(fd, line)"),
+    ("unreadable stream", "virtual", "import os\nwhile True:\n    os.write(3, b'not json\\n')"),
+    ("answer size", "virtual",
+     "import asyncio\nasync def work():\n    await asyncio.sleep(0)\nasync def main():\n"
+     "    await asyncio.gather(*(asyncio.create_task(work(), name='\\u00e9' * 200) for _ in range(20_000)))\n"
+     "asyncio.run(main())"),
 ]
 
 

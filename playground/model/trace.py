@@ -150,5 +150,9 @@ def clean_text(value: object, limit: int) -> str:
     text = value[:limit]
     if text.isascii():
         return text
-    # Lone surrogates (from "\udc80" escapes) cannot be encoded: replace them.
-    return text.encode("utf-8", "replace").decode("utf-8")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # Lone surrogates (from "\udc80" escapes) cannot be encoded: replace them.
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text

@@ -31,7 +31,13 @@ class Limits:
     processes: int = 32
     code_bytes: int = 64 * KIB
     channel_bytes: int = 32 * MIB
-
+    # Messages of the trace stream the server rejects before it stops the
+    # run; a rejected line or frame counts one more for every 8 KiB of it
+    # read in vain (playground.sandbox.stream), so a 64 KiB one stops it.
+    max_rejected: int = 8
+    # The largest answer (the trace's JSON): past it the trace is cut, as
+    # at max_events. The honest 20,000-task trace is 2.7 MB.
+    answer_bytes: int = 8 * MIB
 
 
 # What each limit says when it stops or cuts a run. Placeholders are the
@@ -58,6 +64,14 @@ OUTPUT_MESSAGE = (
 )
 CHANNEL_MESSAGE = (
     "The run sent more than the {channel_bytes_mib} MiB of trace data the server reads and was stopped."
+)
+REJECTED_MESSAGE = (
+    "The run wrote into the tracer's stream what the server could not read ({max_rejected} bad messages' worth) "
+    "and was stopped. That stream belongs to the tracer: print with print(), and leave its descriptor alone."
+)
+ANSWER_MESSAGE = (
+    "The trace was cut at {answer_bytes_kib} KiB, the most the server sends back; the run itself went on. "
+    "Long task names and messages take the most room."
 )
 EVENTS_MESSAGE = "The trace was cut at {max_events} events; the run itself went on."
 TASKS_MESSAGE = "The trace was cut at {max_tasks} tasks; the run itself went on."
@@ -94,12 +108,14 @@ LIMIT_STATUS: dict[str, str | None] = {
     "memory_bytes": "memory_limit",
     "output_bytes": "output_limit",
     "channel_bytes": "output_limit",
+    "max_rejected": "output_limit",
     "processes": "error",
     "open_files": "error",
     "file_size_bytes": "error",
     "tmp_bytes": "error",
     "max_events": None,
     "max_tasks": None,
+    "answer_bytes": None,
 }
 LIMIT_MESSAGES: dict[str, str] = {
     "wall_seconds": TIMEOUT_MESSAGE,
@@ -108,12 +124,14 @@ LIMIT_MESSAGES: dict[str, str] = {
     "memory_bytes": MEMORY_MESSAGE,
     "output_bytes": OUTPUT_MESSAGE,
     "channel_bytes": CHANNEL_MESSAGE,
+    "max_rejected": REJECTED_MESSAGE,
     "processes": PROCESSES_MESSAGE,
     "open_files": OPEN_FILES_MESSAGE,
     "file_size_bytes": FILE_SIZE_MESSAGE,
     "tmp_bytes": TMP_MESSAGE,
     "max_events": EVENTS_MESSAGE,
     "max_tasks": TASKS_MESSAGE,
+    "answer_bytes": ANSWER_MESSAGE,
 }
 
 

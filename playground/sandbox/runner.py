@@ -6,7 +6,8 @@ snippet: it can be set up ahead of the run (see playground.sandbox.pool). The ru
 sends it the settings and the snippet, reads the event stream and the raw
 output as they come, and enforces from outside what the snippet could
 otherwise ignore: the wall-clock limit (counted from the moment the snippet
-is handed over), the output cap and the size of the stream. At any limit it
+is handed over), the output cap, the size of the stream and what of it the
+parser rejects (``max_rejected``). At any limit it
 kills the whole jail and keeps everything already received. It alone
 decides the run's ``status`` and ``wall``; the tracer's own claim is taken
 only when the run exited normally. Every run process serves one snippet,
@@ -20,13 +21,13 @@ import selectors
 import time
 from typing import Any, Literal
 
-from playground.model.trace import MAX_TEXT, Event, Output, Trace, clean_text
+from playground.model.trace import Event, Trace
 from playground.sandbox.cgroups import SlotCgroup, Usage
 from playground.sandbox.forkclient import READ_SIZE, JailRun, start_run
 from playground.sandbox.jail import Jail
 from playground.sandbox.limits import HINT_MESSAGES, LIMIT_MESSAGES, Limits, limit_message
-from playground.sandbox.status import Evidence, StopReason, Verdict, decide
-from playground.sandbox.stream import StreamParser
+from playground.sandbox.status import STREAM_CUT, Evidence, StopReason, Verdict, decide
+from playground.sandbox.stream import MESSAGE_SLACK, StreamParser
 from playground.tracer.protocol import EVENTS_FD, RunSettings
 
 # After the run's keeper reports the end, how long to drain what it wrote.
@@ -55,14 +56,15 @@ def run_snippet(jail: Jail, code: str, clock: Clock, limits: Limits, slot: int =
     """Run ``code`` in ``jailed``, a run set up ahead for ``slot`` with the
     same ``limits``, or else in a jail started now for it alone, and return
     its trace, whatever happens. The run is gone when this returns."""
+    settings = settings_for(jail, clock, limits)
     builder = StreamParser(clock, max_tasks=limits.max_tasks, max_items=limits.max_events + 100,
-                           max_output_bytes=limits.output_bytes, max_line_bytes=limits.channel_bytes)
+                           max_output_bytes=limits.output_bytes, max_messages=settings.max_events + MESSAGE_SLACK,
+                           max_rejected=limits.max_rejected, max_answer_bytes=limits.answer_bytes)
     if jailed is None:
         jailed = start_run(jail, slot, limits)
     cgroup = jailed.server.cgroup
     try:
         jailed.wait_ready()
-        settings = settings_for(jail, clock, limits)
         payload = settings.to_line() + code.encode("utf-8", "surrogatepass")
         before = _usage(cgroup, reset=True)
         started = time.monotonic()
@@ -71,12 +73,13 @@ def run_snippet(jail: Jail, code: str, clock: Clock, limits: Limits, slot: int =
         jailed.discard()
     trace = builder.trace
     trace.wall = round(time.monotonic() - started, 6)
-    _add_raw_output(trace, raw[: limits.output_bytes], builder)
+    builder.raw_output(raw[: limits.output_bytes])
     after = _usage(cgroup)
     evidence = Evidence(stop_reason, jailed.returncode, builder.claimed_status, trace.wall, trace.truncated,
                         len(trace.tasks), _errors(trace), jailed.report,
-                        after.since(before) if after is not None and before is not None else None)
-    _apply(trace, builder, decide(evidence, limits), limits)
+                        after.since(before) if after is not None and before is not None else None,
+                        builder.answer_cut)
+    _apply(trace, builder, decide(evidence, limits), stop_reason, limits)
     return builder.finish()
 
 
@@ -130,17 +133,9 @@ def _watch(jailed: JailRun, payload: bytes,
                 return "output_limit", bytes(raw)
             if channel_bytes > limits.channel_bytes:
                 return "channel", bytes(raw)
+            if builder.stopped:
+                return "rejected", bytes(raw)
     return None, bytes(raw)
-
-
-def _add_raw_output(trace: Trace, raw: bytes, builder: StreamParser) -> None:
-    """What the jail wrote to its real stdout/stderr, bypassing the tracer."""
-    if not raw:
-        return
-    at = builder.latest_time()
-    text = raw.decode("utf-8", "replace")
-    for line in text.splitlines():
-        trace.output.append(Output(at, None, "stderr", clean_text(line, MAX_TEXT)))
 
 
 def _errors(trace: Trace) -> tuple[dict[str, Any], ...]:
@@ -149,12 +144,13 @@ def _errors(trace: Trace) -> tuple[dict[str, Any], ...]:
                  if error)
 
 
-def _apply(trace: Trace, builder: StreamParser, verdict: Verdict, limits: Limits) -> None:
+def _apply(trace: Trace, builder: StreamParser, verdict: Verdict, stop_reason: StopReason | None,
+           limits: Limits) -> None:
     """Set the trace's status, limits and their events from the verdict."""
     if trace.duration == 0.0:
         trace.duration = builder.latest_time()
     trace.status = verdict.status  # type: ignore[assignment]
-    if "channel_bytes" in verdict.limits:
+    if stop_reason in STREAM_CUT:
         trace.truncated = True
     at = trace.duration
     if verdict.crash is not None:

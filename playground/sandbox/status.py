@@ -35,14 +35,17 @@ from playground.tracer.protocol import EXIT_BAD_SETTINGS, EXIT_NO_FILTER, RunRep
 # Exit codes of a run whose snippet never ran, and what to tell.
 NOT_RUN = {EXIT_NO_FILTER: NO_FILTER_MESSAGE, EXIT_BAD_SETTINGS: BAD_SETTINGS_MESSAGE}
 
-StopReason = Literal["timeout", "output_limit", "channel"]
+StopReason = Literal["timeout", "output_limit", "channel", "rejected"]
 
 # Why the runner stopped a run, and the limit that made it.
 STOPPED_AT: dict[StopReason, str] = {
     "timeout": "wall_seconds",
     "output_limit": "output_bytes",
     "channel": "channel_bytes",
+    "rejected": "max_rejected",
 }
+# Stops that cut the stream itself: the trace is cut there, whatever else cut it.
+STREAM_CUT: frozenset[StopReason | None] = frozenset({"channel", "rejected"})
 # How an error that escaped the snippet reads when a limit made a call fail:
 # (exception type or None for any, the start of its message, the limit).
 ERROR_LIMITS = (
@@ -74,6 +77,8 @@ class Evidence:
     # and the slot cgroup's counters during the run (None without one).
     report: RunReport | None = None
     cgroup: Usage | None = None
+    # The trace was cut to keep the answer within answer_bytes.
+    answer_cut: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,8 +95,9 @@ class Verdict:
 
 def decide(evidence: Evidence, limits: Limits) -> Verdict:
     verdict = _decide(evidence, limits)
-    if evidence.truncated and evidence.stop_reason != "channel":
-        cut = "max_tasks" if evidence.task_count >= limits.max_tasks else "max_events"
+    if evidence.truncated and evidence.stop_reason not in STREAM_CUT:
+        cut = ("answer_bytes" if evidence.answer_cut
+               else "max_tasks" if evidence.task_count >= limits.max_tasks else "max_events")
         verdict = replace(verdict, limits=(*verdict.limits, cut))
     return verdict
 

@@ -8,13 +8,11 @@ checked against the contract, capped, and dropped when it does not fit.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import struct
-from array import array
 from typing import Any, ClassVar, Literal
 
+from playground.model.answer import ITEM_BYTES, json_size
 from playground.model.trace import (
     MAX_CHAIN,
     MAX_ID,
@@ -22,7 +20,6 @@ from playground.model.trace import (
     MAX_NAME,
     MAX_TEXT,
     MAX_TIME_NS,
-    MAX_TRACEBACK,
     SERVER_EVENT_KINDS,
     Event,
     Invalid,
@@ -33,137 +30,98 @@ from playground.model.trace import (
     Wait,
     clean_text,
 )
+from playground.sandbox.checks import (
+    Dropped,
+    described_error,
+    integer,
+    nanoseconds,
+    number,
+    one_of,
+    optional_integer,
+    optional_text,
+    seconds,
+    unpack,
+)
+from playground.sandbox.framing import Framer
 from playground.tracer import protocol
 
-
-def _optional_text(value: object, limit: int) -> str | None:
-    return None if value is None else clean_text(value, limit)
-
-
-def _nanoseconds(value: object) -> int:
-    """A time on the wire: integer nanoseconds since the run started."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TIME_NS:
-        raise Invalid("not a time")
-    return value
-
-
-def _seconds(nanoseconds: int) -> float:
-    # Microseconds are finer than anything the trace can show truthfully,
-    # and the short form keeps large traces small. Rounded in whole
-    # microseconds (a tie to the even one): twice as fast as round(x, 6).
-    return round(nanoseconds / 1000) / 1e6
-
-
-def _number(value: object) -> float:
-    return _seconds(_nanoseconds(value))
-
-
-def _integer(value: object, *, low: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_ID:
-        raise Invalid("not an id")
-    return value
-
-
-def _optional_integer(value: object) -> int | None:
-    return None if value is None else _integer(value)
-
-
-def _boolean(value: object) -> bool:
-    if not isinstance(value, bool):
-        raise Invalid("not a boolean")
-    return value
-
-
-def _one_of(value: object, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise Invalid("unexpected value")
-    return value  # type: ignore[return-value]
-
-
-def _unpack(packed: object, width: int) -> array[int]:
-    """Numbers packed by the tracer: native int64 (raw from a frame, or
-    base64 in a message), ``width`` a record."""
-    if isinstance(packed, bytes):
-        raw = packed
-    elif isinstance(packed, str):
-        try:
-            raw = base64.b64decode(packed, validate=True)
-        except (binascii.Error, ValueError):
-            raise Invalid("not base64") from None
-    else:
-        raise Invalid("not packed numbers")
-    if len(raw) % (8 * width):
-        raise Invalid("not whole records")
-    numbers = array("q")
-    numbers.frombytes(raw)
-    return numbers
-
-
-_FRAME_HEADER = struct.Struct(protocol.FRAME_HEADER)
 _TASKS_COUNT = struct.Struct(protocol.FRAME_TASKS_COUNT)
+# A rejected line or frame counts one rejected message more for every this
+# many bytes of it the server read in vain: at the default max_rejected of 8,
+# a 64 KiB one (the cap) stops the run, and so does a line over the cap.
+REJECTED_WEIGHT_BYTES = 8 * 1024
+# Messages the server takes past the tracer's own cap (RunSettings.max_events),
+# which the tracer sends beyond it: the truncated mark, an error, the end, a warning.
+MESSAGE_SLACK = 64
+# Room kept in the answer for what the runner adds after the stream (the
+# limits, their events, the top-level fields).
+ANSWER_RESERVE = 16 * 1024
+_UNBOUNDED = 1 << 62
 
 
 class StreamParser:
-    """Builds a trace from the jail's untrusted event lines, within caps."""
+    """Builds a trace from the jail's untrusted event lines, within caps:
+    on what the trace keeps (tasks, items, output, ``max_answer_bytes`` of
+    answer as it grows) and on the work. Past ``max_messages`` every line and
+    frame is rejected unread. Each message rejected for breaking the contract
+    counts one, and a line or frame with anything rejected in it one more per
+    ``REJECTED_WEIGHT_BYTES`` of it: at ``max_rejected`` the parser stops
+    (``stopped``). What is ``Dropped`` does not count."""
 
     def __init__(self, clock: Literal["virtual", "real"], *, max_tasks: int, max_items: int,
-                 max_output_bytes: int, max_line_bytes: int = 32 * 1024 * 1024) -> None:
+                 max_output_bytes: int, max_line_bytes: int = protocol.MAX_LINE_BYTES,
+                 max_frame_bytes: int = protocol.MAX_FRAME_BYTES, max_messages: int | None = None,
+                 max_rejected: int | None = None, max_answer_bytes: int | None = None) -> None:
         self.trace = Trace(status="crashed", clock=clock)
         self.max_tasks = max_tasks
         self.max_items = max_items
         self.max_output_bytes = max_output_bytes
         self.max_line_bytes = max_line_bytes
+        self.max_messages = _UNBOUNDED if max_messages is None else max_messages
+        self.max_rejected = _UNBOUNDED if max_rejected is None else max_rejected
         self.claimed_status: str | None = None
         self.output_bytes = 0
+        # Everything dropped, and (weighted) what broke the contract.
         self.rejected = 0
+        self.violations = 0
+        self.messages = 0
+        # The answer's bytes taken by the items kept (an upper bound of their JSON).
+        self.answer_spent = 0
+        self.answer_cut = False
+        self._answer_room = _UNBOUNDED if max_answer_bytes is None else max_answer_bytes - ANSWER_RESERVE
         self._items = 0
         self._tasks: dict[int, TaskRecord] = {}
         # Per task: busy ns, waiting ns, steps. Counted from every message,
         # also past the item cap, so the figures stay whole when items are cut.
         self._figures: dict[int, list[int]] = {}
-        self._partial = bytearray()
-        self._skipping = False
+        self._framer = Framer(self.take_line, self._take_frame, self._rejected_whole,
+                              max_line_bytes=max_line_bytes, max_frame_bytes=max_frame_bytes)
+
+    @property
+    def stopped(self) -> bool:
+        """Whether it rejected ``max_rejected`` messages' worth, and takes nothing more."""
+        return self._framer.closed
 
     def feed(self, data: bytes) -> None:
         """Take bytes as they arrive; complete lines and frames are parsed
-        at once. A frame too long, or a line too long, is skipped up to the
-        next newline: the stream is the snippet's to garble, for itself."""
-        pending = self._partial
-        pending += data
-        at, size = 0, len(pending)
-        while at < size:
-            if self._skipping:
-                end = pending.find(b"\n", at)
-                if end < 0:
-                    at = size
-                    break
-                at = end + 1
-                self._skipping = False
-                self.rejected += 1
-            elif pending[at] == protocol.FRAME_MARK:
-                if size - at < _FRAME_HEADER.size:
-                    break
-                _, kind, length = _FRAME_HEADER.unpack_from(pending, at)
-                if length > self.max_line_bytes or kind not in protocol.FRAME_KINDS:
-                    self._skipping = True
-                    continue
-                start = at + _FRAME_HEADER.size
-                if size - start < length:
-                    break
-                at = start + length
-                self._take_frame(kind, bytes(pending[start:at]))
-            else:
-                end = pending.find(b"\n", at)
-                if end < 0:
-                    if size - at > self.max_line_bytes:
-                        at, self._skipping = size, True
-                    break
-                if end > at:
-                    self.take_line(pending[at:end])
-                at = end + 1
-        del pending[:at]
+        at once (see :class:`playground.sandbox.framing.Framer`)."""
+        self._framer.feed(data)
+
+    def _rejected_whole(self, size: int) -> None:
+        """A line or frame rejected whole, of which ``size`` bytes were read."""
+        self.rejected += 1
+        self._violation(1 + size // REJECTED_WEIGHT_BYTES)
+
+    def _violation(self, weight: int) -> None:
+        self.violations += weight
+        if self.violations >= self.max_rejected:
+            self._framer.close()
 
     def _take_frame(self, kind: int, payload: bytes) -> None:
+        if self.messages >= self.max_messages:
+            self._rejected_whole(len(payload))
+            return
+        self.messages += 1
         try:
             if kind == protocol.FRAME_STEPS:
                 self._steps(payload)
@@ -177,21 +135,22 @@ class StreamParser:
                 names, coros = json.loads(payload[numbers_end:])
                 self._tasks_packed(payload[_TASKS_COUNT.size:numbers_end], names, coros)
         except Exception:
-            self.rejected += 1
+            self._rejected_whole(len(payload))
 
     def take_line(self, line: bytes | bytearray) -> None:
         """One line: a JSON array of messages, each ``[kind, *fields]``."""
-        if len(line) > self.max_line_bytes:
-            self.rejected += 1
+        if self.messages >= self.max_messages or len(line) >= self.max_line_bytes:
+            self._rejected_whole(len(line))
             return
         try:
             batch = json.loads(line)
         except (ValueError, RecursionError):
-            self.rejected += 1
+            batch = None
+        if not isinstance(batch, list) or len(batch) > protocol.MAX_LINE_MESSAGES:
+            self._rejected_whole(len(line))
             return
-        if not isinstance(batch, list):
-            self.rejected += 1
-            return
+        self.messages += len(batch)
+        bad, weight = 0, len(line) // REJECTED_WEIGHT_BYTES
         for message in batch:
             try:
                 if not isinstance(message, list) or not message or not isinstance(message[0], str):
@@ -200,123 +159,157 @@ class StreamParser:
                 if handler is None:
                     raise Invalid("unknown kind")
                 handler(self, *message[1:])
+            except Dropped:
+                self.rejected += 1
             except Exception:
                 # Hostile input must not fail the request, whatever it trips
                 # (ValueError, TypeError, OverflowError from a 400-digit time...).
                 self.rejected += 1
+                bad += 1
+                if self.violations + bad + weight >= self.max_rejected:
+                    break
+        if bad:
+            self._violation(bad + weight)
 
-    def _count(self) -> bool:
-        """Count one more recorded item; False once the cap is reached."""
-        if self._items >= self.max_items:
-            self.trace.truncated = True
+    def _count(self, size: int) -> bool:
+        """Count one more recorded item, of ``size`` bytes in the answer;
+        False once a cap is reached (the trace is then cut)."""
+        if not (self._room() and self._spend(size)):
             return False
         self._items += 1
         return True
 
+    def _room(self) -> bool:
+        """Whether another item may still be kept: checked before cleaning
+        and sizing one, which items past the caps are spared."""
+        if self._items < self.max_items and not self.answer_cut:
+            return True
+        self.trace.truncated = True
+        return False
+
+    def _spend(self, size: int) -> bool:
+        """Take ``size`` bytes of the answer; once one does not fit, none does."""
+        if self.answer_cut or self.answer_spent + size > self._answer_room:
+            self.answer_cut = self.trace.truncated = True
+            return False
+        self.answer_spent += size
+        return True
+
     def _known_task(self, value: object) -> int | None:
-        task = _optional_integer(value)
+        task = optional_integer(value)
         if task is not None and task not in self._tasks:
-            raise Invalid("unknown task")
+            raise Dropped("unknown task")
         return task
 
     def _start(self, clock: object) -> None:
-        _one_of(clock, ("virtual", "real"))
+        one_of(clock, ("virtual", "real"))
 
     def _task(self, task_id: object, name: object, coro: object, parent: object,
               line: object, created: object) -> None:
-        record = TaskRecord(
-            id=_integer(task_id, low=1),
-            name=clean_text(name, MAX_NAME),
-            coro=clean_text(coro, MAX_NAME),
-            parent=self._known_task(parent),
-            line=_optional_integer(line),
-            created=_number(created),
-        )
-        if record.id in self._tasks:
+        number_id = integer(task_id, low=1)
+        parent_id, where, at = self._known_task(parent), optional_integer(line), number(created)
+        if not isinstance(name, str) or not isinstance(coro, str):
+            raise Invalid("a name that is not text")
+        if number_id in self._tasks:
             raise Invalid("duplicate task")
-        if len(self._tasks) >= self.max_tasks or not self._count():
+        if len(self._tasks) >= self.max_tasks or not self._room():
             self.trace.truncated = True
             return
-        self._tasks[record.id] = record
-        self._figures[record.id] = [0, 0, 0]
-        self.trace.tasks.append(record)
+        record = TaskRecord(number_id, clean_text(name, MAX_NAME), clean_text(coro, MAX_NAME), parent_id, where, at)
+        if self._count(ITEM_BYTES["task"] + json_size(record.name) + json_size(record.coro)):
+            self._tasks[record.id] = record
+            self._figures[record.id] = [0, 0, 0]
+            self.trace.tasks.append(record)
 
     def _task_end(self, task_id: object, ended: object, state: object, error_type: object,
                   error_message: object, line: object) -> None:
-        record = self._tasks.get(_integer(task_id, low=1))
+        ended_id = integer(task_id, low=1)
+        at = number(ended)
+        state = one_of(state, ("done", "error", "cancelled"))
+        if state == "error":
+            kind, message = clean_text(error_type, MAX_NAME), clean_text(error_message, MAX_MESSAGE)
+            where = optional_integer(line)
+        elif error_type is not None or error_message is not None or line is not None:
+            raise Invalid("an error's fields on a task that did not fail")
+        record = self._tasks.get(ended_id)
         if record is None:
-            raise Invalid("unknown task")
-        record.ended = _number(ended)
-        record.state = _one_of(state, ("done", "error", "cancelled"))  # type: ignore[assignment]
-        if record.state == "error":
-            record.error = {
-                "type": clean_text(error_type, MAX_NAME),
-                "message": clean_text(error_message, MAX_MESSAGE),
-                "line": _optional_integer(line),
-            }
+            raise Dropped("unknown task")
+        record.ended = at
+        record.state = state  # type: ignore[assignment]
+        if state == "error":
+            if not self._spend(json_size(kind) + json_size(message)):
+                kind = message = ""  # the answer is full: the task still failed
+            record.error = {"type": kind, "message": message, "line": where}
 
     def _step(self, task: object, start: object, end: object, reason: object = None, line: object = None) -> None:
         task_id = self._known_task(task)
-        first, last = _nanoseconds(start), _nanoseconds(end)
-        if last < first:
-            raise Invalid("a step ends before it starts")
+        first, last = nanoseconds(start), nanoseconds(end)
+        where = optional_integer(line)
+        if last < first or not (reason is None or isinstance(reason, str)):
+            raise Invalid("not a step")
         self._tally(task_id, first, last, 0)
-        item = Slice(task_id, _seconds(first), _seconds(last), reason is not None,
-                     _optional_text(reason, MAX_MESSAGE), _optional_integer(line))
-        if self._count():
-            self.trace.slices.append(item)
+        if self._room():
+            text = optional_text(reason, MAX_MESSAGE)
+            if self._count(ITEM_BYTES["slice"] + json_size(text)):
+                self.trace.slices.append(Slice(task_id, seconds(first), seconds(last), reason is not None, text, where))
 
     def _tasks_packed(self, packed: object, names: object, coros: object) -> None:
         """Tasks announced, packed: (id, parent or -1, line or -1, created)."""
-        numbers = _unpack(packed, 4)
+        numbers = unpack(packed, 4)
+        self.messages += len(numbers) // 4 - 1
         if not isinstance(names, list) or not isinstance(coros, list):
             raise Invalid("no names")
         if not len(names) == len(coros) == len(numbers) // 4:
             raise Invalid("names do not match the tasks")
         # Many tasks share a coroutine: clean each name once.
-        cleaned: dict[object, str] = {}
+        cleaned: dict[object, tuple[str, int]] = {}
         tasks, figures, items = self._tasks, self._figures, self.trace.tasks
         for task_id, parent, line, created, name, coro in zip(
             numbers[0::4], numbers[1::4], numbers[2::4], numbers[3::4], names, coros, strict=True
         ):
+            if not isinstance(name, str) or not isinstance(coro, str):
+                raise Invalid("a name that is not text")
             if (not 1 <= task_id <= MAX_ID or task_id in tasks or not 0 <= created <= MAX_TIME_NS
                     or (parent != -1 and parent not in tasks) or not -1 <= line <= MAX_ID):
-                self.rejected += 1
+                self.rejected += 1  # a task cut at the cap is no one's parent: not held against the run
                 continue
-            try:
-                coro_name = cleaned.get(coro) if isinstance(coro, str) else None
-                if coro_name is None:
-                    coro_name = cleaned[coro] = clean_text(coro, MAX_NAME)
-                record = TaskRecord(task_id, clean_text(name, MAX_NAME), coro_name, None if parent == -1 else parent,
-                                    None if line == -1 else line, round(created / 1000) / 1e6)
-            except (ValueError, TypeError):
-                self.rejected += 1
-                continue
-            if len(tasks) >= self.max_tasks or not self._count():
+            coro_name = cleaned.get(coro)
+            if coro_name is None:
+                text = clean_text(coro, MAX_NAME)
+                coro_name = cleaned[coro] = (text, json_size(text))
+            task_name = clean_text(name, MAX_NAME)
+            if len(tasks) >= self.max_tasks or not self._count(ITEM_BYTES["task"] + coro_name[1]
+                                                               + json_size(task_name)):
                 self.trace.truncated = True
                 continue
+            record = TaskRecord(task_id, task_name, coro_name[0], None if parent == -1 else parent,
+                                None if line == -1 else line, round(created / 1000) / 1e6)
             tasks[task_id] = record
             figures[task_id] = [0, 0, 0]
             items.append(record)
 
     def _ends(self, packed: object) -> None:
         """Tasks that ended normally, packed: (id, ended)."""
-        numbers = _unpack(packed, 2)
+        numbers = unpack(packed, 2)
+        self.messages += len(numbers) // 2 - 1
         tasks = self._tasks
         for task_id, ended in zip(numbers[0::2], numbers[1::2], strict=True):
             record = tasks.get(task_id)
             if record is None or not 0 <= ended <= MAX_TIME_NS:
                 self.rejected += 1
                 continue
-            record.ended = _seconds(ended)
+            record.ended = seconds(ended)
             record.state = "done"
 
     def _steps(self, packed: object) -> None:
         """Ordinary steps, packed: (task id, start, end)."""
-        numbers = _unpack(packed, 3)
+        numbers = unpack(packed, 3)
+        self.messages += len(numbers) // 3 - 1
         tasks, figures = self._tasks, self._figures
         slices = self.trace.slices
-        room = self.max_items - self._items
+        by_items = self.max_items - self._items
+        by_answer = 0 if self.answer_cut else (self._answer_room - self.answer_spent) // ITEM_BYTES["slice"]
+        room = start_room = min(by_items, by_answer)
         for task_id, first, last in zip(numbers[0::3], numbers[1::3], numbers[2::3], strict=True):
             if task_id not in tasks or not 0 <= first <= last <= MAX_TIME_NS:
                 self.rejected += 1
@@ -329,22 +322,28 @@ class StreamParser:
                 slices.append(Slice(task_id, round(first / 1000) / 1e6, round(last / 1000) / 1e6, False, None))
             else:
                 self.trace.truncated = True
-        self._items = self.max_items - room
+        self._items += start_room - room
+        self.answer_spent += (start_room - room) * ITEM_BYTES["slice"]
+        if self.trace.truncated and not room and by_answer < by_items:
+            self._spend(_UNBOUNDED)  # the answer is full: cut it there
 
     def _wait(self, task: object, start: object, end: object, on: object, line: object,
               chain: object = None) -> None:
         task_id = self._known_task(task)
         if task_id is None:
             raise Invalid("a wait needs a task")
-        first, last = _nanoseconds(start), _nanoseconds(end)
-        if last < first:
-            raise Invalid("a wait ends before it starts")
-        names = chain if isinstance(chain, list) else []
-        item = Wait(task_id, _seconds(first), _seconds(last), _optional_text(on, MAX_NAME), _optional_integer(line),
-                    [clean_text(name, MAX_NAME) for name in names[:MAX_CHAIN]])
+        first, last = nanoseconds(start), nanoseconds(end)
+        where = optional_integer(line)
+        if last < first or not (on is None or isinstance(on, str)):
+            raise Invalid("not a wait")
+        if chain is not None and (not isinstance(chain, list) or len(chain) > MAX_CHAIN
+                                  or not all(isinstance(name, str) for name in chain)):
+            raise Invalid("not an await chain")
         self._tally(task_id, first, last, 1)
-        if self._count():
-            self.trace.waits.append(item)
+        if self._room():
+            what, names = optional_text(on, MAX_NAME), [clean_text(name, MAX_NAME) for name in chain or ()]
+            if self._count(ITEM_BYTES["wait"] + json_size(what) + sum(json_size(name) + 1 for name in names)):
+                self.trace.waits.append(Wait(task_id, seconds(first), seconds(last), what, where, names))
 
     def _tally(self, task_id: int | None, first: int, last: int, which: int) -> None:
         """Add to a task's figures: busy (0) or waiting (1) nanoseconds."""
@@ -356,47 +355,51 @@ class StreamParser:
             figures[2] += 1 - which
 
     def _output(self, t: object, task: object, stream: object, text: object) -> None:
-        item = Output(_number(t), self._known_task(task), _one_of(stream, ("stdout", "stderr")),  # type: ignore[arg-type]
+        item = Output(number(t), self._known_task(task), one_of(stream, ("stdout", "stderr")),  # type: ignore[arg-type]
                       clean_text(text, MAX_TEXT))
         self.output_bytes += len(item.text.encode()) + 1
-        if self.output_bytes <= self.max_output_bytes and self._count():
+        if self.output_bytes <= self.max_output_bytes and self._count(ITEM_BYTES["output"] + json_size(item.text)):
             self.trace.output.append(item)
+
+    def raw_output(self, raw: bytes) -> None:
+        """What the jail wrote to its real stdout/stderr, bypassing the
+        tracer: stderr lines at the last moment the stream told of, within
+        the answer (and outside the item cap)."""
+        if not raw:
+            return
+        at = self.latest_time()
+        for line in raw.decode("utf-8", "replace").splitlines():
+            text = clean_text(line, MAX_TEXT)
+            if not self._spend(ITEM_BYTES["output"] + json_size(text)):
+                return
+            self.trace.output.append(Output(at, None, "stderr", text))
 
     def _event(self, t: object, kind: object, task: object, message: object, line: object) -> None:
         if kind in SERVER_EVENT_KINDS:
-            raise Invalid("the server alone reports limits")
-        item = Event(_number(t), clean_text(kind, 40), self._known_task(task),
-                     clean_text(message, MAX_MESSAGE), _optional_integer(line))
-        if self._count():
-            self.trace.events.append(item)
+            raise Dropped("the server alone reports limits")
+        at, task_id, where = number(t), self._known_task(task), optional_integer(line)
+        if not isinstance(kind, str) or not isinstance(message, str):
+            raise Invalid("not an event")
+        if self._room():
+            item = Event(at, clean_text(kind, 40), task_id, clean_text(message, MAX_MESSAGE), where)
+            if self._count(ITEM_BYTES["event"] + json_size(item.kind) + json_size(item.message)):
+                self.trace.events.append(item)
 
     def _error(self, error: object) -> None:
-        if not isinstance(error, dict):
-            raise Invalid("not an error")
-        frames = error.get("traceback")
-        if not isinstance(frames, list):
-            raise Invalid("no traceback")
-        self.trace.error = {
-            "type": clean_text(error.get("type"), MAX_NAME),
-            "message": clean_text(error.get("message"), MAX_MESSAGE),
-            "line": _optional_integer(error.get("line")),
-            "traceback": [
-                {
-                    "line": _optional_integer(frame.get("line")),
-                    "name": clean_text(frame.get("name"), MAX_NAME),
-                    "text": clean_text(frame.get("text"), MAX_TEXT),
-                }
-                for frame in frames[-MAX_TRACEBACK:]
-                if isinstance(frame, dict)
-            ],
-        }
+        described = described_error(error)
+        size = ITEM_BYTES["error"] + json_size(described["type"]) + json_size(described["message"]) + sum(
+            ITEM_BYTES["frame"] + json_size(frame["name"]) + json_size(frame["text"])
+            for frame in described["traceback"])
+        if not self._spend(size):
+            described["message"], described["traceback"] = "", []  # the answer is full: say only what failed
+        self.trace.error = described
 
     def _truncated(self) -> None:
         self.trace.truncated = True
 
     def _end(self, status: object, duration: object) -> None:
-        self.claimed_status = _one_of(status, protocol.TRACER_STATUSES)
-        self.trace.duration = _number(duration)
+        self.claimed_status = one_of(status, protocol.TRACER_STATUSES)
+        self.trace.duration = number(duration)
 
     _handlers: ClassVar[dict[str, Any]] = {
         protocol.START: _start,
@@ -422,8 +425,8 @@ class StreamParser:
         for record in trace.tasks:
             busy, waiting, steps = self._figures[record.id]
             end = record.ended if record.ended is not None else max(trace.duration, record.created)
-            record.busy = _seconds(busy)
-            record.waiting = _seconds(waiting)
+            record.busy = seconds(busy)
+            record.waiting = seconds(waiting)
             record.steps = steps
             record.scheduled = max(0.0, round(end - record.created - record.busy - record.waiting, 6))
         return trace

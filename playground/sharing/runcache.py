@@ -28,13 +28,14 @@ with a burst of large one-off traces (issue 14). So:
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from playground.model.answer import EncodedTrace, dumps
 
 DEFAULT_SECONDS = 300.0
 DEFAULT_ENTRIES = 256
@@ -53,8 +54,11 @@ Trace = dict[str, Any]
 
 
 def encode(trace: Trace, cached: bool) -> bytes:
-    """The trace as the API sends it, with its ``cached`` mark."""
-    return json.dumps({**trace, "cached": cached}, separators=(",", ":")).encode("utf-8")
+    """The trace as the API sends it, with its ``cached`` mark, in UTF-8. A
+    trace that comes encoded (``EncodedTrace``) is not encoded again."""
+    if isinstance(trace, EncodedTrace):
+        return trace.marked(cached)
+    return dumps({**trace, "cached": cached})
 
 
 @dataclass

@@ -9,6 +9,13 @@ encoder, followed by the batch's frames (packed steps and ends, see
 a jail killed at a limit has sent nearly everything, and batches stay small
 enough that the server parses each while the run goes on, rather than the
 run waiting on a full pipe.
+
+Every line and frame keeps within the stream's caps (``MAX_LINE_BYTES``,
+``MAX_LINE_MESSAGES``, ``MAX_FRAME_BYTES`` in :mod:`playground.tracer.protocol`),
+past which the server rejects it: a batch goes as lines of at most
+``MAX_LINE_MESSAGES`` messages, halved while one is too long, and a frame of
+fixed-size records is cut into frames that fit. A single message too long for
+any line (only a pathological name or text can make one) is dropped.
 """
 
 from __future__ import annotations
@@ -18,11 +25,23 @@ import os
 import struct
 from typing import Any
 
-from .protocol import FRAME_HEADER, FRAME_MARK
+from .protocol import (
+    FRAME_HEADER,
+    FRAME_MARK,
+    FRAME_TASKS,
+    FRAME_TASKS_COUNT,
+    MAX_FRAME_BYTES,
+    MAX_LINE_BYTES,
+    MAX_LINE_MESSAGES,
+    MAX_NAME_CHARS,
+)
 
 FLUSH_INTERVAL = 0.01
 FLUSH_COUNT = 2000
 _HEADER = struct.Struct(FRAME_HEADER)
+_TASKS_COUNT = struct.Struct(FRAME_TASKS_COUNT)
+# Bytes of one task's numbers in a tasks frame: (id, parent, line, created).
+TASK_RECORD = 32
 
 _encode = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), check_circular=False).encode
 
@@ -40,19 +59,31 @@ class Channel:
         if len(self.buffer) >= FLUSH_COUNT:
             self.flush()
 
-    def frame(self, kind: int, payload: bytes, *, before: bool = False) -> None:
+    def frame(self, kind: int, payload: bytes, *, before: bool = False, record: int = 0) -> None:
         """Send ``payload`` as a frame of ``kind`` after the batch's line, or
-        ``before`` it."""
-        (self.leading if before else self.frames).extend((_HEADER.pack(FRAME_MARK, kind, len(payload)), payload))
+        ``before`` it; a payload of ``record``-byte records too long for one
+        frame goes as several."""
+        into = self.leading if before else self.frames
+        size = MAX_FRAME_BYTES - MAX_FRAME_BYTES % record if record else len(payload)
+        for at in range(0, len(payload), size or 1):
+            piece = payload[at:at + size]
+            into.extend((_HEADER.pack(FRAME_MARK, kind, len(piece)), piece))
+
+    def tasks(self, packed: bytes, names: list[str], coros: list[str]) -> None:
+        """Announce tasks in tasks frames before the batch's line: their
+        numbers ``packed``, their ``names`` and ``coros``, as many frames
+        as fit them."""
+        self.leading.extend(_HEADER.pack(FRAME_MARK, FRAME_TASKS, len(payload)) + payload
+                            for payload in task_payloads(packed, names, coros))
 
     def flush(self) -> None:
         if not self.buffer and not self.frames and not self.leading:
             return
-        try:
-            line = (_encode(self.buffer) + "\n").encode("ascii") if self.buffer else b""
-        except (TypeError, ValueError, ArithmeticError):
-            line = b""  # a value JSON cannot hold: drop the batch, not the run
-        data = b"".join((*self.leading, line, *self.frames))
+        lines: list[bytes] = []
+        buffer = self.buffer
+        for at in range(0, len(buffer), MAX_LINE_MESSAGES):
+            _encode_lines(buffer[at:at + MAX_LINE_MESSAGES], lines)
+        data = b"".join((*self.leading, *lines, *self.frames))
         self.buffer.clear()
         self.leading.clear()
         self.frames.clear()
@@ -67,3 +98,33 @@ class Channel:
             # The snippet closed or replaced our descriptor: it can only
             # lose its own trace, and the run goes on.
             self.broken = True
+
+
+def _encode_lines(messages: list[tuple[Any, ...]], lines: list[bytes]) -> None:
+    """``messages`` as lines within the caps, appended to ``lines``: halved
+    while too long; a message that is too long alone, or holds a value JSON
+    cannot (a number too large to write), is dropped, not the batch or the run."""
+    try:
+        line = (_encode(messages) + "\n").encode("ascii")
+    except (TypeError, ValueError, ArithmeticError):
+        line = None
+    if line is not None and len(line) <= MAX_LINE_BYTES:
+        lines.append(line)
+    elif len(messages) > 1:
+        half = len(messages) // 2
+        _encode_lines(messages[:half], lines)
+        _encode_lines(messages[half:], lines)
+
+
+def task_payloads(packed: bytes, names: list[str], coros: list[str]) -> list[bytes]:
+    """The payloads of tasks frames for these tasks, each within
+    ``MAX_FRAME_BYTES``: one in the common case, halved while too long, and a
+    task whose names alone are too long has them cut to ``MAX_NAME_CHARS``."""
+    payload = b"".join((_TASKS_COUNT.pack(len(names)), packed, _encode([names, coros]).encode("ascii")))
+    if len(payload) <= MAX_FRAME_BYTES:
+        return [payload]
+    if len(names) == 1:
+        return task_payloads(packed, [names[0][:MAX_NAME_CHARS]], [coros[0][:MAX_NAME_CHARS]])
+    half = len(names) // 2
+    return (task_payloads(packed[:half * TASK_RECORD], names[:half], coros[:half])
+            + task_payloads(packed[half * TASK_RECORD:], names[half:], coros[half:]))

@@ -13,14 +13,20 @@ from __future__ import annotations
 import builtins
 import difflib
 import errno
+import json
 import socket
 from types import TracebackType
 from typing import Any
 
-from .protocol import SNIPPET_FILENAME
+from .protocol import MAX_LINE_BYTES, SNIPPET_FILENAME
 
 MAX_TRACEBACK_FRAMES = 50
 MAX_MESSAGE = 2000
+# The most of a frame's source line sent (the server keeps no more).
+MAX_FRAME_TEXT = 4000
+# An error is one message, which must fit in one line of the stream with
+# room to spare; the oldest frames go first when it would not.
+MAX_ERROR_BYTES = MAX_LINE_BYTES - 1024
 
 NO_KEYBOARD = (
     "Runs in the playground have no keyboard: input() and sys.stdin find nothing to read. "
@@ -111,10 +117,23 @@ def describe(exc: BaseException, source: str) -> dict[str, Any]:
         near = _suggestion(exc, exc.__traceback__)
         if near is not None:
             message = f"{message}. Did you mean: '{near}'?"
+    for frame in frames:
+        frame["text"] = frame["text"][:MAX_FRAME_TEXT]
     error: dict[str, Any] = {
-        "type": type(exc).__name__,
+        "type": type(exc).__name__[:MAX_MESSAGE],
         "message": message[:MAX_MESSAGE],
         "line": line,
         "traceback": frames,
     }
+    return fitted(error)
+
+
+def fitted(error: dict[str, Any]) -> dict[str, Any]:
+    """``error`` within ``MAX_ERROR_BYTES`` as the stream encodes it: its
+    oldest frames dropped, then its innermost frame's text cut, until it fits."""
+    frames = error["traceback"]
+    while len(json.dumps(error)) > MAX_ERROR_BYTES and len(frames) > 1:
+        del frames[:max(1, len(frames) // 4)]
+    if len(json.dumps(error)) > MAX_ERROR_BYTES and frames:
+        frames[-1]["text"] = frames[-1]["text"][:200]
     return error

@@ -243,6 +243,24 @@ FRAME_ENDS = 2
 FRAME_TASKS = 3
 FRAME_KINDS = {FRAME_STEPS: STEPS, FRAME_ENDS: ENDS, FRAME_TASKS: TASKS}
 
+# The caps on the stream, which the tracer keeps and the server enforces
+# (playground/sandbox/stream.py): a line holds at most MAX_LINE_BYTES
+# (newline included) and MAX_LINE_MESSAGES messages, a frame's payload at
+# most MAX_FRAME_BYTES. They bound what parsing one line or frame can cost
+# the server (a 64 KiB line of ``[[],[],...]`` takes it about 3 ms and 2 MB).
+# The tracer's honest lines are smaller: a 100,000-task gather's largest line
+# was 121 KB before the tracer split its batches at MAX_LINE_MESSAGES, and is
+# 45 KB since; its largest frame is 52 KB (about 10 ms of steps). One printed
+# line (4,000 characters, each at most 12 bytes as JSON escapes) fits in a
+# line; the tracer splits bigger batches and frames, trims an error's
+# traceback to fit, and drops any other message too big for a line.
+MAX_LINE_BYTES = 64 * 1024
+MAX_LINE_MESSAGES = 512
+MAX_FRAME_BYTES = 64 * 1024
+# The longest task or coroutine name the server keeps (model.trace.MAX_NAME):
+# the tracer cuts longer ones to this when a frame would not fit otherwise.
+MAX_NAME_CHARS = 200
+
 # Statuses the tracer may claim. The server alone decides the others
 # (timeout, cpu_limit, output_limit, crashed) from what it sees outside.
 TRACER_STATUSES = ("ok", "error", "deadlock", "memory_limit", "timeout")

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import signal
-import struct
 import sys
 import threading
 from collections.abc import Callable
@@ -30,6 +28,7 @@ from typing import Any
 from . import protocol
 from .channel import FLUSH_COUNT, Channel
 from .clock import Clock
+from .errors import MAX_MESSAGE
 from .hotpath import FLUSH_INTERVAL_NS, Core
 from .waits import describe_canceller, describe_wait, exception_line, number, snippet_line, task_label
 
@@ -108,13 +107,11 @@ class Recorder(Core):
         if sent <= self.max_events:
             # Within the cap, the common case: frames, with no base64.
             if packed:
-                self.channel.frame(protocol.FRAME_TASKS, b"".join((
-                    _TASKS_COUNT.pack(len(names)), packed, _encode_json([names, coros]).encode("ascii"))),
-                    before=True)
+                self.channel.tasks(packed, names, coros)
             if steps:
-                self.channel.frame(protocol.FRAME_STEPS, steps)
+                self.channel.frame(protocol.FRAME_STEPS, steps, record=24)
             if ends:
-                self.channel.frame(protocol.FRAME_ENDS, ends)
+                self.channel.frame(protocol.FRAME_ENDS, ends, record=16)
             self._sent = sent
             self.channel.flush()
             return
@@ -124,12 +121,16 @@ class Recorder(Core):
         if self.truncated:
             buffer.clear()
             return
-        if packed:
-            buffer.insert(0, (protocol.TASKS, _encode(packed), names, coros))
-        if steps:
-            buffer.append((protocol.STEPS, _encode(steps)))
-        if ends:
-            buffer.append((protocol.ENDS, _encode(ends)))
+        # Each packed message in pieces that fit a line (``_PACKED_BYTES``
+        # of numbers): cutting from the end then cuts whole messages.
+        step = _PACKED_BYTES // 32
+        buffer[:0] = [(protocol.TASKS, _encode(packed[at * 32:(at + step) * 32]),
+                       [name[:protocol.MAX_NAME_CHARS] for name in names[at:at + step]],
+                       [coro[:protocol.MAX_NAME_CHARS] for coro in coros[at:at + step]])
+                      for at in range(0, len(names), step)]
+        buffer += [(protocol.STEPS, _encode(steps[at:at + _PACKED_BYTES - _PACKED_BYTES % 24]))
+                   for at in range(0, len(steps), _PACKED_BYTES - _PACKED_BYTES % 24)]
+        buffer += [(protocol.ENDS, _encode(ends[at:at + _PACKED_BYTES])) for at in range(0, len(ends), _PACKED_BYTES)]
         self.truncated = True
         del buffer[max(0, len(buffer) - (sent - self.max_events)):]
         buffer.append((protocol.TRUNCATED,))
@@ -184,8 +185,10 @@ class Recorder(Core):
             return
         line = exception_line(exc)
         self._errored[id(task)] = task_id
-        self.buffer.append((protocol.TASK_END, task_id, now, "error", type(exc).__name__, str(exc), line))
-        self.buffer.append((protocol.EVENT, now, "exception", task_id, f"raised {type(exc).__name__}: {exc}", line))
+        message = str(exc)[:MAX_MESSAGE]  # the server keeps no more, and a line has room for it
+        self.buffer.append((protocol.TASK_END, task_id, now, "error", type(exc).__name__, message, line))
+        self.buffer.append((protocol.EVENT, now, "exception", task_id, f"raised {type(exc).__name__}: {message}",
+                            line))
 
     def cancel_requested(self, task: asyncio.Task[Any], caller: FrameType | None) -> None:
         """Someone called ``task.cancel()``: remember who, for when it ends."""
@@ -235,7 +238,7 @@ class Recorder(Core):
         if isinstance(task, _Task) and "exception was never retrieved" in message:
             exc = context.get("exception")
             task_id = self._errored.pop(id(task), None)
-            text = f"{type(exc).__name__}: {exc}" if exc is not None else "an exception"
+            text = f"{type(exc).__name__}: {str(exc)[:MAX_MESSAGE]}" if exc is not None else "an exception"
             self.buffer.append((protocol.EVENT, now, "never_retrieved", task_id,
                                 f"{task_label(task)} raised {text}, and nothing awaited it to see the error",
                                 None if exc is None else exception_line(exc)))
@@ -403,8 +406,8 @@ def _encode(packed: bytes) -> str:
     return base64.b64encode(packed).decode("ascii")
 
 
-_TASKS_COUNT = struct.Struct(protocol.FRAME_TASKS_COUNT)
-_encode_json = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), check_circular=False).encode
+# Bytes of packed numbers in one message past the event cap, so it fits a line.
+_PACKED_BYTES = 8 * 1024
 
 
 class _NoHandle:

@@ -2,7 +2,9 @@
 
 A snippet's own failure, a limit or a timeout is a normal 200 whose trace
 ``status`` says so; only errors of the request itself are 4xx, and a server
-that cannot run code now is a 503 with ``Retry-After``.
+that cannot run code now is a 503 with ``Retry-After``. The trace is encoded
+once, as UTF-8 JSON of at most ``LIMIT_ANSWER_BYTES``, and the run cache
+keeps those bytes.
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
+from playground.model.answer import EncodedTrace
 from playground.model.columnar import COLUMNAR, to_columnar
+from playground.model.trace import Event, Trace
 from playground.ops import metrics
+from playground.sandbox.limits import ANSWER_MESSAGE, Limits, limit_message
 from playground.sandbox.service import Busy, JailUnavailable
 from playground.services import services
 from playground.sharing.examples import EXAMPLES
@@ -37,7 +42,7 @@ def run() -> Response:
     def compute() -> dict[str, Any]:
         trace = found.sandbox.run(asked.code, asked.clock)
         g.run_status = trace.status
-        return to_columnar(trace) if asked.answer_format == COLUMNAR else trace.to_json()
+        return encoded(trace, asked.answer_format, found.sandbox.limits)
 
     try:
         # The same snippet on the virtual clock within RUN_CACHE_SECONDS runs once (per format).
@@ -52,6 +57,24 @@ def run() -> Response:
     response = current_app.response_class(answer, mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"
     return compressed(response)
+
+
+def encoded(trace: Trace, answer_format: str, limits: Limits) -> EncodedTrace:
+    """The trace as the answer's JSON, encoded once, in the format asked for.
+    The stream parser keeps it within ``LIMIT_ANSWER_BYTES`` as it builds
+    the trace; should an answer pass that all the same, it goes without its
+    items, cut, rather than whole."""
+
+    def encode(trace: Trace) -> EncodedTrace:
+        return EncodedTrace(to_columnar(trace) if answer_format == COLUMNAR else trace.to_json())
+
+    answer = encode(trace)
+    if len(answer.body) <= limits.answer_bytes:
+        return answer
+    cut = Trace(status=trace.status, clock=trace.clock, duration=trace.duration, wall=trace.wall, truncated=True,
+                limits=[*trace.limits, {"name": "answer_bytes", "value": limits.answer_bytes}])
+    cut.events.append(Event(trace.duration, "limit", None, limit_message(ANSWER_MESSAGE, limits)))
+    return encode(cut)
 
 
 def compressed(response: Response) -> Response:

@@ -547,10 +547,9 @@ def _(trace: Trace, _s: Services) -> None:
     raise ValueError("the real ending")
 """)
 def _(trace: Trace, _s: Services) -> None:
-    # The tracer's own last word stands; nothing forged became a limit.
-    failed_with(trace, "ValueError", "the real ending")
-    assert printed(trace)[-1] == "written True"
-    assert trace["limits"] == []
+    # More than a handful of messages the server cannot read: the run is
+    # stopped for it, and nothing forged became a claim or a limit.
+    stopped_by(trace, "output_limit", "max_rejected", "could not read")
     assert not any("FORGED" in event["message"] for event in trace["events"])
 
 
@@ -585,7 +584,7 @@ def _(trace: Trace, _s: Services) -> None:
 
 @attack("huge_trace_stream", """
     import os, stat
-    line = b"[" + b",".join([b'["event",0,"spam",null,"' + b"y" * 1500 + b'",null]'] * 500) + b"]\\n"
+    line = b"[" + b",".join([b'["event",0,"spam",null,"' + b"y" * 1500 + b'",null]'] * 40) + b"]\\n"  # 62 KB
     events = None
     for fd in range(3, 256):
         try:
@@ -854,8 +853,9 @@ def _(trace: Trace, _s: Services) -> None:
     # Whatever the snippet changes in the prelude, the limits the server
     # enforces from outside still stop it.
     assert printed(trace) == ["prelude reached"]
-    assert trace["status"] in ("cpu_limit", "timeout")
-    assert limits_hit(trace)[0] in ("cpu_seconds", "wall_seconds")
+    assert trace["status"] in ("cpu_limit", "timeout", "output_limit")
+    # Past its own cap the tracer sends more messages than the server takes.
+    assert limits_hit(trace)[0] in ("cpu_seconds", "wall_seconds", "max_rejected")
 
 
 # Cancellation and time.

@@ -209,8 +209,9 @@ def test_forged_events_cannot_set_the_status(jail: Bubblewrap) -> None:
         while True:
             pass
     """, wall_seconds=1.5, cpu_seconds=30)
-    assert trace["status"] == "timeout"
-    assert trace["wall"] >= 1.5
+    # Not "ok": the forged lines are rejected, and a handful of them stop the run.
+    assert trace["status"] == "output_limit"
+    assert [limit["name"] for limit in trace["limits"]] == ["max_rejected"]
 
 
 def test_nothing_outlives_a_run(jail: Bubblewrap) -> None:

@@ -39,6 +39,9 @@ def evidence(**changes: object) -> Evidence:
     (evidence(stop_reason="timeout", claimed_status=None, returncode=None), "timeout", ("wall_seconds",)),
     (evidence(stop_reason="output_limit", claimed_status="ok"), "output_limit", ("output_bytes",)),
     (evidence(stop_reason="channel"), "output_limit", ("channel_bytes",)),
+    # Too much of the stream could not be read: stopped, and cut there (not at max_events).
+    (evidence(stop_reason="rejected", claimed_status=None, returncode=None, truncated=True), "output_limit",
+     ("max_rejected",)),
     (evidence(returncode=-signal.SIGXCPU, claimed_status=None), "cpu_limit", ("cpu_seconds",)),
     (evidence(returncode=-signal.SIGKILL, claimed_status=None, wall=6.0), "cpu_limit", ("cpu_seconds",)),
     # A MemoryError is the memory limit's with evidence: the run's peak, or
@@ -69,6 +72,7 @@ def evidence(**changes: object) -> Evidence:
     (evidence(claimed_status="error", errors=({"type": "ValueError", "message": "boom"},)), "error", ()),
     (evidence(truncated=True, task_count=2), "ok", ("max_events",)),
     (evidence(truncated=True, task_count=LIMITS.max_tasks), "ok", ("max_tasks",)),
+    (evidence(truncated=True, answer_cut=True), "ok", ("answer_bytes",)),
     # A claim the exit contradicts is not taken.
     (evidence(returncode=3, claimed_status="ok"), "crashed", ()),
 ])

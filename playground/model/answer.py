@@ -1,0 +1,68 @@
+"""The trace as the API answers it: JSON encoded once, as UTF-8, within a cap.
+
+``dumps`` is the one encoder of answers: compact, and UTF-8 rather than
+``\\u`` escapes (``é`` is 2 bytes, not 6; the API's Content-Type is
+``application/json``, whose encoding is UTF-8). ``EncodedTrace`` carries a
+trace already encoded, so that whoever passes it on (the run cache) does not
+encode it again. ``json_size`` and ``ITEM_BYTES`` let the stream parser
+bound the answer while it builds the trace, before anything is encoded: the
+size of each item as v1 JSON is at most its ``ITEM_BYTES`` plus the
+``json_size`` of each of its texts (the columnar form is smaller still).
+"""
+
+from __future__ import annotations
+
+import json
+from json.encoder import encode_basestring
+from typing import Any
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+
+# The most one item takes in v1 JSON besides its texts: the keys, the
+# punctuation, the numbers at their longest (ids and lines of 10 digits,
+# times such as 999999999.999999), ``null`` for a missing text, and a comma.
+ITEM_BYTES = {
+    "task": 360,  # and the error's texts, when it has one
+    "slice": 128,
+    "wait": 128,  # and a comma for each name of the chain
+    "output": 96,
+    "event": 112,
+    "error": 96,  # and per frame of the traceback:
+    "frame": 48,
+}
+
+
+def dumps(data: Any) -> bytes:
+    """``data`` as the API sends it: compact JSON in UTF-8. A lone surrogate
+    (which the stream parser replaces, so none should be left) becomes ``?``
+    rather than an error."""
+    return _dumps(data).encode("utf-8", "replace")
+
+
+def json_size(text: str | None) -> int:
+    """The bytes of ``text`` as a JSON string in the answer, quotes and
+    escapes included (4 for null)."""
+    if text is None:
+        return 4
+    escaped = encode_basestring(text)
+    return len(escaped) if escaped.isascii() else len(escaped.encode("utf-8", "replace"))
+
+
+# The end of every fresh answer's JSON, and of a cached copy's.
+FRESH_MARK = b'"cached":false}'
+CACHED_MARK = b'"cached":true}'
+
+
+class EncodedTrace(dict[str, Any]):
+    """A trace encoded already, as the API answers it fresh (its JSON ends
+    with ``FRESH_MARK``): its ``body``, and, as the dict itself, the one field
+    that those who hand it on decide by (``status``)."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        super().__init__(status=data["status"])
+        self.body = dumps({**data, "cached": False})
+        assert self.body.endswith(FRESH_MARK)
+
+    def marked(self, cached: bool) -> bytes:
+        """The answer, fresh or as a cached copy (the body with its mark changed)."""
+        return self.body[:-len(FRESH_MARK)] + CACHED_MARK if cached else self.body

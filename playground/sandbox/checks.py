@@ -1,0 +1,105 @@
+"""The checks on each value of the trace stream: untrusted values from the
+jail to the trace model's types, or ``Invalid``."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from array import array
+from typing import Any
+
+from playground.model.trace import (
+    MAX_ID,
+    MAX_MESSAGE,
+    MAX_NAME,
+    MAX_TEXT,
+    MAX_TIME_NS,
+    MAX_TRACEBACK,
+    Invalid,
+    clean_text,
+)
+
+_ERROR_KEYS = frozenset({"type", "message", "line", "traceback"})
+_FRAME_KEYS = frozenset({"line", "name", "text"})
+
+
+class Dropped(Invalid):
+    """A message the contract allows that the server does not keep (about a
+    task cut at the cap, or a limit event, which only the server writes):
+    dropped, and not held against the run."""
+
+
+def optional_text(value: object, limit: int) -> str | None:
+    return None if value is None else clean_text(value, limit)
+
+
+def nanoseconds(value: object) -> int:
+    """A time on the wire: integer nanoseconds since the run started."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TIME_NS:
+        raise Invalid("not a time")
+    return value
+
+
+def seconds(nanoseconds: int) -> float:
+    # Microseconds are finer than anything the trace can show truthfully,
+    # and the short form keeps large traces small. Rounded in whole
+    # microseconds (a tie to the even one): twice as fast as round(x, 6).
+    return round(nanoseconds / 1000) / 1e6
+
+
+def number(value: object) -> float:
+    return seconds(nanoseconds(value))
+
+
+def integer(value: object, *, low: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_ID:
+        raise Invalid("not an id")
+    return value
+
+
+def optional_integer(value: object) -> int | None:
+    return None if value is None else integer(value)
+
+
+def one_of(value: object, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise Invalid("unexpected value")
+    return value  # type: ignore[return-value]
+
+
+def unpack(packed: object, width: int) -> array[int]:
+    """Numbers packed by the tracer: native int64 (raw from a frame, or
+    base64 in a message), ``width`` a record."""
+    if isinstance(packed, bytes):
+        raw = packed
+    elif isinstance(packed, str):
+        try:
+            raw = base64.b64decode(packed, validate=True)
+        except (binascii.Error, ValueError):
+            raise Invalid("not base64") from None
+    else:
+        raise Invalid("not packed numbers")
+    if len(raw) % (8 * width):
+        raise Invalid("not whole records")
+    numbers = array("q")
+    numbers.frombytes(raw)
+    return numbers
+
+
+def described_error(error: object) -> dict[str, Any]:
+    """The run's error, ``{type, message, line, traceback: [{line, name,
+    text}]}``: every key there, none other, at most ``MAX_TRACEBACK`` frames."""
+    if not isinstance(error, dict) or set(error) != _ERROR_KEYS:
+        raise Invalid("not an error")
+    frames = error["traceback"]
+    if not isinstance(frames, list) or len(frames) > MAX_TRACEBACK:
+        raise Invalid("not a traceback")
+    if not all(isinstance(frame, dict) and set(frame) == _FRAME_KEYS for frame in frames):
+        raise Invalid("not a frame")
+    return {
+        "type": clean_text(error["type"], MAX_NAME),
+        "message": clean_text(error["message"], MAX_MESSAGE),
+        "line": optional_integer(error["line"]),
+        "traceback": [{"line": optional_integer(frame["line"]), "name": clean_text(frame["name"], MAX_NAME),
+                       "text": clean_text(frame["text"], MAX_TEXT)} for frame in frames],
+    }

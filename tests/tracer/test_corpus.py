@@ -1,0 +1,423 @@
+"""How faithful the playground is to a laptop, on public asyncio snippets as
+their authors wrote them (tests/corpus/, listed with source and licence in
+tests/corpus/sources.json).
+
+Each snippet runs twice: in the playground, through a real jail on the
+virtual clock (``run_snippet(Bubblewrap(), code, "virtual", Limits())``), and
+with plain python3 (the interpreter the jail uses) as ``python3 main.py`` in a
+fresh temporary folder, stdin empty. Three things are compared:
+
+- what it printed on stdout, line by line as a terminal shows it (a carriage
+  return overwrites), after ``masked`` hides what differs between any two runs:
+  addresses, clock times, dates, timings, and the folder python3 ran in;
+- how it ended: exit code 0 is status "ok"; a traceback is status "error"
+  with the same exception type; a python3 run still going at its timeout
+  (then stopped with Ctrl-C, as at a terminal) is status "timeout";
+- how long it took: the trace's ``duration`` (virtual seconds) against
+  python3's wall time, within 10% + 0.1 s. Both count from the snippet's
+  start, with the same modules already imported (``usercustomize``).
+
+A snippet the manifest calls "faithful" must match; one it calls "differs"
+carries the reason and must still differ, so that a fix shows up here as
+"now faithful: update the manifest". The python3 side of every snippet is
+started once per module (``Python3Runs``): the CPU-heavy ones and those that
+use a port alone first, then the rest in the background, a few at a time and
+staggered, so the suite waits for the longest snippet rather than for the sum
+of their sleeps. A snippet that differs only as a loaded machine explains
+(python3 slower, or timers due together firing in another order) runs again.
+``python3 bench/corpus.py`` prints the figure "N of M faithful".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from playground.sandbox.jail import Bubblewrap, JailUnavailable
+from playground.sandbox.limits import Limits
+from playground.sandbox.runner import run_snippet
+from tests.support import ROOT
+
+CORPUS = ROOT / "tests" / "corpus"
+MANIFEST = CORPUS / "sources.json"
+# python3 runs at once (most of them sleep), and the pause between two starts,
+# so that interpreters starting together do not slow each other's clocks.
+PARALLEL = 8
+STAGGER_SECONDS = 0.15
+PYTHON3_TIMEOUT = 30.0
+INTERRUPT_SECONDS = 2.0
+# Durations agree within this share of python3's wall time, plus a constant.
+DURATION_SHARE = 0.10
+DURATION_SLACK = 0.10
+# Further runs of a snippet that differs only as the machine's load explains.
+RETRIES = 3
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """One entry of the manifest."""
+
+    file: str
+    title: str
+    source: str
+    licence: str
+    expect: str  # "faithful" or "differs"
+    why: str = ""  # why it differs
+    cause: str = ""  # the reason in a word or two, to group by: "network", "threads"
+    note: str = ""  # what else to know about how it compares
+    edits: str = ""  # what was added to the authors' code, if anything
+    compare: str = "lines"  # "lines", "sorted" (order is not the snippet's) or "shape" (random values)
+    mask: tuple[str, ...] = ()  # further patterns this snippet's output varies by
+    duration: bool = True  # False: its timing is random, so it is not compared
+    python3_timeout: float = PYTHON3_TIMEOUT
+    exclusive: bool = False  # runs alone: it uses much CPU, or a port another snippet uses
+
+    @property
+    def code(self) -> str:
+        return (CORPUS / self.file).read_text()
+
+
+def load_manifest() -> list[Snippet]:
+    data = json.loads(MANIFEST.read_text())
+    snippets = []
+    for entry in data["snippets"]:
+        entry = dict(entry)
+        entry["mask"] = tuple(entry.get("mask", ()))
+        snippets.append(Snippet(**entry))
+    return snippets
+
+
+SNIPPETS = load_manifest()
+
+
+# How a run ended, as a pair: ("ok", None), ("error", "ValueError"), ("timeout", None).
+Ending = tuple[str, str | None]
+
+
+@dataclass(frozen=True)
+class Python3Run:
+    stdout: str
+    stderr: str
+    returncode: int | None  # None: still running at the timeout, and killed
+    wall: float
+    folder: str  # where it ran: its __file__ and tracebacks name it
+
+    @property
+    def ending(self) -> Ending:
+        if self.returncode is None:
+            return ("timeout", None)
+        if self.returncode == 0:
+            return ("ok", None)
+        return ("error", exception_type(self.stderr))
+
+
+# Where a traceback starts (the last one is the one the run died of), and an
+# exception group's line: "  | ExceptionGroup: unhandled errors in a TaskGroup (1 sub-exception)".
+TRACEBACK_STARTS = ("Traceback (most recent call last):", "  + Exception Group Traceback (most recent call last):")
+GROUP_LINE = re.compile(r"^\s*\| ([A-Za-z_][\w.]*): ")
+EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*)(?::|$)")
+# Without a traceback (a SyntaxError in main.py itself), the error's own line.
+ERROR_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)):")
+
+
+def exception_type(stderr: str) -> str | None:
+    """The type of the exception the last traceback on ``stderr`` ends with, unqualified."""
+    lines = stderr.splitlines()
+    starts = [index for index, line in enumerate(lines) if line in TRACEBACK_STARTS]
+    if not starts:
+        errors = [match.group(1) for line in lines if (match := ERROR_LINE.match(line))]
+        return errors[-1].rsplit(".", 1)[-1] if errors else None
+    header, rest = lines[starts[-1]], lines[starts[-1] + 1:]
+    pattern = GROUP_LINE if header.startswith("  +") else EXCEPTION_LINE
+    for line in rest:
+        if match := pattern.match(line):
+            return match.group(1).rsplit(".", 1)[-1]
+    return None
+
+
+class Stagger:
+    """Spaces the starts of python3 runs, so that interpreters starting
+    together do not slow each other's clocks."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._next = 0.0
+
+    def wait(self) -> None:
+        with self._lock:
+            delay = self._next - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            self._next = time.monotonic() + STAGGER_SECONDS
+
+
+# Put in the run's own HOME as usercustomize, which the site module imports just
+# before main.py runs: it imports the modules the playground has loaded when a
+# snippet starts (so neither side counts importing them), then notes the moment
+# on the system's monotonic clock, so that python3's time, like the playground's
+# duration, counts from the snippet's start and not the interpreter's.
+STARTED_FILE = ".corpus-started"
+JAIL_OWN_MODULES = ("__main__", "cython_runtime", "seccomp", "tracer")
+
+
+def usercustomize(preload: tuple[str, ...]) -> str:
+    return (
+        "import importlib, os, time, warnings\n"
+        "with warnings.catch_warnings():\n"
+        "    warnings.simplefilter('ignore')\n"
+        f"    for name in {list(preload)!r}:\n"
+        "        try:\n"
+        "            importlib.import_module(name)\n"
+        "        except Exception:\n"
+        "            pass\n"
+        f"with open(os.path.join(os.path.expanduser('~'), {STARTED_FILE!r}), 'w') as f:\n"
+        "    f.write(repr(time.monotonic()))\n"
+    )
+
+
+def preloaded_modules(jail: Bubblewrap) -> tuple[str, ...]:
+    """The standard modules a snippet finds already imported in the playground."""
+    trace = run_snippet(jail, "import sys\nprint(*sorted(sys.modules))", "virtual", Limits()).to_json()
+    names = " ".join(playground_lines(trace)).split()
+    # Private modules are left to the public ones that import them: importing
+    # _asyncio before asyncio, for one, breaks asyncio.current_task().
+    return tuple(name for name in names
+                 if name.split(".")[0] not in JAIL_OWN_MODULES and not name.startswith("_"))
+
+
+def interrupted(process: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
+    """Stop a run that goes on forever as someone at a terminal would, with
+    Ctrl-C (so that Python flushes what it printed), killing it if that does
+    not end it; only the session this run started is signalled."""
+    os.killpg(process.pid, signal.SIGINT)
+    try:
+        return process.communicate(timeout=INTERRUPT_SECONDS)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        return process.communicate()
+
+
+@functools.cache
+def version_of(python: str) -> str:
+    """"3.11" for a Python 3.11 interpreter."""
+    return subprocess.run([python, "-c", "import sys; print(*sys.version_info[:2], sep='.')"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def run_python3(snippet: Snippet, python: str, preload: tuple[str, ...] = (),
+                stagger: Stagger | None = None) -> Python3Run:
+    """``python3 main.py`` in a fresh folder, as someone would run the snippet."""
+    with tempfile.TemporaryDirectory(prefix="corpus-") as folder:
+        Path(folder, "main.py").write_text(snippet.code)
+        site = Path(folder, ".local", "lib", f"python{version_of(python)}", "site-packages")
+        site.mkdir(parents=True)
+        (site / "usercustomize.py").write_text(usercustomize(preload))
+        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": folder}
+        if stagger is not None:
+            stagger.wait()
+        launched = time.monotonic()
+        process = subprocess.Popen(
+            [python, "main.py"], cwd=folder, env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        )
+        try:
+            stdout, stderr = process.communicate(timeout=snippet.python3_timeout)
+            returncode: int | None = process.returncode
+        except subprocess.TimeoutExpired:
+            stdout, stderr = interrupted(process)
+            returncode = None
+        ended = time.monotonic()
+        started_file = Path(folder, STARTED_FILE)
+        started = float(started_file.read_text()) if started_file.exists() else launched
+    return Python3Run(stdout.decode("utf-8", "replace"), stderr.decode("utf-8", "replace"), returncode,
+                      ended - started, folder)
+
+
+@dataclass
+class Python3Runs:
+    """The python3 side of every snippet: first the exclusive ones, alone and
+    one after another (while nothing else runs), then the others in the
+    background, a few at a time."""
+
+    python: str
+    preload: tuple[str, ...] = ()
+    futures: dict[str, Future[Python3Run]] = field(default_factory=dict)
+
+    def start(self, snippets: list[Snippet]) -> Python3Runs:
+        stagger = Stagger()
+        for snippet in snippets:
+            if snippet.exclusive:
+                future: Future[Python3Run] = Future()
+                future.set_result(run_python3(snippet, self.python, self.preload, stagger))
+                self.futures[snippet.file] = future
+        pool = ThreadPoolExecutor(PARALLEL, thread_name_prefix="python3")
+        for snippet in snippets:
+            if not snippet.exclusive:
+                self.futures[snippet.file] = pool.submit(run_python3, snippet, self.python, self.preload, stagger)
+        pool.shutdown(wait=False)
+        return self
+
+    def result(self, file: str) -> Python3Run:
+        return self.futures[file].result()
+
+
+def run_playground(jail: Bubblewrap, snippet: Snippet) -> dict[str, Any]:
+    return run_snippet(jail, snippet.code, "virtual", Limits()).to_json()
+
+
+# What differs between two runs of the same snippet on the same machine, in
+# the order applied. Only decimals with two or more digits after the point
+# are timings: "took 2.00 seconds", time.time(), loop.time(); "1.5s" is not.
+MASKS = (
+    (re.compile(r"0x[0-9a-fA-F]+"), "0x<addr>"),
+    (re.compile(r"\b\d{4}-\d{2}-\d{2}\b"), "<date>"),
+    (re.compile(r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b"), "<time>"),
+    (re.compile(r"\b\d+\.\d{2,}(?:e[-+]?\d+)?\b"), "<float>"),
+)
+
+
+def rendered(line: str) -> str:
+    """A line as a terminal shows it: each carriage return goes back to the
+    start of the line and what follows overwrites; trailing blanks dropped."""
+    if "\r" not in line:
+        return line.rstrip()
+    screen: list[str] = []
+    for piece in line.split("\r"):
+        screen[: len(piece)] = list(piece)
+    return "".join(screen).rstrip()
+
+
+def masked(lines: list[str], snippet: Snippet) -> list[str]:
+    """The lines as compared: rendered, masked, and for "sorted" and "shape"
+    snippets in sorted order ("shape" also hides every digit)."""
+    out = []
+    for line in lines:
+        text = rendered(line)
+        for pattern, replacement in MASKS:
+            text = pattern.sub(replacement, text)
+        for extra in snippet.mask:
+            text = re.sub(extra, "<masked>", text)
+        if snippet.compare == "shape":
+            text = re.sub(r"\d", "#", text)
+        out.append(text)
+    return sorted(out) if snippet.compare in ("sorted", "shape") else out
+
+
+def python3_lines(stdout: str) -> list[str]:
+    """stdout split at newlines only (a carriage return stays in its line)."""
+    if not stdout:
+        return []
+    return stdout.removesuffix("\n").split("\n")
+
+
+def playground_lines(trace: dict[str, Any]) -> list[str]:
+    return [line["text"] for line in trace["output"] if line["stream"] == "stdout"]
+
+
+def playground_ending(trace: dict[str, Any]) -> Ending:
+    status = trace["status"]
+    if status == "error":
+        kind = (trace.get("error") or {}).get("type")
+        return ("error", kind.rsplit(".", 1)[-1] if kind else None)
+    return (status, None)
+
+
+def durations_agree(virtual: float, wall: float) -> bool:
+    return abs(virtual - wall) <= DURATION_SHARE * wall + DURATION_SLACK
+
+
+def differences(snippet: Snippet, python3: Python3Run, trace: dict[str, Any]) -> list[str]:
+    """How the playground's run differs from python3's, in words; [] if faithful."""
+    found = []
+    ours = masked(playground_lines(trace), snippet)
+    theirs = masked(python3_lines(python3.stdout.replace(python3.folder + "/", "")), snippet)
+    if ours != theirs:
+        found.append(f"stdout: playground {ours!r} != python3 {theirs!r}")
+    if playground_ending(trace) != python3.ending:
+        detail = f" ({trace['error'].get('message')})" if trace.get("error") else ""
+        found.append(f"ending: playground {playground_ending(trace)}{detail} != python3 {python3.ending}")
+    timed_out = python3.returncode is None or trace["status"] == "timeout"
+    if snippet.duration and not timed_out and not durations_agree(trace["duration"], python3.wall):
+        found.append(f"duration: playground {trace['duration']:.3f} s != python3 {python3.wall:.3f} s")
+    return found
+
+
+def worth_another_try(found: list[str], python3: Python3Run, trace: dict[str, Any]) -> bool:
+    """Whether another pair of runs might match: a loaded machine slows a real
+    run (never speeds it up), and timers due at the same moment fire in the
+    order of their drift, on a real clock and on the virtual one (which moves
+    on by the time code takes to run); how a run ended does not change."""
+    if not found or any(line.startswith("ending:") for line in found):
+        return False
+    slower = python3.wall > trace["duration"]
+    return all(line.startswith("stdout:") or slower for line in found)
+
+
+def compared(snippet: Snippet, python3: Python3Run, trace: dict[str, Any],
+             runs: Python3Runs, jail: Bubblewrap) -> list[str]:
+    """``differences``; while they are only what the machine's load explains,
+    both sides run again, up to ``RETRIES`` times: python3's quickest time
+    counts, and any pair of runs that print the same."""
+    found = differences(snippet, python3, trace)
+    for _ in range(RETRIES):
+        if not worth_another_try(found, python3, trace):
+            break
+        again = run_python3(snippet, runs.python, runs.preload)
+        python3 = dataclasses.replace(again, wall=min(again.wall, python3.wall))
+        if any(line.startswith("stdout:") for line in found):
+            trace = run_playground(jail, snippet)
+        found = differences(snippet, python3, trace)
+    return found
+
+
+@pytest.fixture(scope="module")
+def jail() -> Bubblewrap:
+    try:
+        return Bubblewrap()
+    except JailUnavailable as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="module")
+def python3_runs(jail: Bubblewrap) -> Iterator[Python3Runs]:
+    runs = Python3Runs(jail.python, preloaded_modules(jail)).start(SNIPPETS)
+    yield runs
+    for future in runs.futures.values():
+        future.exception()  # let none outlive the module
+
+
+def test_the_manifest_lists_every_snippet_once_with_its_source() -> None:
+    files = sorted(path.name for path in CORPUS.glob("*.py"))
+    assert sorted(s.file for s in SNIPPETS) == files
+    assert len(files) >= 60
+    for snippet in SNIPPETS:
+        assert snippet.source and snippet.licence and snippet.title, snippet.file
+        assert snippet.expect in ("faithful", "differs"), snippet.file
+        assert snippet.expect == "faithful" or (snippet.why and snippet.cause), f"{snippet.file} differs: say why"
+        assert snippet.compare in ("lines", "sorted", "shape"), snippet.file
+
+
+@pytest.mark.parametrize("snippet", SNIPPETS, ids=[s.file for s in SNIPPETS])
+def test_the_playground_runs_the_snippet_as_python3_does(
+        snippet: Snippet, jail: Bubblewrap, python3_runs: Python3Runs) -> None:
+    trace = run_playground(jail, snippet)
+    found = compared(snippet, python3_runs.result(snippet.file), trace, python3_runs, jail)
+    if snippet.expect == "faithful":
+        assert found == [], f"{snippet.file} is no longer faithful:\n" + "\n".join(found)
+    else:
+        assert found, f"{snippet.file} is now faithful ({snippet.why}): update tests/corpus/sources.json"
