@@ -30,7 +30,11 @@ Every stream runs in a fresh server process, so one's memory does not
 flatter or burden the next. ``--root`` runs the same streams against
 another checkout (the parent commit, say) for figures before and after.
 
-    python3 bench/stream_cost.py [--rounds 3] [--only NAME ...] [--root PATH]
+    python3 bench/stream_cost.py [--rounds 3] [--only NAME ...] [--root PATH] [--jail bwrap]
+
+With ``--jail bwrap`` the runs are in real jails, each slot in its cgroup:
+the jail's CPU is the cgroup's accounting (every process of the jail), the
+figure the server paces its reading by (``LIMIT_PARSE_CPU_RATIO``).
 """
 
 from __future__ import annotations
@@ -148,12 +152,18 @@ def _reset_high_water_mark() -> None:
         clear.write("5")
 
 
-def measure(name: str, rounds: int) -> list[dict[str, Any]]:
+def _cgroup_cpu(sandbox: Any) -> float:
+    """The CPU the jail of slot 0 has used so far, from its cgroup."""
+    cgroups = sandbox.jail.cgroups
+    return float((cgroups.cpu_root / "slot-0" / "cpuacct.usage").read_text()) / 1e9
+
+
+def measure(name: str, rounds: int, jail_kind: str = "none") -> list[dict[str, Any]]:
     """In this (fresh) process: ``rounds`` runs of stream ``name`` through the app."""
     from playground import create_app
     from playground.services import services
 
-    app = create_app({"TESTING": True, "SANDBOX": "none", "RATELIMIT_ENABLED": False, "CONCURRENCY": 1,
+    app = create_app({"TESTING": True, "SANDBOX": jail_kind, "RATELIMIT_ENABLED": False, "CONCURRENCY": 1,
                       "QUEUE_SIZE": 1})
     client = app.test_client()
     sandbox = services(app).sandbox
@@ -161,7 +171,8 @@ def measure(name: str, rounds: int) -> list[dict[str, Any]]:
     results = []
     with tempfile.TemporaryDirectory() as folder:
         for number in range(rounds):
-            report = os.path.join(folder, f"cpu-{number}")
+            # In a real jail the snippet's file is its own; its cgroup counts its CPU.
+            report = os.path.join(folder, f"cpu-{number}") if jail_kind == "none" else "/tmp/cpu"
             code = textwrap.dedent(PRELUDE.format(report=report)) + textwrap.dedent(STREAMS[name][1])
             code += f"# round {number}\n"  # each round its own code: the run cache answers none
             if sandbox.pool is not None:
@@ -169,13 +180,17 @@ def measure(name: str, rounds: int) -> list[dict[str, Any]]:
             time.sleep(0.2)
             idle = _status_kib("VmRSS")
             _reset_high_water_mark()
+            jail_before = _cgroup_cpu(sandbox) if jail_kind == "bwrap" else 0.0
             started = time.thread_time()
             response = client.post("/api/run", json={"code": code})
             server = time.thread_time() - started
             peak = _status_kib("VmHWM")
             body = response.get_data()
-            with open(report, "rb") as recorded:
-                jail = float(recorded.read() or 0)
+            if jail_kind == "bwrap":
+                jail = _cgroup_cpu(sandbox) - jail_before
+            else:
+                with open(report, "rb") as recorded:
+                    jail = float(recorded.read() or 0)
             trace = json.loads(body)
             results.append({"jail": jail, "server": server, "peak_mib": max(0, peak - idle) / KIB,
                             "answer": len(body), "status": trace.get("status"),
@@ -219,11 +234,12 @@ def measure_two_at_once(name: str) -> dict[str, Any]:
     return {"peak_mib": max(0, peak - idle) / KIB, "slowest": slowest}
 
 
-def one_stream(name: str, rounds: int, root: Path) -> list[dict[str, Any]]:
+def one_stream(name: str, rounds: int, root: Path, jail: str) -> list[dict[str, Any]]:
     """Stream ``name`` measured in a fresh server process on the code at ``root``."""
     env = {**os.environ, "PYTHONPATH": str(root)}
     result = subprocess.run([sys.executable, __file__, "--measure", name, "--rounds", str(rounds),
-                             "--root", str(root)], capture_output=True, text=True, env=env, cwd=root, check=False)
+                             "--root", str(root), "--jail", jail], capture_output=True, text=True, env=env, cwd=root,
+                            check=False)
     if result.returncode != 0:
         raise SystemExit(f"{name} failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
@@ -234,12 +250,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", nargs="*", choices=sorted(STREAMS), default=None)
     parser.add_argument("--root", type=Path, default=ROOT, help="the checkout whose server is measured")
+    parser.add_argument("--jail", choices=("none", "bwrap"), default="none",
+                        help="bwrap: real jails, the jail's CPU from its slot's cgroup (where the server paces "
+                             "its reading by it); none: the snippet's own process time")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     parser.add_argument("--two-at-once", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         sys.path.insert(0, str(args.root))
-        print(json.dumps(measure(args.measure, args.rounds)))
+        print(json.dumps(measure(args.measure, args.rounds, args.jail)))
         return
     if args.two_at_once:
         sys.path.insert(0, str(args.root))
@@ -247,11 +266,12 @@ def main() -> None:
         return
     commit = subprocess.run(["git", "-C", str(args.root), "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, check=False).stdout.strip() or str(args.root)
-    print(f"server code: {commit}; {args.rounds} rounds each, medians; jail CPU is the run's own process")
+    source = "the jail's cgroup" if args.jail == "bwrap" else "the run's own process"
+    print(f"server code: {commit}; {args.rounds} rounds each, medians; jail CPU from {source}")
     print(f"{'stream':22} {'jail CPU':>9} {'server CPU':>11} {'ratio':>7} {'peak':>9} {'answer':>10}  how it ended")
     worst_ratio, worst_peak = 0.0, 0.0
     for name in args.only or STREAMS:
-        rows = one_stream(name, args.rounds, args.root)
+        rows = one_stream(name, args.rounds, args.root, args.jail)
         jail = statistics.median(row["jail"] for row in rows)
         server = statistics.median(row["server"] for row in rows)
         peak = statistics.median(row["peak_mib"] for row in rows)

@@ -7,7 +7,9 @@ stacks, page tables. Each jail slot therefore gets its own cgroup, with
 covers the slot's fork server, about 25 MiB) and swap off, and ``pids``
 capped at the run's processes plus the jail's own. Whatever a run uses, the
 node pays at most that, and the cgroup's counters are the server's evidence
-that a run hit its memory or process limit.
+that a run hit its memory or process limit. Its CPU accounting (``cpuacct``
+on v1, ``cpu.stat`` on v2) tells the runner what the jail spent, so the
+server's own work reading a run can be held to a multiple of it.
 
 A jail joins its cgroup before bubblewrap starts (``join_command``): a
 shell, run as the slot's uid, writes its own pid into the cgroup (whose
@@ -58,15 +60,26 @@ class Usage:
 
 @dataclass(frozen=True)
 class SlotCgroup:
-    """The memory and pids cgroup of one jail slot (one directory each on v1,
-    the same directory on v2)."""
+    """The memory, pids and CPU accounting cgroup of one jail slot (one
+    directory each on v1, the same directory on v2). ``cpu`` is None on a v1
+    host without the ``cpuacct`` controller."""
 
     memory: Path
     pids: Path
     version: int
+    cpu: Path | None = None
 
     def procs_files(self) -> list[str]:
-        return sorted({str(self.memory / "cgroup.procs"), str(self.pids / "cgroup.procs")})
+        folders = {self.memory, self.pids} | ({self.cpu} if self.cpu is not None else set())
+        return sorted(str(folder / "cgroup.procs") for folder in folders)
+
+    def cpu_seconds(self) -> float | None:
+        """The CPU time every process of the jail has used so far."""
+        if self.cpu is None:
+            return None
+        if self.version == 1:
+            return _number(self.cpu / "cpuacct.usage") / 1e9
+        return _keyed(self.cpu / "cpu.stat").get("usage_usec", 0) / 1e6
 
     def join_command(self, argv: list[str]) -> list[str]:
         """``argv`` run by a shell that first moves itself into this cgroup."""
@@ -97,10 +110,11 @@ class CgroupsUnavailable(RuntimeError):
 class Cgroups:
     """The server's cgroups for its jail slots, under its own cgroup."""
 
-    def __init__(self, memory_root: Path, pids_root: Path, version: int) -> None:
+    def __init__(self, memory_root: Path, pids_root: Path, version: int, cpu_root: Path | None = None) -> None:
         self.memory_root = memory_root
         self.pids_root = pids_root
         self.version = version
+        self.cpu_root = cpu_root
 
     @classmethod
     def detect(cls) -> Cgroups:
@@ -116,13 +130,14 @@ class Cgroups:
         if "memory" in mounts and "pids" in mounts:
             memory = mounts["memory"] / own.get("memory", "/").lstrip("/") / name
             pids = mounts["pids"] / own.get("pids", "/").lstrip("/") / name
-            cgroups = cls(memory, pids, 1)
+            cpu = mounts["cpuacct"] / own.get("cpuacct", "/").lstrip("/") / name if "cpuacct" in mounts else None
+            cgroups = cls(memory, pids, 1, cpu)
         elif "" in mounts:
             base = mounts[""] / own.get("", "/").lstrip("/")
             controllers = (base / "cgroup.controllers").read_text().split() if base.exists() else []
             if not {"memory", "pids"} <= set(controllers):
                 raise CgroupsUnavailable(f"cgroup v2 at {base} does not delegate memory and pids")
-            cgroups = cls(base / name, base / name, 2)
+            cgroups = cls(base / name, base / name, 2, base / name)
         else:
             raise CgroupsUnavailable("no cgroup hierarchy with the memory and pids controllers is mounted")
         try:
@@ -131,8 +146,11 @@ class Cgroups:
             raise CgroupsUnavailable(f"cannot make cgroups for the jails: {exc}") from None
         return cgroups
 
+    def _roots(self) -> set[Path]:
+        return {self.memory_root, self.pids_root} | ({self.cpu_root} if self.cpu_root is not None else set())
+
     def _make_root(self) -> None:
-        for root in {self.memory_root, self.pids_root}:
+        for root in self._roots():
             root.mkdir(exist_ok=True)
         if self.version == 2:
             _write(self.memory_root / "cgroup.subtree_control", "+memory +pids")
@@ -140,7 +158,11 @@ class Cgroups:
     def slot(self, number: int, memory_bytes: int, processes: int, uid: int | None) -> SlotCgroup:
         """Slot ``number``'s cgroup, made or updated, owned by ``uid`` so a
         process of that uid can move itself in."""
-        slot = SlotCgroup(self.memory_root / f"slot-{number}", self.pids_root / f"slot-{number}", self.version)
+        name = f"slot-{number}"
+        cpu = self.cpu_root / name if self.cpu_root is not None else None
+        slot = SlotCgroup(self.memory_root / name, self.pids_root / name, self.version, cpu)
+        if cpu is not None:
+            cpu.mkdir(exist_ok=True)
         limit = memory_bytes + SLACK_BYTES
         if self.version == 1:
             slot.memory.mkdir(exist_ok=True)
@@ -163,7 +185,7 @@ class Cgroups:
 
     def close(self) -> None:
         """Remove the slots' cgroups (their jails must be gone)."""
-        for root in {self.memory_root, self.pids_root}:
+        for root in self._roots():
             for child in sorted(root.glob("slot-*")):
                 try:
                     child.rmdir()
@@ -220,7 +242,7 @@ def _cgroup_mounts() -> dict[str, Path]:
                 mounts.setdefault("", Path(fields[4]))
             elif kind == "cgroup":
                 for option in options:
-                    if option in ("memory", "pids"):
+                    if option in ("memory", "pids", "cpuacct"):
                         mounts.setdefault(option, Path(fields[4]))
     return mounts
 

@@ -38,6 +38,9 @@ class Limits:
     # The largest answer (the trace's JSON): past it the trace is cut, as
     # at max_events. The honest 20,000-task trace is 2.7 MB.
     answer_bytes: int = 8 * MIB
+    # The server's CPU to read a run, at most this many times the jail's to
+    # produce it (where the slot's cgroup counts the jail's CPU).
+    parse_cpu_ratio: float = 2.0
 
 
 # What each limit says when it stops or cuts a run. Placeholders are the
@@ -88,6 +91,10 @@ FILE_SIZE_MESSAGE = (
 )
 TMP_MESSAGE = "The run filled /tmp: its {tmp_bytes_kib} KiB of space, or its {tmp_files} files."
 CRASH_MESSAGE = "The run ended abruptly ({how}) without reporting how it finished."
+PARSE_COST_MESSAGE = (
+    "The run sent trace data that cost the server more than {parse_cpu_ratio:g} times the CPU the run spent "
+    "making it, and was stopped. A program that only prints and awaits never comes near this."
+)
 BAD_SETTINGS_MESSAGE = (
     "The server could not hand this run its settings, so the snippet was not run. "
     "This is the server's fault, not the snippet's: please report it."
@@ -116,6 +123,7 @@ LIMIT_STATUS: dict[str, str | None] = {
     "max_events": None,
     "max_tasks": None,
     "answer_bytes": None,
+    "parse_cpu_ratio": "output_limit",
 }
 LIMIT_MESSAGES: dict[str, str] = {
     "wall_seconds": TIMEOUT_MESSAGE,
@@ -132,6 +140,7 @@ LIMIT_MESSAGES: dict[str, str] = {
     "max_events": EVENTS_MESSAGE,
     "max_tasks": TASKS_MESSAGE,
     "answer_bytes": ANSWER_MESSAGE,
+    "parse_cpu_ratio": PARSE_COST_MESSAGE,
 }
 
 

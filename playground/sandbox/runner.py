@@ -30,6 +30,16 @@ from playground.sandbox.status import STREAM_CUT, Evidence, StopReason, Verdict,
 from playground.sandbox.stream import MESSAGE_SLACK, StreamParser
 from playground.tracer.protocol import EVENTS_FD, RunSettings
 
+# The server's CPU for reading a run that needs no account, and how often
+# (in the server's CPU) the jail's is read once past it.
+PARSE_CPU_FREE_SECONDS = 0.005
+PARSE_CPU_CHECK_SECONDS = 0.005
+# What is parsed between two looks at the budget (a few milliseconds' work).
+PARSE_SLICE_BYTES = 8 * 1024
+# Building and encoding the answer from what was parsed costs about twice
+# the parsing again (bench/stream_cost.py), so parsing gets a third of the
+# request's share.
+ANSWER_COST_FACTOR = 3.0
 # After the run's keeper reports the end, how long to drain what it wrote.
 EXIT_DRAIN_SECONDS = 0.5
 
@@ -68,7 +78,7 @@ def run_snippet(jail: Jail, code: str, clock: Clock, limits: Limits, slot: int =
         payload = settings.to_line() + code.encode("utf-8", "surrogatepass")
         before = _usage(cgroup, reset=True)
         started = time.monotonic()
-        stop_reason, raw = _watch(jailed, payload, builder, limits, started)
+        stop_reason, raw = _watch(jailed, payload, builder, limits, started, ParseBudget(cgroup, limits))
     finally:
         jailed.discard()
     trace = builder.trace
@@ -95,8 +105,49 @@ def _usage(cgroup: SlotCgroup | None, reset: bool = False) -> Usage | None:
         return None
 
 
-def _watch(jailed: JailRun, payload: bytes,
-           builder: StreamParser, limits: Limits, started: float) -> tuple[StopReason | None, bytes]:
+class ParseBudget:
+    """The server's CPU for reading one run, held to ``parse_cpu_ratio``
+    times the CPU the jail spent producing it (its cgroup's accounting),
+    beyond ``PARSE_CPU_FREE_SECONDS``; parsing counts ``ANSWER_COST_FACTOR``
+    times, for the answer it will make. A stream the server parses dearly
+    while the run spends little (a line replayed again and again) stops
+    there. Without a cgroup's accounting, the stream's own caps bound it."""
+
+    def __init__(self, cgroup: SlotCgroup | None, limits: Limits) -> None:
+        self.cgroup = cgroup if cgroup is not None and cgroup.cpu is not None else None
+        self.ratio = limits.parse_cpu_ratio
+        self.spent = 0.0
+        self._jail_start = self._jail_cpu() or 0.0
+        self._next_check = PARSE_CPU_FREE_SECONDS
+
+    def _jail_cpu(self) -> float | None:
+        try:
+            return self.cgroup.cpu_seconds() if self.cgroup is not None else None
+        except OSError:
+            return None
+
+    def feed(self, builder: StreamParser, data: bytes) -> bool:
+        """Parse ``data``, a slice at a time; False once the server's share is spent."""
+        if self.cgroup is None:
+            builder.feed(data)
+            return True
+        for start in range(0, len(data), PARSE_SLICE_BYTES):
+            before = time.thread_time()
+            builder.feed(data[start:start + PARSE_SLICE_BYTES])
+            self.spent += (time.thread_time() - before) * ANSWER_COST_FACTOR
+            if self.spent >= self._next_check and not self._within_share():
+                return False
+        return True
+
+    def _within_share(self) -> bool:
+        jail = (self._jail_cpu() or 0.0) - self._jail_start
+        allowed = PARSE_CPU_FREE_SECONDS + self.ratio * jail
+        self._next_check = max(allowed, self.spent + PARSE_CPU_CHECK_SECONDS)
+        return self.spent <= allowed
+
+
+def _watch(jailed: JailRun, payload: bytes, builder: StreamParser, limits: Limits, started: float,
+           budget: ParseBudget) -> tuple[StopReason | None, bytes]:
     """Feed the run, read it until it ends or a limit is hit; why it stopped."""
     jailed.hand_over(payload)
     raw = bytearray(jailed.early)
@@ -126,7 +177,8 @@ def _watch(jailed: JailRun, payload: bytes,
                     selector.unregister(key.fd)
                 elif key.data == "events":
                     channel_bytes += len(data)
-                    builder.feed(data)
+                    if not budget.feed(builder, data):
+                        return "parse_cost", bytes(raw)
                 elif len(raw) <= limits.output_bytes:
                     raw += data
             if builder.output_bytes + len(raw) > limits.output_bytes:

@@ -35,7 +35,7 @@ from playground.tracer.protocol import EXIT_BAD_SETTINGS, EXIT_NO_FILTER, RunRep
 # Exit codes of a run whose snippet never ran, and what to tell.
 NOT_RUN = {EXIT_NO_FILTER: NO_FILTER_MESSAGE, EXIT_BAD_SETTINGS: BAD_SETTINGS_MESSAGE}
 
-StopReason = Literal["timeout", "output_limit", "channel", "rejected"]
+StopReason = Literal["timeout", "output_limit", "channel", "rejected", "parse_cost"]
 
 # Why the runner stopped a run, and the limit that made it.
 STOPPED_AT: dict[StopReason, str] = {
@@ -43,9 +43,10 @@ STOPPED_AT: dict[StopReason, str] = {
     "output_limit": "output_bytes",
     "channel": "channel_bytes",
     "rejected": "max_rejected",
+    "parse_cost": "parse_cpu_ratio",
 }
 # Stops that cut the stream itself: the trace is cut there, whatever else cut it.
-STREAM_CUT: frozenset[StopReason | None] = frozenset({"channel", "rejected"})
+STREAM_CUT: frozenset[StopReason | None] = frozenset({"channel", "rejected", "parse_cost"})
 # How an error that escaped the snippet reads when a limit made a call fail:
 # (exception type or None for any, the start of its message, the limit).
 ERROR_LIMITS = (

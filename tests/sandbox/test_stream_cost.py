@@ -144,7 +144,8 @@ def test_valid_messages_past_the_tracers_own_cap_stop_the_run(jail: Bubblewrap) 
             send(line)
         print("sent")
     """, max_events=1000)
-    assert stopped_for_rejects(trace)
+    # Whichever comes first: the message budget, or the server's CPU share.
+    assert stopped_for_rejects(trace) or limits_hit(trace) == ["parse_cpu_ratio"], trace["limits"]
     assert len(trace["events"]) <= 1100 + 2
 
 
@@ -168,3 +169,20 @@ def test_an_honest_run_is_not_held_to_the_caps(jail: Bubblewrap) -> None:
     assert len(trace["tasks"]) == 5001 and all(task["state"] == "error" for task in trace["tasks"][1:])
     assert trace["tasks"][1]["error"]["message"] == "é" * 2000
     assert printed(trace)[-1] == "done" and len(printed(trace)) == 251
+
+
+def test_valid_lines_replayed_cost_the_server_at_most_twice_the_jails_cpu(jail: Bubblewrap) -> None:
+    """The cheapest valid line, written again and again: each is worth
+    parsing, so no cap stops it; the server's CPU for reading is held to
+    LIMIT_PARSE_CPU_RATIO times what the jail spent (its cgroup's count)."""
+    assert jail.cgroups is not None and jail.cgroups.cpu_root is not None
+    cpu = jail.cgroups.cpu_root / "slot-0" / "cpuacct.usage"
+    before = int(cpu.read_text()) if cpu.exists() else 0
+    trace, server = run(jail, """
+        line = b"[" + b",".join([b'["event",0,"x",null,"m",null]'] * 512) + b"]\\n"
+        for _ in range(2000):
+            send(line)
+    """, max_events=10**6)
+    spent_by_jail = (int(cpu.read_text()) - before) / 1e9
+    assert trace["status"] == "output_limit" and limits_hit(trace) == ["parse_cpu_ratio"], trace["limits"]
+    assert server < 3 * spent_by_jail + 0.05  # generous: the figure is bench/stream_cost.py --jail bwrap's
