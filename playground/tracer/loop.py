@@ -24,13 +24,16 @@ only asyncio internals that exist unchanged in Python 3.11 to 3.13:
   the snippet line that created it.
 * The selector's ``select(timeout)`` is where the loop would wait: the step
   before it ends there; on the virtual clock it jumps the clock to the next
-  timer instead of sleeping, unless real I/O or a thread could still wake it;
-  when nothing at all can, the run is a deadlock.
+  timer instead of sleeping, unless real I/O, a job of any thread pool or
+  another thread could still wake it (then it waits for real: a thread's
+  work takes the real time it takes); when nothing at all can, the run is a
+  deadlock.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import selectors
 import sys
 import threading
@@ -94,15 +97,48 @@ class WaitingSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-typ
         own = {loop._ssock.fileno()}  # type: ignore[attr-defined]
         if any(key.fd not in own for key in self.get_map().values()):
             return True
-        if loop.executor_jobs:
+        if loop.executor_jobs or executor_work.pending:
             return True
-        # A thread the snippet started may call the loop back at any time;
-        # idle executor workers cannot (their jobs are counted above).
+        # Any other thread, the main one included when the loop runs in
+        # another, may call the loop back at any time (call_soon_threadsafe,
+        # run_coroutine_threadsafe, a future it sets); idle executor workers
+        # cannot (their jobs are counted above).
+        here = threading.get_ident()
         return any(
             getattr(thread, "_target", None) is not _executor_worker
             for thread in threading.enumerate()
-            if thread is not threading.main_thread()
+            if thread.ident != here
         )
+
+
+class ExecutorWork:
+    """How many jobs submitted to any ``ThreadPoolExecutor`` have not ended:
+    a loop waiting on one (``asyncio.wrap_future``, a future it sets) waits
+    for real work, however the job reached the executor."""
+
+    def __init__(self) -> None:
+        self.pending = 0
+        self._lock = threading.Lock()
+
+    def install(self) -> None:
+        submit = concurrent.futures.ThreadPoolExecutor.submit
+        work = self
+
+        def counted_submit(executor: Any, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+            future = submit(executor, fn, *args, **kwargs)
+            with work._lock:
+                work.pending += 1
+            future.add_done_callback(work._done)
+            return future
+
+        concurrent.futures.ThreadPoolExecutor.submit = counted_submit  # type: ignore[method-assign]
+
+    def _done(self, future: Any) -> None:
+        with self._lock:
+            self.pending -= 1
+
+
+executor_work = ExecutorWork()
 
 
 class TracingEventLoop(asyncio.SelectorEventLoop):

@@ -34,7 +34,7 @@ from .capture import RecordedStream
 from .channel import Channel
 from .clock import Clock
 from .errors import describe, explain
-from .loop import TracingPolicy, track_timeouts
+from .loop import TracingPolicy, executor_work, track_timeouts
 from .protocol import ProtocolError, ResourceLimits, RunSettings
 from .recorder import Recorder
 
@@ -94,6 +94,7 @@ class Run:
         self.clock.install()
         asyncio.set_event_loop_policy(TracingPolicy(recorder, self.end_in_deadlock))
         track_timeouts(recorder)
+        executor_work.install()
         recorder.start_sampling()
         sys.stdout = RecordedStream(recorder, "stdout")
         sys.stderr = RecordedStream(recorder, "stderr")
