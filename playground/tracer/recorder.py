@@ -334,16 +334,17 @@ class Recorder(Core):
         if not text:
             return
         now = self._last_output = self.clock.now_ns()
-        task_id = self.current
+        writer = self.current
         partial = self._partial.pop(stream, None)
-        if partial is not None and partial[0] != task_id:
-            self._send(protocol.OUTPUT, partial[1], partial[0], stream, partial[2])
-            partial = None
-        started, buffered = (now, text) if partial is None else (partial[1], partial[2] + text)
+        # A line another task (or the code outside the loop) left unfinished
+        # goes on where it stopped, as in a terminal: one line, its first
+        # writer's. A spinner's "\r" frames and the result after it are one.
+        task_id, started, buffered = (writer, now, text) if partial is None else (
+            partial[0], partial[1], partial[2] + text)
         *lines, rest = buffered.split("\n")
         for line in lines:
             self._send(protocol.OUTPUT, started, task_id, stream, line)
-            started = now
+            task_id, started = writer, now
         if rest:
             self._partial[stream] = (task_id, started, rest)
         if (not self.in_step and lines) or len(self.buffer) >= FLUSH_COUNT:

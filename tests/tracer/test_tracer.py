@@ -308,3 +308,34 @@ def test_event_cap_truncates_instead_of_growing(run_trace: RunTrace) -> None:
     assert trace["truncated"] is True
     total = sum(len(trace[k]) for k in ("tasks", "slices", "waits", "output"))
     assert total <= 300
+
+
+def test_a_line_another_task_left_unfinished_goes_on(run_trace: RunTrace) -> None:
+    """As in a terminal: a spinner's frames and what follows are one line."""
+    trace = run_trace("""
+        import asyncio
+
+        async def spin():
+            try:
+                while True:
+                    print("\\r| thinking", end="", flush=True)
+                    await asyncio.sleep(0.1)
+            except asyncio.CancelledError:
+                print("\\r" + " " * 10 + "\\r", end="")
+
+        async def main():
+            spinner = asyncio.create_task(spin())
+            await asyncio.sleep(0.25)
+            spinner.cancel()
+            await asyncio.sleep(0)
+            print("answer 42")
+            print("next line")
+
+        asyncio.run(main())
+    """)
+    lines = [(line["task"], line["text"]) for line in trace["output"]]
+    [spinner] = task_named(trace, "spin")
+    [main] = task_named(trace, "main")
+    assert len(lines) == 2
+    assert lines[0][0] == spinner["id"] and lines[0][1].endswith("\r" + " " * 10 + "\ranswer 42")
+    assert lines[1] == (main["id"], "next line")
