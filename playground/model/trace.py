@@ -126,6 +126,10 @@ class Trace:
     truncated: bool = False
     # The limits the run hit, ``{name, value}``, set by the server only.
     limits: list[dict[str, Any]] = field(default_factory=list)
+    # A truncated trace's cut: ``{at, dropped: {kind: count}}``, the moment
+    # the trace stops holding everything and what it left out after it
+    # (output, errors, task ends and the status are kept whole); else None.
+    cut: dict[str, Any] | None = None
     version: int = VERSION
 
     def to_json(self) -> dict[str, Any]:

@@ -103,3 +103,17 @@ def described_error(error: object) -> dict[str, Any]:
         "traceback": [{"line": optional_integer(frame["line"]), "name": clean_text(frame["name"], MAX_NAME),
                        "text": clean_text(frame["text"], MAX_TEXT)} for frame in frames],
     }
+
+
+# The tracer's names for what it did not send past its cut, as the trace's.
+_CUT_KINDS = {"tasks": "tasks", "steps": "slices", "waits": "waits", "ends": "ends", "events": "events",
+              "output": "output"}
+
+
+def cut_counts(dropped: object) -> dict[str, int]:
+    """The tracer's counts of what it did not send past its cut, by the trace's names."""
+    if not isinstance(dropped, dict) or len(dropped) > len(_CUT_KINDS) or not all(
+            kind in _CUT_KINDS and isinstance(count, int) and not isinstance(count, bool) and 0 <= count <= MAX_ID
+            for kind, count in dropped.items()):
+        raise Invalid("not a cut")
+    return {_CUT_KINDS[kind]: count for kind, count in dropped.items()}

@@ -28,7 +28,7 @@ from playground.sandbox.jail import Jail
 from playground.sandbox.limits import HINT_MESSAGES, LIMIT_MESSAGES, Limits, limit_message
 from playground.sandbox.status import STREAM_CUT, Evidence, StopReason, Verdict, decide
 from playground.sandbox.stream import MESSAGE_SLACK, StreamParser
-from playground.tracer.protocol import EVENTS_FD, RunSettings
+from playground.tracer.protocol import EVENTS_FD, MAX_KEPT_PAST_CUT, RunSettings
 
 # The server's CPU for reading a run that needs no account, and how often
 # (in the server's CPU) the jail's is read once past it.
@@ -68,7 +68,8 @@ def run_snippet(jail: Jail, code: str, clock: Clock, limits: Limits, slot: int =
     its trace, whatever happens. The run is gone when this returns."""
     settings = settings_for(jail, clock, limits)
     builder = StreamParser(clock, max_tasks=limits.max_tasks, max_items=limits.max_events + 100,
-                           max_output_bytes=limits.output_bytes, max_messages=settings.max_events + MESSAGE_SLACK,
+                           max_output_bytes=limits.output_bytes,
+                           max_messages=settings.max_events + MAX_KEPT_PAST_CUT + MESSAGE_SLACK,
                            max_rejected=limits.max_rejected, max_answer_bytes=limits.answer_bytes)
     if jailed is None:
         jailed = start_run(jail, slot, limits)
@@ -88,7 +89,7 @@ def run_snippet(jail: Jail, code: str, clock: Clock, limits: Limits, slot: int =
     evidence = Evidence(stop_reason, jailed.returncode, builder.claimed_status, trace.wall, trace.truncated,
                         len(trace.tasks), _errors(trace), jailed.report,
                         after.since(before) if after is not None and before is not None else None,
-                        builder.answer_cut)
+                        builder.caps.answer_cut)
     _apply(trace, builder, decide(evidence, limits), stop_reason, limits)
     return builder.finish()
 

@@ -30,8 +30,10 @@ from playground.model.trace import (
     Wait,
     clean_text,
 )
+from playground.sandbox.caps import TraceCaps
 from playground.sandbox.checks import (
     Dropped,
+    cut_counts,
     described_error,
     integer,
     nanoseconds,
@@ -85,11 +87,8 @@ class StreamParser:
         self.rejected = 0
         self.violations = 0
         self.messages = 0
-        # The answer's bytes taken by the items kept (an upper bound of their JSON).
-        self.answer_spent = 0
-        self.answer_cut = False
-        self._answer_room = _UNBOUNDED if max_answer_bytes is None else max_answer_bytes - ANSWER_RESERVE
-        self._items = 0
+        self.caps = TraceCaps(self.trace, max_items, _UNBOUNDED if max_answer_bytes is None
+                              else max_answer_bytes - ANSWER_RESERVE, self.latest_time)
         self._tasks: dict[int, TaskRecord] = {}
         # Per task: busy ns, waiting ns, steps. Counted from every message,
         # also past the item cap, so the figures stay whole when items are cut.
@@ -171,30 +170,6 @@ class StreamParser:
         if bad:
             self._violation(bad + weight)
 
-    def _count(self, size: int) -> bool:
-        """Count one more recorded item, of ``size`` bytes in the answer;
-        False once a cap is reached (the trace is then cut)."""
-        if not (self._room() and self._spend(size)):
-            return False
-        self._items += 1
-        return True
-
-    def _room(self) -> bool:
-        """Whether another item may still be kept: checked before cleaning
-        and sizing one, which items past the caps are spared."""
-        if self._items < self.max_items and not self.answer_cut:
-            return True
-        self.trace.truncated = True
-        return False
-
-    def _spend(self, size: int) -> bool:
-        """Take ``size`` bytes of the answer; once one does not fit, none does."""
-        if self.answer_cut or self.answer_spent + size > self._answer_room:
-            self.answer_cut = self.trace.truncated = True
-            return False
-        self.answer_spent += size
-        return True
-
     def _known_task(self, value: object) -> int | None:
         task = optional_integer(value)
         if task is not None and task not in self._tasks:
@@ -212,11 +187,13 @@ class StreamParser:
             raise Invalid("a name that is not text")
         if number_id in self._tasks:
             raise Invalid("duplicate task")
-        if len(self._tasks) >= self.max_tasks or not self._room():
-            self.trace.truncated = True
+        if len(self._tasks) >= self.max_tasks:
+            self.caps.dropped("tasks")
+            return
+        if not self.caps.room("tasks"):
             return
         record = TaskRecord(number_id, clean_text(name, MAX_NAME), clean_text(coro, MAX_NAME), parent_id, where, at)
-        if self._count(ITEM_BYTES["task"] + json_size(record.name) + json_size(record.coro)):
+        if self.caps.count(ITEM_BYTES["task"] + json_size(record.name) + json_size(record.coro), "tasks"):
             self._tasks[record.id] = record
             self._figures[record.id] = [0, 0, 0]
             self.trace.tasks.append(record)
@@ -237,7 +214,7 @@ class StreamParser:
         record.ended = at
         record.state = state  # type: ignore[assignment]
         if state == "error":
-            if not self._spend(json_size(kind) + json_size(message)):
+            if not self.caps.spend(json_size(kind) + json_size(message)):
                 kind = message = ""  # the answer is full: the task still failed
             record.error = {"type": kind, "message": message, "line": where}
 
@@ -248,9 +225,9 @@ class StreamParser:
         if last < first or not (reason is None or isinstance(reason, str)):
             raise Invalid("not a step")
         self._tally(task_id, first, last, 0)
-        if self._room():
+        if self.caps.room("slices"):
             text = optional_text(reason, MAX_MESSAGE)
-            if self._count(ITEM_BYTES["slice"] + json_size(text)):
+            if self.caps.count(ITEM_BYTES["slice"] + json_size(text), "slices"):
                 self.trace.slices.append(Slice(task_id, seconds(first), seconds(last), reason is not None, text, where))
 
     def _tasks_packed(self, packed: object, names: object, coros: object) -> None:
@@ -278,9 +255,10 @@ class StreamParser:
                 text = clean_text(coro, MAX_NAME)
                 coro_name = cleaned[coro] = (text, json_size(text))
             task_name = clean_text(name, MAX_NAME)
-            if len(tasks) >= self.max_tasks or not self._count(ITEM_BYTES["task"] + coro_name[1]
-                                                               + json_size(task_name)):
-                self.trace.truncated = True
+            if len(tasks) >= self.max_tasks:
+                self.caps.dropped("tasks")
+                continue
+            if not self.caps.count(ITEM_BYTES["task"] + coro_name[1] + json_size(task_name), "tasks"):
                 continue
             record = TaskRecord(task_id, task_name, coro_name[0], None if parent == -1 else parent,
                                 None if line == -1 else line, round(created / 1000) / 1e6)
@@ -307,9 +285,8 @@ class StreamParser:
         self.messages += len(numbers) // 3 - 1
         tasks, figures = self._tasks, self._figures
         slices = self.trace.slices
-        by_items = self.max_items - self._items
-        by_answer = 0 if self.answer_cut else (self._answer_room - self.answer_spent) // ITEM_BYTES["slice"]
-        room = start_room = min(by_items, by_answer)
+        (room, by_answer), dropped = self.caps.slices_room(), False
+        start_room = room
         for task_id, first, last in zip(numbers[0::3], numbers[1::3], numbers[2::3], strict=True):
             if task_id not in tasks or not 0 <= first <= last <= MAX_TIME_NS:
                 self.rejected += 1
@@ -321,11 +298,9 @@ class StreamParser:
                 room -= 1
                 slices.append(Slice(task_id, round(first / 1000) / 1e6, round(last / 1000) / 1e6, False, None))
             else:
-                self.trace.truncated = True
-        self._items += start_room - room
-        self.answer_spent += (start_room - room) * ITEM_BYTES["slice"]
-        if self.trace.truncated and not room and by_answer < by_items:
-            self._spend(_UNBOUNDED)  # the answer is full: cut it there
+                self.caps.dropped("slices")
+                dropped = True
+        self.caps.took_slices(start_room - room, dropped, by_answer)
 
     def _wait(self, task: object, start: object, end: object, on: object, line: object,
               chain: object = None) -> None:
@@ -340,9 +315,10 @@ class StreamParser:
                                   or not all(isinstance(name, str) for name in chain)):
             raise Invalid("not an await chain")
         self._tally(task_id, first, last, 1)
-        if self._room():
+        if self.caps.room("waits"):
             what, names = optional_text(on, MAX_NAME), [clean_text(name, MAX_NAME) for name in chain or ()]
-            if self._count(ITEM_BYTES["wait"] + json_size(what) + sum(json_size(name) + 1 for name in names)):
+            size = ITEM_BYTES["wait"] + json_size(what) + sum(json_size(name) + 1 for name in names)
+            if self.caps.count(size, "waits"):
                 self.trace.waits.append(Wait(task_id, seconds(first), seconds(last), what, where, names))
 
     def _tally(self, task_id: int | None, first: int, last: int, which: int) -> None:
@@ -358,7 +334,9 @@ class StreamParser:
         item = Output(number(t), self._known_task(task), one_of(stream, ("stdout", "stderr")),  # type: ignore[arg-type]
                       clean_text(text, MAX_TEXT))
         self.output_bytes += len(item.text.encode()) + 1
-        if self.output_bytes <= self.max_output_bytes and self._count(ITEM_BYTES["output"] + json_size(item.text)):
+        # Output is bounded by its own cap, never by the items': a cut trace
+        # still holds everything the run printed.
+        if self.output_bytes <= self.max_output_bytes and self.caps.spend(ITEM_BYTES["output"] + json_size(item.text)):
             self.trace.output.append(item)
 
     def raw_output(self, raw: bytes) -> None:
@@ -370,7 +348,7 @@ class StreamParser:
         at = self.latest_time()
         for line in raw.decode("utf-8", "replace").splitlines():
             text = clean_text(line, MAX_TEXT)
-            if not self._spend(ITEM_BYTES["output"] + json_size(text)):
+            if not self.caps.spend(ITEM_BYTES["output"] + json_size(text)):
                 return
             self.trace.output.append(Output(at, None, "stderr", text))
 
@@ -380,9 +358,13 @@ class StreamParser:
         at, task_id, where = number(t), self._known_task(task), optional_integer(line)
         if not isinstance(kind, str) or not isinstance(message, str):
             raise Invalid("not an event")
-        if self._room():
+        # The kinds a reader needs whole pass the item cap (the tracer sends at
+        # most MAX_KEPT_PAST_CUT of them past its own); the answer still bounds them.
+        kept = kind in protocol.KEPT_EVENT_KINDS
+        if kept or self.caps.room("events"):
             item = Event(at, clean_text(kind, 40), task_id, clean_text(message, MAX_MESSAGE), where)
-            if self._count(ITEM_BYTES["event"] + json_size(item.kind) + json_size(item.message)):
+            size = ITEM_BYTES["event"] + json_size(item.kind) + json_size(item.message)
+            if self.caps.spend(size) if kept else self.caps.count(size, "events"):
                 self.trace.events.append(item)
 
     def _error(self, error: object) -> None:
@@ -390,12 +372,16 @@ class StreamParser:
         size = ITEM_BYTES["error"] + json_size(described["type"]) + json_size(described["message"]) + sum(
             ITEM_BYTES["frame"] + json_size(frame["name"]) + json_size(frame["text"])
             for frame in described["traceback"])
-        if not self._spend(size):
+        if not self.caps.spend(size):
             described["message"], described["traceback"] = "", []  # the answer is full: say only what failed
         self.trace.error = described
 
     def _truncated(self) -> None:
         self.trace.truncated = True
+
+    def _cut(self, t: object, dropped: object) -> None:
+        """The tracer's count of what it did not send past its cut."""
+        self.caps.cut(number(t), cut_counts(dropped))
 
     def _end(self, status: object, duration: object) -> None:
         self.claimed_status = one_of(status, protocol.TRACER_STATUSES)
@@ -414,6 +400,7 @@ class StreamParser:
         protocol.EVENT: _event,
         protocol.ERROR: _error,
         protocol.TRUNCATED: _truncated,
+        protocol.CUT: _cut,
         protocol.END: _end,
     }
 
@@ -422,6 +409,7 @@ class StreamParser:
         each task's figures (scheduled is the rest of its life)."""
         trace = self.trace
         trace.slices.sort(key=lambda item: item.start)
+        self.caps.seal()
         for record in trace.tasks:
             busy, waiting, steps = self._figures[record.id]
             end = record.ended if record.ended is not None else max(trace.duration, record.created)

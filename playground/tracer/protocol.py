@@ -225,6 +225,7 @@ OUTPUT = "out"  # t, task id or null, stream, text
 EVENT = "event"  # t, kind, task id or null, message, line or null
 ERROR = "error"  # {type, message, line, traceback: [{line, name, text}]}
 TRUNCATED = "truncated"  # (no fields)
+CUT = "cut"  # t of the cut, {kind: count} of what the tracer did not send after it
 END = "end"  # status claimed by the tracer, duration (ns)
 
 # The bulk of a trace, tasks announced, ordinary steps and normal ends,
@@ -260,6 +261,11 @@ MAX_FRAME_BYTES = 64 * 1024
 # The longest task or coroutine name the server keeps (model.trace.MAX_NAME):
 # the tracer cuts longer ones to this when a frame would not fit otherwise.
 MAX_NAME_CHARS = 200
+# Past the event cap the tracer still sends what a run's reader needs whole,
+# at most this many messages more: output, the run's and its tasks' errors
+# and ends, and events of the kinds in KEPT_EVENT_KINDS; it counts the rest.
+MAX_KEPT_PAST_CUT = 20_000
+KEPT_EVENT_KINDS = frozenset({"exception", "deadlock", "hint", "never_retrieved", "limit"})
 
 # Statuses the tracer may claim. The server alone decides the others
 # (timeout, cpu_limit, output_limit, crashed) from what it sees outside.

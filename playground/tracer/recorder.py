@@ -28,6 +28,7 @@ from typing import Any
 from . import protocol
 from .channel import FLUSH_COUNT, Channel
 from .clock import Clock
+from .cut import PastCut
 from .errors import MAX_MESSAGE
 from .hotpath import FLUSH_INTERVAL_NS, Core
 from .waits import describe_canceller, describe_wait, exception_line, number, snippet_line, task_label
@@ -49,6 +50,7 @@ class Recorder(Core):
         self.channel = channel
         self.max_events = max_events
         self.truncated = False
+        self.past_cut = PastCut()
         self.loops_started = 0
         self._sent = 0
         # Tasks that ended with an exception, until asyncio says whether
@@ -116,10 +118,11 @@ class Recorder(Core):
             self.channel.flush()
             return
         # Past the cap: the batch as messages (packed records in base64), so
-        # that it is cut message by message, then the mark; later batches go.
+        # that it is cut message by message, then the mark; later batches
+        # keep only what a reader needs whole (see ``_keep_past_cut``).
         self._sent = sent
         if self.truncated:
-            buffer.clear()
+            self._keep_past_cut(names, steps, ends)
             return
         # Each packed message in pieces that fit a line (``_PACKED_BYTES``
         # of numbers): cutting from the end then cuts whole messages.
@@ -132,9 +135,26 @@ class Recorder(Core):
                    for at in range(0, len(steps), _PACKED_BYTES - _PACKED_BYTES % 24)]
         buffer += [(protocol.ENDS, _encode(ends[at:at + _PACKED_BYTES])) for at in range(0, len(ends), _PACKED_BYTES)]
         self.truncated = True
+        self.past_cut.at = self.clock.now_ns()
+        past = buffer[max(0, len(buffer) - (sent - self.max_events)):]
         del buffer[max(0, len(buffer) - (sent - self.max_events)):]
         buffer.append((protocol.TRUNCATED,))
+        buffer += [message for message in past if self.past_cut.keeps(message)]
         self.channel.flush()
+
+    def _keep_past_cut(self, names: list[str], steps: bytes, ends: bytes) -> None:
+        """A batch past the cut: what a reader needs whole goes, the rest is counted."""
+        past = self.past_cut
+        past.dropped["tasks"] += len(names)
+        past.dropped["steps"] += len(steps) // 24
+        kept_ends = past.ends(ends)
+        kept = [message for message in self.buffer if past.keeps(message)]
+        self.buffer.clear()
+        self.buffer += kept
+        if kept_ends:
+            self.channel.frame(protocol.FRAME_ENDS, kept_ends, record=16)
+        if kept or kept_ends:
+            self.channel.flush()
 
     def hook(self, where: str, call: Callable[..., Any], *args: Any) -> Any:
         """Call one of the recorder's hooks for the loop: while recording is
@@ -393,6 +413,8 @@ class Recorder(Core):
         self.waits.clear()
         self._flush_partial_lines()
         self.flush()
+        if self.truncated:
+            self.channel.send(*self.past_cut.message())
         if error is not None:
             self.channel.send(protocol.ERROR, error)
         # The run's duration is its loop time, unless something happened after

@@ -122,12 +122,12 @@ def test_every_limit_has_a_status_and_a_message_naming_its_value() -> None:
     odd = Limits(wall_seconds=7.5, cpu_seconds=3, memory_bytes=96 * 1024 * 1024, output_bytes=5 * 1024,
                  max_events=123, max_tasks=45, horizon_seconds=99, file_size_bytes=300 * 1024,
                  tmp_bytes=2 * 1024 * 1024, tmp_files=77, open_files=17, processes=9, channel_bytes=3 * 1024 * 1024,
-                 max_rejected=5, answer_bytes=7 * 1024 * 1024)
+                 max_rejected=5, answer_bytes=7 * 1024 * 1024, parse_cpu_ratio=1.5)
     shown = {"wall_seconds": "7.5 s", "cpu_seconds": "3 s", "memory_bytes": "96 MiB", "output_bytes": "5 KiB",
              "max_events": "123 events", "max_tasks": "45 tasks", "horizon_seconds": "99 s",
              "file_size_bytes": "300 KiB", "tmp_bytes": "2048 KiB of space, or its 77 files",
              "open_files": "17 open files", "processes": "9 processes", "channel_bytes": "3 MiB",
-             "max_rejected": "5 bad messages", "answer_bytes": "7168 KiB"}
+             "max_rejected": "5 bad messages", "answer_bytes": "7168 KiB", "parse_cpu_ratio": "more than 1.5 times"}
     for name, template in LIMIT_MESSAGES.items():
         assert shown[name] in limit_message(template, odd), name
 

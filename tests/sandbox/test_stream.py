@@ -168,9 +168,16 @@ def test_caps_truncate_instead_of_growing() -> None:
     b = builder(max_items=5, max_tasks=2)
     b.feed(line(*[["task", i, f"T{i}", "c", None, None, 0] for i in range(1, 5)]))
     b.feed(line(*[["out", 0, None, "stdout", "x"] for _ in range(10)]))
+    b.feed(line(*[["event", 0, "warning", None, "w", None] for _ in range(5)],
+                ["event", 0, "exception", None, "boom", None]))
     assert len(b.trace.tasks) == 2
-    assert len(b.trace.output) == 3
+    # Output has a cap of its own, and an exception is kept whole: past the
+    # item cap the trace is cut for the rest, and says what it left out.
+    assert len(b.trace.output) == 10
+    assert [event.kind for event in b.trace.events] == ["warning"] * 3 + ["exception"]
     assert b.trace.truncated
+    b.finish()
+    assert b.trace.cut == {"at": 0.0, "dropped": {"events": 2, "tasks": 2}}
 
 
 def test_output_bytes_are_counted_past_the_cap() -> None:

@@ -106,7 +106,7 @@ def test_the_answer_is_bounded_as_the_trace_is_built() -> None:
         b.feed(line(*[["event", 0, "note", 1, "é" * 2000, None]] * 4))  # 48 KB of escapes
     trace = b.finish()
     size = len(dumps(trace.to_json()))
-    assert b.answer_cut and trace.truncated and size < 100_000 + ANSWER_RESERVE
+    assert b.caps.answer_cut and trace.truncated and size < 100_000 + ANSWER_RESERVE
     assert 20 <= len(trace.events) < 30  # 4 KB each
 
 
@@ -126,4 +126,4 @@ def test_the_answers_estimate_is_an_upper_bound(text: str) -> None:
     assert trace.tasks and trace.slices and trace.waits and trace.output and trace.events and trace.error
     data = trace.to_json()
     items = {"tasks": [], "slices": [], "waits": [], "output": [], "events": [], "error": None}
-    assert len(dumps(data)) - len(dumps({**data, **items})) <= b.answer_spent
+    assert len(dumps(data)) - len(dumps({**data, **items})) <= b.caps.answer_spent
