@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import selectors
 import time
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from playground.model.trace import Event, Trace
 from playground.sandbox.cgroups import SlotCgroup, Usage
@@ -79,11 +79,16 @@ def run_snippet(jail: Jail, code: str, clock: Clock, limits: Limits, slot: int =
         payload = settings.to_line() + code.encode("utf-8", "surrogatepass")
         before = _usage(cgroup, reset=True)
         started = time.monotonic()
-        stop_reason, raw = _watch(jailed, payload, builder, limits, started, ParseBudget(cgroup, limits))
+        stop_reason, raw, ran_until = _watch(jailed, payload, builder, limits, started, ParseBudget(cgroup, limits))
     finally:
         jailed.discard()
     trace = builder.trace
     trace.wall = round(time.monotonic() - started, 6)
+    if builder.claimed_status is None:
+        # Stopped, or ended without its end: the trace runs to the moment it
+        # stopped, not to its last event (a real-clock sleep cut at the wall
+        # limit ran 10 s, not the 0.6 ms before it began).
+        trace.duration = max(trace.duration, round(ran_until, 6))
     builder.raw_output(raw[: limits.output_bytes])
     after = _usage(cgroup)
     evidence = Evidence(stop_reason, jailed.returncode, builder.claimed_status, trace.wall, trace.truncated,
@@ -147,14 +152,30 @@ class ParseBudget:
         return self.spent <= allowed
 
 
+class Watched(NamedTuple):
+    """How a watch ended: why the server stopped the run (None: it ended by
+    itself), its raw output, and how far its clock had come when it stopped
+    (the stream's last time, plus the real time since the stream last spoke)."""
+
+    stop_reason: StopReason | None
+    raw: bytes
+    ran_until: float
+
+
 def _watch(jailed: JailRun, payload: bytes, builder: StreamParser, limits: Limits, started: float,
-           budget: ParseBudget) -> tuple[StopReason | None, bytes]:
+           budget: ParseBudget) -> Watched:
     """Feed the run, read it until it ends or a limit is hit; why it stopped."""
     jailed.hand_over(payload)
     raw = bytearray(jailed.early)
     channel_bytes = 0
     deadline = started + limits.wall_seconds
     exited_at: float | None = None
+    heard_at, heard = started, 0.0
+
+    def stopped(reason: StopReason | None) -> Watched:
+        at = exited_at if reason is None and exited_at is not None else time.monotonic()
+        return Watched(reason, bytes(raw), heard + max(0.0, at - heard_at))
+
     with selectors.DefaultSelector() as selector:
         selector.register(jailed.events_read, selectors.EVENT_READ, "events")
         selector.register(jailed.raw_read, selectors.EVENT_READ, "raw")
@@ -162,7 +183,7 @@ def _watch(jailed: JailRun, payload: bytes, builder: StreamParser, limits: Limit
         while selector.get_map():
             now = time.monotonic()
             if now >= deadline:
-                return "timeout", bytes(raw)
+                return stopped("timeout")
             if exited_at is not None and now - exited_at > EXIT_DRAIN_SECONDS:
                 break
             for key, _ in selector.select(min(deadline - now, EXIT_DRAIN_SECONDS)):
@@ -179,16 +200,17 @@ def _watch(jailed: JailRun, payload: bytes, builder: StreamParser, limits: Limit
                 elif key.data == "events":
                     channel_bytes += len(data)
                     if not budget.feed(builder, data):
-                        return "parse_cost", bytes(raw)
+                        return stopped("parse_cost")
+                    heard_at, heard = time.monotonic(), builder.latest_time()
                 elif len(raw) <= limits.output_bytes:
                     raw += data
             if builder.output_bytes + len(raw) > limits.output_bytes:
-                return "output_limit", bytes(raw)
+                return stopped("output_limit")
             if channel_bytes > limits.channel_bytes:
-                return "channel", bytes(raw)
+                return stopped("channel")
             if builder.stopped:
-                return "rejected", bytes(raw)
-    return None, bytes(raw)
+                return stopped("rejected")
+    return stopped(None)
 
 
 def _errors(trace: Trace) -> tuple[dict[str, Any], ...]:

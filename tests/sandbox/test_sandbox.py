@@ -260,3 +260,16 @@ def test_only_embed_pages_may_be_framed() -> None:
     assert "script-src 'self'" in embed.headers["Content-Security-Policy"]
     assert "X-Frame-Options" not in embed.headers
     assert embed.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_run_stopped_at_a_limit_shows_the_time_it_ran(jail: Bubblewrap) -> None:
+    """Its timeline runs to the moment it was stopped, not to its last event."""
+    trace = run_snippet(jail, textwrap.dedent("""
+        import asyncio
+        print("waiting")
+        asyncio.run(asyncio.sleep(60))
+    """), "real", Limits(wall_seconds=1.5)).to_json()
+    assert trace["status"] == "timeout"
+    assert 1.4 <= trace["duration"] <= trace["wall"] + 0.05
+    [limit] = [event for event in trace["events"] if event["kind"] == "limit"]
+    assert limit["t"] == trace["duration"]
