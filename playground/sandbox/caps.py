@@ -5,7 +5,8 @@ The stream parser asks ``TraceCaps`` before keeping each item: within
 within the answer's bytes (an upper bound of each item's JSON, so the answer
 never passes ``LIMIT_ANSWER_BYTES``). Output, errors, task ends and the kinds
 of event a reader needs whole pass the item cap (they have caps of their
-own) but not the answer's. Past a cap the trace is ``truncated``, and
+own) and take the answer's bytes from a share of their own
+(``KEPT_SHARE``), so items filling the answer never cut them. Past a cap the trace is ``truncated``, and
 ``seal`` writes its ``cut``: the moment from which it no longer holds
 everything, and how many of each kind it left out, the tracer's count of
 what it did not send added in.
@@ -18,14 +19,20 @@ from collections.abc import Callable
 from playground.model.answer import ITEM_BYTES
 from playground.model.trace import Trace
 
+# The share of the answer kept for what a reader needs whole.
+KEPT_SHARE = 4
+
 
 class TraceCaps:
     def __init__(self, trace: Trace, max_items: int, answer_room: int, now: Callable[[], float]) -> None:
         self.trace = trace
         self.max_items = max_items
         self.items = 0
-        # The answer's bytes taken by the items kept (an upper bound of their JSON).
-        self.answer_room = answer_room
+        # The answer's bytes taken by the items kept (an upper bound of their
+        # JSON), and by what is kept whole, each within its share.
+        self.kept_room = answer_room // KEPT_SHARE
+        self.kept_spent = 0
+        self.answer_room = answer_room - self.kept_room
         self.answer_spent = 0
         self.answer_cut = False
         self._now = now
@@ -54,6 +61,15 @@ class TraceCaps:
             self.answer_cut = self.trace.truncated = True
             return False
         self.answer_spent += size
+        return True
+
+    def keep(self, size: int) -> bool:
+        """Take ``size`` bytes of the answer for what is kept whole (output,
+        errors, the events a reader needs), within its own share."""
+        if self.kept_spent + size > self.kept_room:
+            self.trace.truncated = True
+            return False
+        self.kept_spent += size
         return True
 
     def slices_room(self) -> tuple[int, bool]:

@@ -214,7 +214,7 @@ class StreamParser:
         record.ended = at
         record.state = state  # type: ignore[assignment]
         if state == "error":
-            if not self.caps.spend(json_size(kind) + json_size(message)):
+            if not self.caps.keep(json_size(kind) + json_size(message)):
                 kind = message = ""  # the answer is full: the task still failed
             record.error = {"type": kind, "message": message, "line": where}
 
@@ -336,7 +336,7 @@ class StreamParser:
         self.output_bytes += len(item.text.encode()) + 1
         # Output is bounded by its own cap, never by the items': a cut trace
         # still holds everything the run printed.
-        if self.output_bytes <= self.max_output_bytes and self.caps.spend(ITEM_BYTES["output"] + json_size(item.text)):
+        if self.output_bytes <= self.max_output_bytes and self.caps.keep(ITEM_BYTES["output"] + json_size(item.text)):
             self.trace.output.append(item)
 
     def raw_output(self, raw: bytes) -> None:
@@ -348,7 +348,7 @@ class StreamParser:
         at = self.latest_time()
         for line in raw.decode("utf-8", "replace").splitlines():
             text = clean_text(line, MAX_TEXT)
-            if not self.caps.spend(ITEM_BYTES["output"] + json_size(text)):
+            if not self.caps.keep(ITEM_BYTES["output"] + json_size(text)):
                 return
             self.trace.output.append(Output(at, None, "stderr", text))
 
@@ -364,7 +364,7 @@ class StreamParser:
         if kept or self.caps.room("events"):
             item = Event(at, clean_text(kind, 40), task_id, clean_text(message, MAX_MESSAGE), where)
             size = ITEM_BYTES["event"] + json_size(item.kind) + json_size(item.message)
-            if self.caps.spend(size) if kept else self.caps.count(size, "events"):
+            if self.caps.keep(size) if kept else self.caps.count(size, "events"):
                 self.trace.events.append(item)
 
     def _error(self, error: object) -> None:
@@ -372,7 +372,7 @@ class StreamParser:
         size = ITEM_BYTES["error"] + json_size(described["type"]) + json_size(described["message"]) + sum(
             ITEM_BYTES["frame"] + json_size(frame["name"]) + json_size(frame["text"])
             for frame in described["traceback"])
-        if not self.caps.spend(size):
+        if not self.caps.keep(size):
             described["message"], described["traceback"] = "", []  # the answer is full: say only what failed
         self.trace.error = described
 
