@@ -1,6 +1,6 @@
 // Calls to the playground's JSON API, for the main page and the embed page.
 
-const str = (v) => (v === null || v === undefined ? "" : String(v));
+import { str } from "./values.js";
 
 /**
  * POST JSON to url. Resolves to {ok: true, body} or {ok: false, message,
@@ -82,4 +82,16 @@ export async function postRun(url, payload) {
   if (!answer.ok || !answer.body || answer.body.format !== "columnar") return answer;
   const trace = expandTrace(answer.body);
   return trace ? { ok: true, body: trace } : { ok: false, message: "The playground sent an answer this page cannot read." };
+}
+
+/**
+ * The API of the playground mounted at root ("/" or "/app/"): postJSON and
+ * postRun with addresses relative to that root ("api/run").
+ */
+export function apiClient(root) {
+  const base = new URL(root, location.origin);
+  return {
+    postJSON: (path, payload) => postJSON(new URL(path, base), payload),
+    postRun: (path, payload) => postRun(new URL(path, base), payload),
+  };
 }
