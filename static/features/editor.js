@@ -3,6 +3,8 @@
 // Shift+Tab indent; each page adds its own options and keys. And the lines
 // a run points at: the failing line marked, a line shown on request.
 
+import { validLine } from "../lib/values.js";
+
 export function pythonEditor(host, { run, extraKeys = {}, ...options }) {
   return CodeMirror(host, {
     mode: "python",
@@ -28,7 +30,7 @@ export function pythonEditor(host, { run, extraKeys = {}, ...options }) {
  * scrolls to it, flashing the line for a moment if `flash`.
  */
 export function editorLines(editor, { flash = false, scrollMargin = 60 } = {}) {
-  const inEditor = (line) => Number.isInteger(line) && line >= 1 && line <= editor.lineCount();
+  const inEditor = (line) => validLine(line) && line <= editor.lineCount();
   let errorLine = null;
   let flashed = null;
   let flashTimer = 0;

@@ -6,7 +6,7 @@
 // Format: https://docs.google.com/document/d/1CvAClvFfyA5R-PhYUmn5OOQtYMH4h6I0nSsKchNAySU
 
 import { download } from "../lib/download.js";
-import { asArray, str } from "../lib/values.js";
+import { asArray, isMissing, str } from "../lib/values.js";
 
 const PID = 1;
 const LOOP_TID = 0; // steps of plain callbacks, and events of no task
@@ -23,7 +23,7 @@ export function toChromeTrace(trace) {
     events.push({ ph: "M", pid: PID, tid, name: "thread_name", args: { name: `${str(task.name)} · ${str(task.coro)}` } });
     events.push({ ph: "M", pid: PID, tid, name: "thread_sort_index", args: { sort_index: index + 1 } });
   });
-  const trackOf = (task) => (task === null || task === undefined ? LOOP_TID : Number(task));
+  const trackOf = (task) => (isMissing(task) ? LOOP_TID : Number(task));
 
   for (const slice of asArray(trace.slices)) {
     events.push({
@@ -48,7 +48,7 @@ export function toChromeTrace(trace) {
   }
   for (const event of asArray(trace.events)) {
     events.push({
-      ph: "i", s: event.task === null || event.task === undefined ? "p" : "t", pid: PID, tid: trackOf(event.task),
+      ph: "i", s: isMissing(event.task) ? "p" : "t", pid: PID, tid: trackOf(event.task),
       ts: us(event.t), name: `${str(event.kind)}: ${str(event.message)}`, cat: str(event.kind),
       args: event.line ? { line: event.line } : {},
     });

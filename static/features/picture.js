@@ -5,7 +5,7 @@
 import { svgElement as el } from "../lib/dom.js";
 import { download } from "../lib/download.js";
 import { formatDuration } from "../lib/format.js";
-import { num, str } from "../lib/values.js";
+import { asObject, isMissing, num, str } from "../lib/values.js";
 import { axisUnit } from "../timeline/axis.js";
 import { PHASE_NAMES, buildModel } from "../timeline/model.js";
 
@@ -37,7 +37,7 @@ function text(parent, attrs, content) {
 
 /** The timeline of trace as a standalone SVG element. */
 export function timelineSvg(trace, title = "asyncio playground") {
-  const model = buildModel(trace && typeof trace === "object" ? trace : {});
+  const model = buildModel(asObject(trace) || {});
   const c = palette();
   const lanes = model.lanes.slice(0, MAX_LANES);
   const cut = model.lanes.length - lanes.length;
@@ -84,7 +84,7 @@ function drawLane(root, lane, top, { odd, domain, x, c }) {
   }
   const task = lane.task;
   if (task) {
-    const ended = task.ended === null || task.ended === undefined ? domain : num(task.ended, domain);
+    const ended = isMissing(task.ended) ? domain : num(task.ended, domain);
     el("line", { x1: x(task.created), x2: Math.max(x(ended), x(task.created) + 1), y1: cy, y2: cy, stroke: c.life, "stroke-width": 1.5 }, root);
   }
   for (const s of lane.scheduled) {
@@ -107,7 +107,7 @@ function drawLane(root, lane, top, { odd, domain, x, c }) {
     const mx = x(o.t);
     el("path", { d: `M${mx} ${cy - 12}L${mx + 4} ${cy - 8}L${mx} ${cy - 4}L${mx - 4} ${cy - 8}Z`, fill: o.stream === "stderr" ? c.error : c.printed }, root);
   }
-  if (task && task.ended !== null && task.ended !== undefined) {
+  if (task && !isMissing(task.ended)) {
     const ex = x(task.ended);
     if (task.state === "error") el("circle", { cx: ex, cy, r: 5, fill: c.error }, root);
     else if (task.state === "cancelled") el("line", { x1: ex - 3, x2: ex + 3, y1: cy + 6, y2: cy - 6, stroke: c.cancelled, "stroke-width": 2 }, root);

@@ -8,7 +8,7 @@
 import { emptyNote } from "../lib/dom.js";
 import { formatDuration, formatSeconds, plural } from "../lib/format.js";
 import { eventNotes, taskNames } from "../lib/trace.js";
-import { asArray, asObject, num, str, validLine } from "../lib/values.js";
+import { asArray, asObject, isMissing, num, str, validLine } from "../lib/values.js";
 import { clearTimeline, renderTimeline } from "../timeline/index.js";
 import { STATUS_TITLE } from "./status.js";
 
@@ -172,7 +172,7 @@ function outputRow(o, names) {
   t.textContent = formatSeconds(o.t);
   const task = document.createElement("span");
   task.className = "out-task";
-  task.textContent = o.task === null || o.task === undefined ? "\u2014" : names.get(o.task) || `task ${str(o.task)}`;
+  task.textContent = isMissing(o.task) ? "\u2014" : names.get(o.task) || `task ${str(o.task)}`;
   const text = document.createElement("span");
   text.className = "out-text";
   text.textContent = str(o.text).replace(/\n$/, "");

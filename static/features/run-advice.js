@@ -7,7 +7,7 @@
 import { element, lineLink } from "../lib/dom.js";
 import { formatSeconds } from "../lib/format.js";
 import { eventNotes } from "../lib/trace.js";
-import { asArray, isMissing, str, num, validLine } from "../lib/values.js";
+import { asArray, isMissing, num, str, validLine } from "../lib/values.js";
 
 const ADVICE = {
   timeout:

@@ -6,16 +6,16 @@
 // iframe, and the one script tag (static/embed.js) with a <pre> block.
 // Snippet text only ever goes into form fields' values, never into markup.
 
-import { element, readPageData } from "../lib/dom.js";
+import { $, element, readPageData } from "../lib/dom.js";
 import { download } from "../lib/download.js";
-import { str } from "../lib/values.js";
+import { asObject, str } from "../lib/values.js";
 
 const escapeHtml = (text) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 /** The snippet of a /s/<id> page: {mode: "code", code, clock} or {mode: "urls", urls, ...}; null elsewhere. */
 export function readSharedSnippet() {
   const data = readPageData("snippet-data");
-  return data && typeof data === "object" ? data : null;
+  return asObject(data);
 }
 
 async function copyText(field, button) {
@@ -62,13 +62,26 @@ function dialog(testid, title, body) {
   return node;
 }
 
+/** Open a dialog afresh (no outcome shown yet). */
+function reopen(node) {
+  delete node.dataset.state;
+  if (!node.open) node.showModal();
+}
+
+/** Save, and mark the dialog with the outcome: the saved snippet, or null once status says why not. */
+async function saveInto(node, status, save) {
+  const saved = await save();
+  node.dataset.state = saved.ok ? "saved" : "error";
+  if (!saved.ok) status.textContent = saved.message;
+  return saved.ok ? saved : null;
+}
+
 /**
  * Wire the header's Share, Download .py and Embed buttons. options: api (the
  * API client), currentSnippet() (what Share saves), isUrlMode(), and
  * downloadable() ({text, filename} for Download .py).
  */
 export function initShare({ api, currentSnippet, isUrlMode, downloadable }) {
-  const $ = (selector) => document.querySelector(selector);
   const actions = $(".share-actions");
 
   /** Save what is on the page: {ok, id, url, snippet} or {ok: false, message}. */
@@ -102,15 +115,9 @@ function shareDialog(save) {
   return async () => {
     field.value = "";
     status.textContent = "Saving\u2026";
-    delete node.dataset.state;
-    if (!node.open) node.showModal();
-    const saved = await save();
-    if (!saved.ok) {
-      node.dataset.state = "error";
-      status.textContent = saved.message;
-      return;
-    }
-    node.dataset.state = "saved";
+    reopen(node);
+    const saved = await saveInto(node, status, save);
+    if (!saved) return;
     status.textContent = saved.snippet.mode === "urls" ? "The URL list is saved. Its link:" : "The snippet is saved. Its link:";
     field.value = saved.url;
     field.select();
@@ -164,22 +171,15 @@ function embedDialog(save, isUrlMode, embedScript) {
     embedded = null;
     iframeField.value = "";
     scriptField.value = "";
-    delete node.dataset.state;
-    if (!node.open) node.showModal();
+    reopen(node);
     if (isUrlMode()) {
       node.dataset.state = "error";
       status.textContent = "Embeds run code. Switch to code mode (Open in code mode gives the code of this URL list), or use Share for a link to the list.";
       return;
     }
     status.textContent = "Saving\u2026";
-    const saved = await save();
-    if (!saved.ok) {
-      node.dataset.state = "error";
-      status.textContent = saved.message;
-      return;
-    }
-    embedded = saved;
-    node.dataset.state = "saved";
+    embedded = await saveInto(node, status, save);
+    if (!embedded) return;
     status.textContent = "Paste one of these into your page.";
     updateFields();
   };

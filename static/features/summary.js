@@ -6,7 +6,7 @@
 
 import { element, lineLink } from "../lib/dom.js";
 import { formatDuration, formatSeconds, plural } from "../lib/format.js";
-import { num, objectsIn, str } from "../lib/values.js";
+import { isMissing, num, objectsIn, str } from "../lib/values.js";
 
 /** How to fix a blocking step, from its reason. */
 export function fixFor(reason) {
@@ -41,7 +41,7 @@ export function summarize(trace) {
   const waits = objectsIn(trace.waits);
   const slices = objectsIn(trace.slices);
   const duration = num(trace.duration, 0);
-  const parents = new Set(tasks.map((t) => t.parent).filter((p) => p !== null && p !== undefined));
+  const parents = new Set(tasks.map((t) => t.parent).filter((p) => !isMissing(p)));
   // Tasks that do the work: a task that created others mostly waits for
   // them, and counting its wait would count the same time twice.
   const workers = tasks.filter((t) => !parents.has(t.id));

@@ -7,7 +7,7 @@
 
 import { element, emptyNote } from "../lib/dom.js";
 import { formatDuration, formatSeconds, plural } from "../lib/format.js";
-import { num, objectsIn, str } from "../lib/values.js";
+import { isMissing, num, objectsIn, str, validLine } from "../lib/values.js";
 
 const PAGE = 500;
 
@@ -16,7 +16,7 @@ const COLUMNS = [
   { key: "coro", label: "Coroutine", value: (t) => str(t.coro), text: (t) => str(t.coro) },
   { key: "state", label: "State", value: (t) => str(t.state), text: (t) => str(t.state) || "pending" },
   { key: "created", label: "Created", value: (t) => num(t.created, 0), text: (t) => formatSeconds(t.created), numeric: true },
-  { key: "ended", label: "Ended", value: (t) => num(t.ended, Infinity), text: (t) => (t.ended === null || t.ended === undefined ? "\u2014" : formatSeconds(t.ended)), numeric: true },
+  { key: "ended", label: "Ended", value: (t) => num(t.ended, Infinity), text: (t) => (isMissing(t.ended) ? "\u2014" : formatSeconds(t.ended)), numeric: true },
   { key: "busy", label: "Busy", value: (t) => num(t.busy, 0), text: (t) => formatDuration(num(t.busy, 0)), numeric: true },
   { key: "waiting", label: "Waiting", value: (t) => num(t.waiting, 0), text: (t) => formatDuration(num(t.waiting, 0)), numeric: true },
   { key: "scheduled", label: "Scheduled", value: (t) => num(t.scheduled, 0), text: (t) => formatDuration(num(t.scheduled, 0)), numeric: true },
@@ -111,7 +111,7 @@ function taskRow(t, onSelectLine) {
     const cell = document.createElement(index === 0 ? "th" : "td");
     if (index === 0) cell.scope = "row";
     if (c.numeric) cell.className = "num";
-    if (index === 0 && Number.isInteger(t.line) && t.line > 0 && typeof onSelectLine === "function") {
+    if (index === 0 && validLine(t.line) && typeof onSelectLine === "function") {
       const button = element("button", { type: "button", class: "line-link", text: c.text(t), title: `created at line ${t.line}: show it in the editor` });
       button.addEventListener("click", () => onSelectLine(t.line));
       cell.appendChild(button);

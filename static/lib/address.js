@@ -7,20 +7,18 @@ export function codeFragment(code, clock) {
   return `#code=${encodeURIComponent(code)}&clock=${encodeURIComponent(clock)}`;
 }
 
+const fragmentParams = () => new URLSearchParams(location.hash.replace(/^#/, ""));
+
 /** The code of a #code=... fragment: {code, clock, run}, or null. */
 export function readCodeFragment() {
-  const hash = location.hash.replace(/^#/, "");
-  if (!hash) return null;
-  const params = new URLSearchParams(hash);
+  const params = fragmentParams();
   if (!params.has("code")) return null;
   return { code: params.get("code") || "", clock: params.get("clock"), run: params.get("run") === "1" };
 }
 
 /** The parameters of a #urls=... fragment (URL mode), or null. */
 export function readUrlsFragment() {
-  const hash = location.hash.replace(/^#/, "");
-  if (!hash) return null;
-  const params = new URLSearchParams(hash);
+  const params = fragmentParams();
   return params.has("urls") ? params : null;
 }
 
@@ -33,8 +31,7 @@ export function replaceAddress(search, hash) {
 /** The query's then the fragment's parameters, the fragment's winning. */
 export function addressOptions() {
   const options = new URLSearchParams(location.search);
-  const hash = new URLSearchParams(location.hash.replace(/^#/, ""));
-  for (const [key, value] of hash) options.set(key, value);
+  for (const [key, value] of fragmentParams()) options.set(key, value);
   return options;
 }
 

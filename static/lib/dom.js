@@ -1,7 +1,12 @@
 // Building page elements. Text goes in as text (textContent), never as
 // markup, so anything from a run or a user is safe to pass.
 
+import { isMissing } from "./values.js";
+
 const SVG_NS = "http://www.w3.org/2000/svg";
+
+/** The page's first element that matches a CSS selector. */
+export const $ = (selector) => document.querySelector(selector);
 
 /**
  * A new HTML element. attrs are attributes, except `text`, which becomes its
@@ -23,7 +28,7 @@ export function svgElement(name, attrs, parent) {
   if (attrs) {
     for (const key of Object.keys(attrs)) {
       const value = attrs[key];
-      if (value !== null && value !== undefined) node.setAttribute(key, String(value));
+      if (!isMissing(value)) node.setAttribute(key, String(value));
     }
   }
   if (parent) parent.appendChild(node);

@@ -14,12 +14,11 @@ import { runControl } from "../features/run-control.js";
 import { StatusBox } from "../features/status.js";
 import { addressOptions, codeFragment, optionIsOn } from "../lib/address.js";
 import { apiClient } from "../lib/api.js";
-import { readPageData } from "../lib/dom.js";
+import { $, readPageData } from "../lib/dom.js";
 import { str } from "../lib/values.js";
 
 const HEIGHT_MESSAGE = "asyncio-playground:height";
 
-const $ = (selector) => document.querySelector(selector);
 const main = $("#embed");
 const editorHost = $('[data-testid="editor"]');
 const root = main.dataset.root || "/";

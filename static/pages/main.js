@@ -21,9 +21,9 @@ import { renderTaskTable } from "../features/tasktable.js";
 import { initUrlMode } from "../features/urlmode/index.js";
 import { codeFragment, readCodeFragment, readUrlsFragment, replaceAddress } from "../lib/address.js";
 import { apiClient } from "../lib/api.js";
+import { $ } from "../lib/dom.js";
 import { num, str } from "../lib/values.js";
 
-const $ = (selector) => document.querySelector(selector);
 
 const IDLE_TEXT = {
   code: "Press Run (Ctrl+Enter) to see what the event loop does.",
@@ -36,7 +36,7 @@ const EMPTY_TIMELINE = {
 
 /** The app's URL prefix ("/" at the root, "/app/" when mounted below it). */
 function scriptRoot() {
-  const link = document.querySelector("a.brand");
+  const link = $("a.brand");
   const href = link ? link.getAttribute("href") || "/" : "/";
   return href.endsWith("/") ? href : `${href}/`;
 }

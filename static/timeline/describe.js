@@ -2,7 +2,7 @@
 // the lines of its tooltip and of its screen-reader label.
 
 import { formatBytes, formatDuration, plural } from "../lib/format.js";
-import { num, str } from "../lib/values.js";
+import { asObject, isMissing, num, str } from "../lib/values.js";
 
 /** The lines that describe a lane's task; fmt(t) writes a time. */
 export function describeTask(lane, model, fmt) {
@@ -11,13 +11,13 @@ export function describeTask(lane, model, fmt) {
   if (typeof task.url === "string") return describeRequest(task, fmt);
   const lines = [];
   let created = `created at ${fmt(task.created)}`;
-  if (task.line !== null && task.line !== undefined) created += ` (line ${str(task.line)})`;
-  if (task.parent !== null && task.parent !== undefined && model.names.has(task.parent)) {
+  if (!isMissing(task.line)) created += ` (line ${str(task.line)})`;
+  if (!isMissing(task.parent) && model.names.has(task.parent)) {
     created += ` by ${model.names.get(task.parent)}`;
   }
   lines.push(created);
   const state = str(task.state) || "pending";
-  if (task.ended === null || task.ended === undefined) {
+  if (isMissing(task.ended)) {
     lines.push(`${state}: never finished`);
   } else {
     lines.push(`${state} at ${fmt(task.ended)}`);
@@ -34,9 +34,9 @@ export function describeTask(lane, model, fmt) {
 
 /** What a URL-mode task's label says: the URL, its answer or its failure. */
 function describeRequest(task, fmt) {
-  const http = task.http && typeof task.http === "object" ? task.http : {};
+  const http = asObject(task.http) || {};
   const lines = [str(task.url)];
-  if (http.status !== null && http.status !== undefined) {
+  if (!isMissing(http.status)) {
     let answer = `HTTP ${str(http.status)}${str(http.reason) ? " " + str(http.reason) : ""}`;
     answer += ` \u00b7 ${formatBytes(http.bytes)}${http.truncated ? " (cut)" : ""}`;
     if (str(http.content_type)) answer += ` \u00b7 ${str(http.content_type)}`;
@@ -48,15 +48,15 @@ function describeRequest(task, fmt) {
   if (str(http.address)) lines.push(`address ${str(http.address)}`);
   if (str(http.error)) lines.push(str(http.error));
   if (str(http.note)) lines.push(str(http.note));
-  const ended = task.ended === null || task.ended === undefined ? "never finished" : fmt(task.ended);
+  const ended = isMissing(task.ended) ? "never finished" : fmt(task.ended);
   lines.push(`started ${fmt(task.created)}, ended ${ended}`);
   return lines;
 }
 
 /** The short second line of a URL-mode lane label. */
 export function requestSummary(task) {
-  const http = task.http && typeof task.http === "object" ? task.http : {};
+  const http = asObject(task.http) || {};
   if (task.error && typeof task.error === "object") return str(task.error.type) || "failed";
-  if (http.status === null || http.status === undefined) return "";
+  if (isMissing(http.status)) return "";
   return `${str(http.status)} \u00b7 ${formatBytes(http.bytes)}${http.truncated ? " (cut)" : ""}`;
 }

@@ -9,7 +9,7 @@ import { axisUnit, ticksFor, timeDecimals } from "./axis.js";
 import { AXIS_H, buildFrame, layout, visibleRows } from "./frame.js";
 import { drawLane } from "./lane.js";
 
-export const OVERSCAN = 8;
+const OVERSCAN = 8;
 export const MIN_SPAN = 1e-7;
 
 /** Draw state's view of its model into container (the frame is built if it is not there). */
@@ -89,11 +89,8 @@ function drawAxis(state, { width, x0, x1 }, { x }, ticks) {
  * {root, first, last, height}: the SVG and the rows [first, last) to draw.
  */
 function drawBand(state, { width, laneH, x0, plotW }, { x }, ticks) {
-  const { scroll, lanes: root } = state.frame;
-  const viewTop = Math.max(0, scroll.scrollTop - AXIS_H);
-  const viewH = scroll.clientHeight || 400;
-  const first = Math.max(0, Math.floor(viewTop / laneH) - OVERSCAN);
-  const last = Math.min(state.rows.length, Math.ceil((viewTop + viewH) / laneH) + OVERSCAN);
+  const root = state.frame.lanes;
+  const [first, last] = rowsInView(state);
   state.drawnRows = [first, last];
   const height = Math.max(1, (last - first) * laneH + 8);
   root.replaceChildren();
@@ -119,6 +116,16 @@ function drawBand(state, { width, laneH, x0, plotW }, { x }, ticks) {
     svg("line", { x1: tx, x2: tx, y1: 0, y2: height }, grid);
   }
   return { root, first, last, height };
+}
+
+/** The rows [first, last) scrolled into view, with OVERSCAN more on each side. */
+export function rowsInView(state) {
+  const { scroll } = state.frame;
+  const { laneH } = state.geo;
+  const viewTop = Math.max(0, scroll.scrollTop - AXIS_H);
+  const first = Math.max(0, Math.floor(viewTop / laneH) - OVERSCAN);
+  const last = Math.min(state.rows.length, Math.ceil((viewTop + (scroll.clientHeight || 400)) / laneH) + OVERSCAN);
+  return [first, last];
 }
 
 /** Replay: what has not happened yet is shaded, and a cursor marks now. */

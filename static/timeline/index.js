@@ -17,7 +17,7 @@
 // targets, reasons, output) is inserted as text nodes, never as markup.
 
 import { emptyNote } from "../lib/dom.js";
-import { num } from "../lib/values.js";
+import { asObject, isMissing, num } from "../lib/values.js";
 import { MIN_SPAN, draw } from "./draw.js";
 import { AXIS_H, visibleRows } from "./frame.js";
 import { attach } from "./interact.js";
@@ -77,7 +77,7 @@ function controller(container, state) {
       api.setView({ t0: centre - ratio * span, t1: centre - ratio * span + span });
     },
     setCursor: (t) => {
-      state.cursor = t === null || t === undefined ? null : num(t, null);
+      state.cursor = isMissing(t) ? null : num(t, null);
       draw(container, state);
     },
     flashOutput: (index) => flashOutput(container, state, index),
@@ -117,7 +117,7 @@ export function renderTimeline(container, trace, options = {}) {
   performance.clearMarks("timeline-render-start");
   performance.mark("timeline-render-start");
   state.opts = options;
-  state.model = buildModel(trace && typeof trace === "object" ? trace : {});
+  state.model = buildModel(asObject(trace) || {});
   state.fullDomain = num(options.domain, 0) > 0 ? Math.max(options.domain, state.model.domain) : state.model.domain;
   state.view = { t0: 0, t1: state.fullDomain };
   state.cursor = null;

@@ -5,7 +5,7 @@
 
 import { element } from "../lib/dom.js";
 import { AXIS_H, ZOOM_STEP } from "./frame.js";
-import { OVERSCAN, draw } from "./draw.js";
+import { draw, rowsInView } from "./draw.js";
 
 /** Wire the reader's pointer, wheel, scroll and keys to the timeline drawn in container. */
 export function attach(container, state) {
@@ -174,10 +174,7 @@ function attachScroll(container, state, tooltip) {
     cancelAnimationFrame(pending);
     pending = requestAnimationFrame(() => {
       if (!state.model || !state.geo) return;
-      const { laneH } = state.geo;
-      const viewTop = Math.max(0, scroll.scrollTop - AXIS_H);
-      const first = Math.max(0, Math.floor(viewTop / laneH) - OVERSCAN);
-      const last = Math.min(state.rows.length, Math.ceil((viewTop + (scroll.clientHeight || 400)) / laneH) + OVERSCAN);
+      const [first, last] = rowsInView(state);
       if (first < state.drawnRows[0] || last > state.drawnRows[1]) draw(container, state);
     });
   }, { passive: true });

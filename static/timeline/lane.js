@@ -6,7 +6,7 @@
 
 import { formatDuration } from "../lib/format.js";
 import { svgElement as svg } from "../lib/dom.js";
-import { lineOf, num, str } from "../lib/values.js";
+import { asObject, isMissing, lineOf, num, str } from "../lib/values.js";
 import { describeTask, requestSummary } from "./describe.js";
 import { PHASE_LABEL, countDescendants } from "./model.js";
 
@@ -108,7 +108,7 @@ function drawLife({ plot, lane, cy, view }) {
   if (!task) return;
   const { x, visible } = view.scale;
   const { x0, x1 } = view.geo;
-  const open = task.ended === null || task.ended === undefined;
+  const open = isMissing(task.ended);
   const created = num(task.created, 0);
   const lifeEnd = open ? view.model.domain : num(task.ended, view.model.domain);
   if (!visible(created, lifeEnd)) return;
@@ -270,7 +270,7 @@ function drawPrints({ plot, lane, hits, who, view }) {
 function drawEnd({ plot, lane, hits, who, cy, view }) {
   const task = lane.task;
   const { x, visible, fmt } = view.scale;
-  if (!task || task.ended === null || task.ended === undefined || !visible(task.ended, task.ended)) return;
+  if (!task || isMissing(task.ended) || !visible(task.ended, task.ended)) return;
   const ended = task.ended;
   const ex = x(ended);
   const state = str(task.state);
@@ -278,7 +278,7 @@ function drawEnd({ plot, lane, hits, who, cy, view }) {
     const m = svg("g", { class: "tl-item tl-end tl-end-error" }, plot);
     svg("circle", { class: "tl-end-bg", cx: ex, cy, r: 6 }, m);
     svg("path", { d: `M${ex - 3} ${cy - 3}L${ex + 3} ${cy + 3}M${ex + 3} ${cy - 3}L${ex - 3} ${cy + 3}` }, m);
-    const err = task.error && typeof task.error === "object" ? task.error : null;
+    const err = asObject(task.error);
     const runError = view.model.error;
     const same = err && runError && str(runError.type) === str(err.type) ? lineOf(runError.line) : null;
     hits.push({

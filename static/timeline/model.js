@@ -3,7 +3,7 @@
 // created it), each with its slices, waits, output, request phases and
 // "scheduled" stretches; and the time span the run covers.
 
-import { asArray, num, objectsIn, str } from "../lib/values.js";
+import { asArray, asObject, isMissing, num, objectsIn, str } from "../lib/values.js";
 
 // URL mode: the phases of a request, in order, and what people read for them.
 // Each has its colour in css/timeline.css (.tl-phase-<name>) and
@@ -63,7 +63,7 @@ function scheduledSegments(lane) {
 function placeItems(trace, lanesById, grow) {
   let noTask = null;
   const laneFor = (id) => {
-    if (id !== null && id !== undefined && lanesById.has(id)) return lanesById.get(id);
+    if (!isMissing(id) && lanesById.has(id)) return lanesById.get(id);
     if (!noTask) noTask = newLane(null, "(no task)", "top level, callbacks");
     return noTask;
   };
@@ -90,7 +90,7 @@ function treeOrder(lanes, lanesById) {
   const roots = [];
   for (const lane of lanes) {
     const parent = lane.task.parent;
-    const parentLane = parent !== null && parent !== undefined && parent !== lane.id ? lanesById.get(parent) : null;
+    const parentLane = !isMissing(parent) && parent !== lane.id ? lanesById.get(parent) : null;
     if (parentLane) {
       lane.parentLane = parentLane;
       parentLane.children.push(lane);
@@ -141,14 +141,14 @@ export function buildModel(trace) {
   for (const lane of flat) {
     lane.slices.sort(byStart);
     lane.waits.sort(byStart);
-    const phases = lane.task && Array.isArray(lane.task.phases) ? lane.task.phases : [];
+    const phases = lane.task ? asArray(lane.task.phases) : [];
     lane.phases = phases.filter((p) => p && typeof p === "object" && PHASE_NAMES.includes(p.name));
     for (const p of lane.phases) grow(p.end);
     lane.scheduled = scheduledSegments(lane);
   }
 
   const duration = num(trace.duration, end);
-  const error = trace.error && typeof trace.error === "object" ? trace.error : null;
+  const error = asObject(trace.error);
   return { lanes: flat, names, domain: end > 0 ? end : 1e-3, duration, error };
 }
 

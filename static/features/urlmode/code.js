@@ -3,13 +3,13 @@
 // form changes; after a run it carries how long each URL took and what came
 // back, so the code opened in code mode waits as long as the real requests.
 
-import { num, str } from "../../lib/values.js";
+import { asArray, num, str } from "../../lib/values.js";
 
 /** The seconds each URL took in a URL-mode trace (its queueing left out), null where it never ended. */
 function took(trace) {
   return trace.tasks.map((task) => {
     if (!task || typeof task !== "object" || typeof task.ended !== "number") return null;
-    const phases = Array.isArray(task.phases) ? task.phases : [];
+    const phases = asArray(task.phases);
     const queued = phases.filter((p) => p && p.name === "queued").reduce((sum, p) => sum + num(p.end, 0) - num(p.start, 0), 0);
     return Math.max(0, Math.round((task.ended - num(task.created, 0) - queued) * 1000) / 1000);
   });

@@ -2,14 +2,13 @@
 // a bar for each total, the speed-up, and the second run's waterfall on the
 // same time scale as the first.
 
-import { element } from "../../lib/dom.js";
+import { $, element } from "../../lib/dom.js";
 import { formatDuration } from "../../lib/format.js";
 import { num } from "../../lib/values.js";
 import { clearTimeline, renderTimeline } from "../../timeline/index.js";
 
 /** The card; label(strategy) is how people read a strategy. */
 export function compareCard(label) {
-  const $ = (selector) => document.querySelector(selector);
   const card = $('[data-testid="compare"]');
   const summary = $('[data-testid="compare-summary"]');
   const speedup = $('[data-testid="speedup"]');

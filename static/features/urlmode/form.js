@@ -2,6 +2,7 @@
 // strategy, N (the Semaphore's size, shown only when a Semaphore is in
 // play) and "Compare with"; what a link or a saved snippet holds of it.
 
+import { $ } from "../../lib/dom.js";
 import { plural } from "../../lib/format.js";
 
 export const STRATEGY_NAMES = {
@@ -16,7 +17,6 @@ const splitUrls = (text) => text.split(/\r?\n/).map((line) => line.trim()).filte
 
 /** The form of the page's URL mode; onChange(what) after an edit: "urls", "strategy" or "limit". */
 export function urlForm({ onChange }) {
-  const $ = (selector) => document.querySelector(selector);
   const list = $('[data-testid="url-list"]');
   const hint = $('[data-testid="url-hint"]');
   const strategySelect = $('[data-testid="strategy"]');

@@ -6,7 +6,7 @@
 //
 // Everything from a run (URLs, messages, content types) is inserted as text.
 
-import { element } from "../../lib/dom.js";
+import { $, element } from "../../lib/dom.js";
 import { formatDuration, plural } from "../../lib/format.js";
 import { asArray, num, str } from "../../lib/values.js";
 import { renderTimeline } from "../../timeline/index.js";
@@ -21,14 +21,14 @@ import { urlForm } from "./form.js";
  * state), openInCodeMode(code), setHash(fragment), timelineBox.
  */
 export function initUrlMode({ api, statusLine, showOutput, requestError, running, openInCodeMode, setHash, timelineBox }) {
-  const openButton = document.querySelector('[data-testid="open-in-code"]');
+  const openButton = $('[data-testid="open-in-code"]');
   const form = urlForm({
     onChange: (what) => {
       if (what === "urls") code.forget();
       code.schedule();
     },
   });
-  const code = urlCode({ host: document.querySelector('[data-testid="url-code"]'), openButton, form, api });
+  const code = urlCode({ host: $('[data-testid="url-code"]'), openButton, form, api });
   const compare = compareCard(form.label);
   openButton.addEventListener("click", () => {
     if (code.runnable) openInCodeMode(code.runnable);
