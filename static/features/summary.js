@@ -4,11 +4,9 @@
 // summarize(trace) is pure (tested through the page); renderSummary draws
 // it into a container as text.
 
-import { formatDuration } from "./timeline.js";
-
-const num = (v, fallback) => (typeof v === "number" && Number.isFinite(v) ? v : fallback);
-const str = (v) => (v === null || v === undefined ? "" : String(v));
-const list = (v) => (Array.isArray(v) ? v.filter((x) => x && typeof x === "object") : []);
+import { element, lineLink } from "../lib/dom.js";
+import { formatDuration, formatSeconds, plural } from "../lib/format.js";
+import { isMissing, num, objectsIn, str } from "../lib/values.js";
 
 /** How to fix a blocking step, from its reason. */
 export function fixFor(reason) {
@@ -39,11 +37,11 @@ function maxOverlap(intervals) {
 }
 
 export function summarize(trace) {
-  const tasks = list(trace.tasks);
-  const waits = list(trace.waits);
-  const slices = list(trace.slices);
+  const tasks = objectsIn(trace.tasks);
+  const waits = objectsIn(trace.waits);
+  const slices = objectsIn(trace.slices);
   const duration = num(trace.duration, 0);
-  const parents = new Set(tasks.map((t) => t.parent).filter((p) => p !== null && p !== undefined));
+  const parents = new Set(tasks.map((t) => t.parent).filter((p) => !isMissing(p)));
   // Tasks that do the work: a task that created others mostly waits for
   // them, and counting its wait would count the same time twice.
   const workers = tasks.filter((t) => !parents.has(t.id));
@@ -63,13 +61,13 @@ export function summarize(trace) {
     concurrency = `${overlap} tasks overlapped: ${formatDuration(waited)} of waiting done in ${formatDuration(duration)}.`;
   } else if (waited > 0) {
     concurrency = `The waits ran one after another: ${formatDuration(waited)} of waiting took ${formatDuration(waited)}. Start the tasks together (asyncio.gather or create_task) to overlap them.`;
-  } else if (list(trace.events).some((e) => e.kind === "blocking")) {
+  } else if (objectsIn(trace.events).some((e) => e.kind === "blocking")) {
     concurrency = "Nothing overlapped: blocking steps held the loop, so the tasks ran one after another.";
   } else {
-    concurrency = `${tasks.length} task${tasks.length === 1 ? "" : "s"}, and none waited on anything.`;
+    concurrency = `${plural(tasks.length, "task")}, and none waited on anything.`;
   }
 
-  const warnings = list(trace.events)
+  const warnings = objectsIn(trace.events)
     .filter((e) => e.kind === "blocking")
     .map((e) => {
       const slice = slices.find((s) => s.blocking === true && Math.abs(num(s.end, 0) - num(e.t, 0)) < 1e-6);
@@ -93,58 +91,31 @@ export function summarize(trace) {
 /** Draw the summary as text; lines with a snippet line become buttons. */
 export function renderSummary(container, trace, { onSelectLine } = {}) {
   const s = summarize(trace);
-  container.replaceChildren();
-  const figures = document.createElement("dl");
-  figures.className = "summary-figures";
+  const figures = element("dl", { class: "summary-figures" });
   const add = (term, value, testid) => {
-    const dt = document.createElement("dt");
-    dt.textContent = term;
-    const dd = document.createElement("dd");
-    dd.textContent = value;
+    const dd = element("dd", { text: value });
     if (testid) dd.dataset.testid = testid;
-    const pair = document.createElement("div");
-    pair.append(dt, dd);
-    figures.append(pair);
+    figures.append(element("div", {}, [element("dt", { text: term }), dd]));
   };
   add("Total", formatDuration(s.total), "summary-total");
   add("Busy on the loop", `${formatDuration(s.busy)} (${Math.round(s.loopShare * 100)}% of the run)`, "summary-busy");
   add("Tasks", String(s.tasks));
   add("Ready, waiting for the loop", formatDuration(s.scheduled));
-  container.appendChild(figures);
-
-  const words = document.createElement("p");
-  words.className = "summary-concurrency";
-  words.dataset.testid = "summary-concurrency";
-  words.textContent = s.concurrency;
-  container.appendChild(words);
-
-  if (s.warnings.length) {
-    const ul = document.createElement("ul");
-    ul.className = "summary-warnings";
-    for (const w of s.warnings.slice(0, 10)) {
-      const li = document.createElement("li");
-      li.dataset.testid = "summary-warning";
-      const what = document.createElement("span");
-      what.textContent = `${w.t.toFixed(3)} s \u00b7 ${w.message}${w.line ? ` (line ${w.line})` : ""}. `;
-      const fix = document.createElement("strong");
-      fix.textContent = w.fix;
-      li.append(what, fix);
-      if (w.line && typeof onSelectLine === "function") {
-        const button = document.createElement("button");
-        button.type = "button";
-        button.className = "line-link";
-        button.textContent = `show line ${w.line}`;
-        button.addEventListener("click", () => onSelectLine(w.line));
-        li.append(" ", button);
-      }
-      ul.appendChild(li);
-    }
-    if (s.warnings.length > 10) {
-      const li = document.createElement("li");
-      li.textContent = `\u2026 and ${s.warnings.length - 10} more blocking steps`;
-      ul.appendChild(li);
-    }
-    container.appendChild(ul);
-  }
+  const words = element("p", { class: "summary-concurrency", "data-testid": "summary-concurrency", text: s.concurrency });
+  container.replaceChildren(figures, words);
+  if (s.warnings.length) container.append(warningList(s.warnings, onSelectLine));
   return s;
+}
+
+/** The blocking steps (the first ten), each with its fix and a link to its line. */
+function warningList(warnings, onSelectLine) {
+  const ul = element("ul", { class: "summary-warnings" });
+  for (const w of warnings.slice(0, 10)) {
+    const what = element("span", { text: `${formatSeconds(w.t)} \u00b7 ${w.message}${w.line ? ` (line ${w.line})` : ""}. ` });
+    const li = element("li", { "data-testid": "summary-warning" }, [what, element("strong", { text: w.fix })]);
+    if (w.line && typeof onSelectLine === "function") li.append(" ", lineLink(w.line, `show line ${w.line}`, onSelectLine));
+    ul.append(li);
+  }
+  if (warnings.length > 10) ul.append(element("li", { text: `\u2026 and ${warnings.length - 10} more blocking steps` }));
+  return ul;
 }

@@ -1,6 +1,6 @@
 // Calls to the playground's JSON API, for the main page and the embed page.
 
-const str = (v) => (v === null || v === undefined ? "" : String(v));
+import { asArray, asObject, str } from "./values.js";
 
 /**
  * POST JSON to url. Resolves to {ok: true, body} or {ok: false, message,
@@ -50,14 +50,14 @@ export function expandTrace(data) {
   for (const [key, value] of Object.entries(data)) {
     if (key !== "format" && key !== "sparse") trace[key] = value;
   }
-  const sparse = data.sparse && typeof data.sparse === "object" ? data.sparse : {};
+  const sparse = asObject(data.sparse) || {};
   for (const table of TABLES) {
     const columns = data[table];
     if (!columns || typeof columns !== "object" || Array.isArray(columns)) return null;
     const names = Object.keys(columns);
     if (names.some((name) => !Array.isArray(columns[name]))) return null;
     const count = names.reduce((most, name) => Math.max(most, columns[name].length), 0);
-    const omit = new Set(Array.isArray(sparse[table]) ? sparse[table] : []);
+    const omit = new Set(asArray(sparse[table]));
     const items = new Array(count);
     for (let index = 0; index < count; index++) {
       const item = {};
@@ -82,4 +82,16 @@ export async function postRun(url, payload) {
   if (!answer.ok || !answer.body || answer.body.format !== "columnar") return answer;
   const trace = expandTrace(answer.body);
   return trace ? { ok: true, body: trace } : { ok: false, message: "The playground sent an answer this page cannot read." };
+}
+
+/**
+ * The API of the playground mounted at root ("/" or "/app/"): postJSON and
+ * postRun with addresses relative to that root ("api/run").
+ */
+export function apiClient(root) {
+  const base = new URL(root, location.origin);
+  return {
+    postJSON: (path, payload) => postJSON(new URL(path, base), payload),
+    postRun: (path, payload) => postRun(new URL(path, base), payload),
+  };
 }

@@ -2,8 +2,12 @@
 // (colours written into it, so it looks the same anywhere) or a PNG made
 // from that SVG. All lanes are drawn over the whole run, up to MAX_LANES.
 
-import { download } from "./download.js";
-import { buildModel, axisUnit, formatDuration } from "./timeline.js";
+import { svgElement as el } from "../lib/dom.js";
+import { download } from "../lib/download.js";
+import { formatDuration } from "../lib/format.js";
+import { asObject, isMissing, num, str } from "../lib/values.js";
+import { axisUnit } from "../timeline/axis.js";
+import { PHASE_NAMES, buildModel } from "../timeline/model.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const MAX_LANES = 400;
@@ -11,9 +15,6 @@ const LANE_H = 26;
 const AXIS_H = 30;
 const LABEL_W = 190;
 const WIDTH = 1200;
-
-const num = (v, fallback) => (typeof v === "number" && Number.isFinite(v) ? v : fallback);
-const str = (v) => (v === null || v === undefined ? "" : String(v));
 
 function palette() {
   const css = getComputedStyle(document.documentElement);
@@ -28,13 +29,6 @@ function palette() {
   };
 }
 
-function el(name, attrs, parent) {
-  const node = document.createElementNS(SVG_NS, name);
-  for (const [key, value] of Object.entries(attrs || {})) node.setAttribute(key, String(value));
-  if (parent) parent.appendChild(node);
-  return node;
-}
-
 function text(parent, attrs, content) {
   const node = el("text", { "font-family": "system-ui, sans-serif", ...attrs }, parent);
   node.textContent = content;
@@ -43,7 +37,7 @@ function text(parent, attrs, content) {
 
 /** The timeline of trace as a standalone SVG element. */
 export function timelineSvg(trace, title = "asyncio playground") {
-  const model = buildModel(trace && typeof trace === "object" ? trace : {});
+  const model = buildModel(asObject(trace) || {});
   const c = palette();
   const lanes = model.lanes.slice(0, MAX_LANES);
   const cut = model.lanes.length - lanes.length;
@@ -55,59 +49,8 @@ export function timelineSvg(trace, title = "asyncio playground") {
   const domain = model.domain;
   const x = (t) => x0 + (Math.min(Math.max(num(t, 0), 0), domain) / domain) * (x1 - x0);
   text(root, { x: 10, y: 18, "font-size": 13, "font-weight": 700, fill: c.text }, `${title} \u00b7 ${formatDuration(model.duration)} \u00b7 ${model.lanes.length} lanes`);
-
-  const unit = axisUnit(domain);
-  const steps = 8;
-  for (let i = 0; i <= steps; i++) {
-    const t = (domain * i) / steps;
-    const tx = x(t);
-    el("line", { x1: tx, x2: tx, y1: AXIS_H, y2: AXIS_H + lanes.length * LANE_H, stroke: c.grid }, root);
-    text(root, { x: tx, y: AXIS_H - 4, "font-size": 10, fill: c.muted, "text-anchor": i === 0 ? "start" : i === steps ? "end" : "middle" },
-      `${Number((t * unit.scale).toPrecision(3))} ${unit.name}`);
-  }
-
-  lanes.forEach((lane, i) => {
-    const top = AXIS_H + i * LANE_H;
-    const cy = top + LANE_H / 2;
-    if (i % 2) el("rect", { x: 0, y: top, width: WIDTH, height: LANE_H, fill: c.odd }, root);
-    const indent = Math.min(lane.depth, 6) * 10;
-    const label = text(root, { x: 8 + indent, y: cy + 4, "font-size": 11, "font-weight": 600, fill: c.text }, str(lane.name).slice(0, 26));
-    const coro = lane.task && typeof lane.task.url === "string" ? "" : lane.coro;
-    if (coro) {
-      const span = el("tspan", { "font-weight": 400, fill: c.muted, "font-family": "ui-monospace, monospace" }, label);
-      span.textContent = ` ${coro.slice(0, Math.max(0, 28 - str(lane.name).length))}`;
-    }
-    const task = lane.task;
-    if (task) {
-      const ended = task.ended === null || task.ended === undefined ? domain : num(task.ended, domain);
-      el("line", { x1: x(task.created), x2: Math.max(x(ended), x(task.created) + 1), y1: cy, y2: cy, stroke: c.life, "stroke-width": 1.5 }, root);
-    }
-    for (const s of lane.scheduled) {
-      el("rect", { x: x(s.start), y: cy - 3, width: Math.max(1, x(s.end) - x(s.start)), height: 6, fill: c.scheduled, opacity: 0.45 }, root);
-    }
-    for (const w of lane.waits) {
-      el("line", { x1: x(w.start), x2: Math.max(x(w.end), x(w.start) + 1), y1: cy, y2: cy, stroke: c.waiting, "stroke-width": 2, "stroke-dasharray": "4 3" }, root);
-    }
-    for (const p of lane.phases) {
-      el("rect", { x: x(p.start), y: cy - 6, width: Math.max(1.5, x(p.end) - x(p.start)), height: 12, fill: c.running, opacity: 0.35 + 0.09 * ["queued", "dns", "connect", "tls", "sent", "first_byte", "body"].indexOf(p.name) }, root);
-    }
-    for (const s of lane.slices) {
-      const blocking = s.blocking === true;
-      el("rect", {
-        x: x(s.start), y: cy - 6, width: Math.max(2, x(s.end) - x(s.start)), height: 12, rx: 2,
-        fill: blocking ? c.blocking : c.running, stroke: blocking ? c.blockingEdge : "none",
-      }, root);
-    }
-    for (const { o } of lane.outputs) {
-      const mx = x(o.t);
-      el("path", { d: `M${mx} ${cy - 12}L${mx + 4} ${cy - 8}L${mx} ${cy - 4}L${mx - 4} ${cy - 8}Z`, fill: o.stream === "stderr" ? c.error : c.printed }, root);
-    }
-    if (task && task.ended !== null && task.ended !== undefined) {
-      const ex = x(task.ended);
-      if (task.state === "error") el("circle", { cx: ex, cy, r: 5, fill: c.error }, root);
-      else if (task.state === "cancelled") el("line", { x1: ex - 3, x2: ex + 3, y1: cy + 6, y2: cy - 6, stroke: c.cancelled, "stroke-width": 2 }, root);
-    }
-  });
+  drawAxis(root, { domain, x, c, bottom: AXIS_H + lanes.length * LANE_H });
+  lanes.forEach((lane, i) => drawLane(root, lane, AXIS_H + i * LANE_H, { odd: i % 2, domain, x, c }));
   const foot = AXIS_H + lanes.length * LANE_H + 20;
   text(root, { x: 10, y: foot, "font-size": 10, fill: c.muted },
     "running \u25ac  waiting - - -  blocking (amber)  scheduled (violet)  printed \u25c6  error \u25cf  cancelled /");
@@ -115,6 +58,61 @@ export function timelineSvg(trace, title = "asyncio playground") {
   return root;
 }
 
+/** Eight steps of the run, each a grid line with its time. */
+function drawAxis(root, { domain, x, c, bottom }) {
+  const unit = axisUnit(domain);
+  const steps = 8;
+  for (let i = 0; i <= steps; i++) {
+    const t = (domain * i) / steps;
+    const tx = x(t);
+    el("line", { x1: tx, x2: tx, y1: AXIS_H, y2: bottom, stroke: c.grid }, root);
+    text(root, { x: tx, y: AXIS_H - 4, "font-size": 10, fill: c.muted, "text-anchor": i === 0 ? "start" : i === steps ? "end" : "middle" },
+      `${Number((t * unit.scale).toPrecision(3))} ${unit.name}`);
+  }
+}
+
+/** One lane at top: its label, lifetime, scheduled stretches, waits, phases, slices, output and end. */
+function drawLane(root, lane, top, { odd, domain, x, c }) {
+  const cy = top + LANE_H / 2;
+  if (odd) el("rect", { x: 0, y: top, width: WIDTH, height: LANE_H, fill: c.odd }, root);
+  const indent = Math.min(lane.depth, 6) * 10;
+  const label = text(root, { x: 8 + indent, y: cy + 4, "font-size": 11, "font-weight": 600, fill: c.text }, str(lane.name).slice(0, 26));
+  const coro = lane.task && typeof lane.task.url === "string" ? "" : lane.coro;
+  if (coro) {
+    const span = el("tspan", { "font-weight": 400, fill: c.muted, "font-family": "ui-monospace, monospace" }, label);
+    span.textContent = ` ${coro.slice(0, Math.max(0, 28 - str(lane.name).length))}`;
+  }
+  const task = lane.task;
+  if (task) {
+    const ended = isMissing(task.ended) ? domain : num(task.ended, domain);
+    el("line", { x1: x(task.created), x2: Math.max(x(ended), x(task.created) + 1), y1: cy, y2: cy, stroke: c.life, "stroke-width": 1.5 }, root);
+  }
+  for (const s of lane.scheduled) {
+    el("rect", { x: x(s.start), y: cy - 3, width: Math.max(1, x(s.end) - x(s.start)), height: 6, fill: c.scheduled, opacity: 0.45 }, root);
+  }
+  for (const w of lane.waits) {
+    el("line", { x1: x(w.start), x2: Math.max(x(w.end), x(w.start) + 1), y1: cy, y2: cy, stroke: c.waiting, "stroke-width": 2, "stroke-dasharray": "4 3" }, root);
+  }
+  for (const p of lane.phases) {
+    el("rect", { x: x(p.start), y: cy - 6, width: Math.max(1.5, x(p.end) - x(p.start)), height: 12, fill: c.running, opacity: 0.35 + 0.09 * PHASE_NAMES.indexOf(p.name) }, root);
+  }
+  for (const s of lane.slices) {
+    const blocking = s.blocking === true;
+    el("rect", {
+      x: x(s.start), y: cy - 6, width: Math.max(2, x(s.end) - x(s.start)), height: 12, rx: 2,
+      fill: blocking ? c.blocking : c.running, stroke: blocking ? c.blockingEdge : "none",
+    }, root);
+  }
+  for (const { o } of lane.outputs) {
+    const mx = x(o.t);
+    el("path", { d: `M${mx} ${cy - 12}L${mx + 4} ${cy - 8}L${mx} ${cy - 4}L${mx - 4} ${cy - 8}Z`, fill: o.stream === "stderr" ? c.error : c.printed }, root);
+  }
+  if (task && !isMissing(task.ended)) {
+    const ex = x(task.ended);
+    if (task.state === "error") el("circle", { cx: ex, cy, r: 5, fill: c.error }, root);
+    else if (task.state === "cancelled") el("line", { x1: ex - 3, x2: ex + 3, y1: cy + 6, y2: cy - 6, stroke: c.cancelled, "stroke-width": 2 }, root);
+  }
+}
 
 export function svgText(trace) {
   return new XMLSerializer().serializeToString(timelineSvg(trace));

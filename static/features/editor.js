@@ -1,0 +1,69 @@
+// The Python editor of the main page and of the embed page (CodeMirror,
+// vendored): Python mode, four-space indents, Ctrl/Cmd+Enter runs, Tab and
+// Shift+Tab indent; each page adds its own options and keys. And the lines
+// a run points at: the failing line marked, a line shown on request.
+
+import { validLine } from "../lib/values.js";
+
+export function pythonEditor(host, { run, extraKeys = {}, ...options }) {
+  return CodeMirror(host, {
+    mode: "python",
+    lineNumbers: true,
+    indentUnit: 4,
+    tabSize: 4,
+    indentWithTabs: false,
+    matchBrackets: true,
+    ...options,
+    extraKeys: {
+      "Ctrl-Enter": () => run(),
+      "Cmd-Enter": () => run(),
+      Tab: (cm) => (cm.somethingSelected() ? cm.indentSelection("add") : cm.execCommand("insertSoftTab")),
+      "Shift-Tab": (cm) => cm.indentSelection("subtract"),
+      ...extraKeys,
+    },
+  });
+}
+
+/**
+ * The snippet lines a run points at, in editor: markError(line) marks the
+ * failing line (null clears it), select(line) puts the cursor there and
+ * scrolls to it, flashing the line for a moment if `flash`.
+ */
+export function editorLines(editor, { flash = false, scrollMargin = 60 } = {}) {
+  const inEditor = (line) => validLine(line) && line <= editor.lineCount();
+  let errorLine = null;
+  let flashed = null;
+  let flashTimer = 0;
+
+  function clearError() {
+    if (errorLine) editor.removeLineClass(errorLine, "background", "cm-error-line");
+    errorLine = null;
+  }
+
+  function markError(line) {
+    clearError();
+    if (inEditor(line)) errorLine = editor.addLineClass(line - 1, "background", "cm-error-line");
+  }
+
+  function flashLine(line) {
+    if (flashed) editor.removeLineClass(flashed, "background", "cm-selected-line");
+    clearTimeout(flashTimer);
+    const handle = editor.addLineClass(line - 1, "background", "cm-selected-line");
+    flashed = handle;
+    flashTimer = setTimeout(() => {
+      editor.removeLineClass(handle, "background", "cm-selected-line");
+      if (flashed === handle) flashed = null;
+    }, 2500);
+  }
+
+  function select(line) {
+    line = Number(line);
+    if (!inEditor(line)) return;
+    if (flash) flashLine(line);
+    editor.setCursor({ line: line - 1, ch: 0 });
+    editor.scrollIntoView({ line: line - 1, ch: 0 }, scrollMargin);
+    editor.focus();
+  }
+
+  return { markError, clearError, select };
+}

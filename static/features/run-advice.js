@@ -1,0 +1,125 @@
+// What the main page says under a run's status line: what to do next (for
+// an error, a limit or a deadlock), the server's word on limits and the
+// jail, the traceback with a link to each frame's line, the events worth a
+// note (blocking steps, lost exceptions, cancellations...), and whether the
+// trace was cut. All of it as text.
+
+import { element, lineLink } from "../lib/dom.js";
+import { formatSeconds } from "../lib/format.js";
+import { eventNotes } from "../lib/trace.js";
+import { asArray, isMissing, num, str, validLine } from "../lib/values.js";
+
+const ADVICE = {
+  timeout:
+    "The run hit the wall-clock limit and was stopped. Look for a loop that never awaits, or a time.sleep() / CPU-heavy step that holds the loop (with the real clock, long asyncio.sleep() calls count too).",
+  cpu_limit:
+    "The run used up its CPU-time limit. Look for a busy loop or heavy computation; make the work smaller, or await between steps.",
+  memory_limit:
+    "The run went over the memory limit. Look for lists, strings or queues that grow without end.",
+  output_limit:
+    "The run printed more than the output limit, so it was stopped. Print less, for example not on every pass of a loop.",
+  deadlock:
+    "Every task is waiting for something that will never happen, so the loop stopped. Check that each Queue.get() has a put(), each Event.wait() a set(), and that locks are released.",
+  crashed:
+    "The interpreter running your code was killed (a crash or a signal). Try a smaller snippet; if it keeps happening, it may be a bug in the playground.",
+};
+
+const NOTE_KINDS = ["never_awaited", "never_retrieved", "destroyed_pending", "blocking", "warning", "exception",
+  "timeout", "cancelled"];
+const MAX_NOTES = 5;
+
+/**
+ * Add everything the main page says under the status line of a run that
+ * ended with `status`: err is the run's error (or null), errLine its line;
+ * the links to lines call onSelectLine(line).
+ */
+export function showRunAdvice(statusLine, trace, { status, err, errLine, names }, onSelectLine) {
+  showWhatNext(statusLine, trace, status, err, errLine, names);
+  // The server's own word on limits and on the jail (also for an error that
+  // a limit caused, such as a thread that could not start).
+  if (status !== "ok") {
+    for (const e of asArray(trace.events)) {
+      if (e && (e.kind === "limit" || e.kind === "sandbox") && e.message) statusLine.detail("limit", str(e.message));
+    }
+  }
+  if (err) showTraceback(statusLine, err, errLine, onSelectLine);
+  showNotes(statusLine, trace, names, onSelectLine);
+  if (trace.truncated) {
+    statusLine.detail("truncated", "The trace was cut: the run produced more events, tasks or output than the playground records. What is shown is everything up to the cut.");
+  }
+}
+
+function showWhatNext(statusLine, trace, status, err, errLine, names) {
+  const advise = (text) => statusLine.detail("advice", text);
+  if (status === "error") {
+    if (err && /^(SyntaxError|IndentationError|TabError)$/.test(str(err.type))) {
+      advise("Python could not parse the code. Check the highlighted line (and the one before it) for a typo, a missing bracket or colon, or wrong indentation.");
+    } else if (err) {
+      advise(errLine ? "An exception was not caught. The failing line is highlighted in the editor; fix it and run again." : "An exception was not caught. Fix it and run again.");
+    } else {
+      advise("The run failed without an error report.");
+    }
+  } else if (ADVICE[status]) {
+    const after = status === "timeout" && num(trace.wall, 0) > 0 ? ` (stopped after ${num(trace.wall, 0).toFixed(1)} s)` : "";
+    advise(ADVICE[status].replace("limit and was stopped.", `limit${after}.`));
+    if (status === "deadlock") {
+      const who = deadlockDetail(trace, names);
+      if (who) statusLine.detail("deadlock-tasks", who);
+    }
+  } else if (status !== "ok") {
+    advise(`The run ended with status \u201c${status}\u201d.`);
+  }
+}
+
+/** Who is stuck in a deadlock: the server's words, or the tasks that never ended and what they waited on. */
+function deadlockDetail(trace, names) {
+  const events = asArray(trace.events);
+  const messages = events.filter((e) => e && e.kind === "deadlock" && e.message).map((e) => str(e.message));
+  if (messages.length) return messages.join(" ");
+  const waits = asArray(trace.waits);
+  const stuck = [];
+  for (const t of asArray(trace.tasks)) {
+    if (!t || !isMissing(t.ended)) continue;
+    const last = waits.filter((w) => w && w.task === t.id).pop();
+    const on = last && last.on ? ` (on ${str(last.on)}${validLine(last.line) ? `, line ${last.line}` : ""})` : "";
+    stuck.push(`${names.get(t.id)}${on}`);
+  }
+  const fromEvents = events
+    .filter((e) => e && !isMissing(e.task) && /wait|deadlock|pending/i.test(str(e.kind)))
+    .map((e) => names.get(e.task))
+    .filter(Boolean);
+  if (stuck.length) return `Waiting forever: ${stuck.join(", ")}.`;
+  if (fromEvents.length) return `Waiting forever: ${[...new Set(fromEvents)].join(", ")}.`;
+  return "";
+}
+
+/** The failing line as a link, then the traceback: each frame's line a link. */
+function showTraceback(statusLine, err, errLine, onSelectLine) {
+  if (errLine) statusLine.detail("error-where", "").appendChild(lineLink(errLine, `Show line ${errLine} in the editor`, onSelectLine));
+  const frames = asArray(err.traceback).filter((f) => f && typeof f === "object");
+  if (!frames.length) return;
+  const list = element("ol", { class: "traceback", "aria-label": "Traceback, most recent call last" });
+  for (const f of frames) {
+    const li = element("li");
+    li.append(validLine(f.line) ? lineLink(f.line, `line ${f.line}`, onSelectLine) : element("span", { text: "line ?" }));
+    if (str(f.name)) li.append(element("span", { class: "tb-name", text: ` in ${str(f.name)}` }));
+    if (str(f.text)) li.append(element("code", { class: "tb-text", text: str(f.text) }));
+    list.append(li);
+  }
+  statusLine.append(list);
+}
+
+/** The events worth reading: blocking steps, warnings, lost exceptions and coroutines, timeouts, cancellations. */
+function showNotes(statusLine, trace, names, onSelectLine) {
+  const notes = eventNotes(trace, NOTE_KINDS);
+  if (!notes.length) return;
+  const list = element("ul", { class: "notes" });
+  for (const e of notes.slice(0, MAX_NOTES)) {
+    const who = names.has(e.task) ? `${names.get(e.task)}: ` : "";
+    const li = element("li", { class: `note note-${e.kind}`, text: `${formatSeconds(e.t)} \u00b7 ${who}${str(e.message)} ` });
+    if (validLine(e.line)) li.append(lineLink(e.line, `line ${e.line}`, onSelectLine));
+    list.append(li);
+  }
+  if (notes.length > MAX_NOTES) list.append(element("li", { class: "note", text: `\u2026 and ${notes.length - MAX_NOTES} more` }));
+  statusLine.append(list);
+}

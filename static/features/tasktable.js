@@ -1,0 +1,127 @@
+// The task table: every task of a run with its figures, as tokio-console
+// lists them. It is also the screen-reader view of the timeline drawing:
+// a real <table> with a caption, column headers and sortable columns.
+//
+// Large traces are shown a page of rows at a time, so 20,000 tasks do not
+// build 180,000 cells at once.
+
+import { element, emptyNote } from "../lib/dom.js";
+import { formatDuration, formatSeconds, plural } from "../lib/format.js";
+import { isMissing, num, objectsIn, str, validLine } from "../lib/values.js";
+
+const PAGE = 500;
+
+const COLUMNS = [
+  { key: "name", label: "Task", value: (t) => str(t.name), text: (t) => str(t.name) },
+  { key: "coro", label: "Coroutine", value: (t) => str(t.coro), text: (t) => str(t.coro) },
+  { key: "state", label: "State", value: (t) => str(t.state), text: (t) => str(t.state) || "pending" },
+  { key: "created", label: "Created", value: (t) => num(t.created, 0), text: (t) => formatSeconds(t.created), numeric: true },
+  { key: "ended", label: "Ended", value: (t) => num(t.ended, Infinity), text: (t) => (isMissing(t.ended) ? "\u2014" : formatSeconds(t.ended)), numeric: true },
+  { key: "busy", label: "Busy", value: (t) => num(t.busy, 0), text: (t) => formatDuration(num(t.busy, 0)), numeric: true },
+  { key: "waiting", label: "Waiting", value: (t) => num(t.waiting, 0), text: (t) => formatDuration(num(t.waiting, 0)), numeric: true },
+  { key: "scheduled", label: "Scheduled", value: (t) => num(t.scheduled, 0), text: (t) => formatDuration(num(t.scheduled, 0)), numeric: true },
+  { key: "steps", label: "Steps", value: (t) => num(t.steps, 0), text: (t) => String(num(t.steps, 0)), numeric: true },
+];
+
+export function renderTaskTable(container, trace, { onSelectLine } = {}) {
+  const tasks = objectsIn(trace.tasks);
+  if (!tasks.length) {
+    container.replaceChildren(emptyNote("No tasks ran."));
+    return;
+  }
+  const sort = { key: "created", descending: false, shown: PAGE };
+  const table = element("table", { class: "task-table", "data-testid": "task-table" }, [
+    element("caption", { text: `${plural(tasks.length, "task")} of the run` }),
+  ]);
+  const note = element("p", {
+    class: "table-note",
+    text: "When each task was created and ended, how long it ran on the loop (busy), waited, and stood ready while the loop ran others (scheduled).",
+  });
+  const headers = tableHead(table, sort, () => fill());
+  const body = element("tbody");
+  table.append(body);
+  const more = element("button", { type: "button", class: "btn-small table-more" });
+  more.addEventListener("click", () => {
+    sort.shown += PAGE * 4;
+    fill();
+  });
+  container.replaceChildren(note, element("div", { class: "table-scroll" }, [table]), more);
+
+  function fill() {
+    showSortOrder(headers, sort);
+    const frag = document.createDocumentFragment();
+    for (const t of sorted(tasks, sort).slice(0, sort.shown)) frag.appendChild(taskRow(t, onSelectLine));
+    body.replaceChildren(frag);
+    const hidden = tasks.length - Math.min(sort.shown, tasks.length);
+    more.hidden = hidden <= 0;
+    more.textContent = `Show ${Math.min(hidden, PAGE * 4)} more of ${hidden} not shown`;
+  }
+  fill();
+}
+
+/** The header row: a sort button per column. Returns {key: {th, button}}. */
+function tableHead(table, sort, refill) {
+  const headers = new Map();
+  const row = element("tr");
+  for (const column of COLUMNS) {
+    const th = element("th", { scope: "col" });
+    if (column.numeric) th.className = "num";
+    const button = element("button", { type: "button", class: "sort", text: column.label, "data-sort": column.key });
+    button.addEventListener("click", () => {
+      sort.descending = sort.key === column.key ? !sort.descending : Boolean(column.numeric && column.key !== "created");
+      sort.key = column.key;
+      refill();
+    });
+    headers.set(column.key, { th, button });
+    th.appendChild(button);
+    row.appendChild(th);
+  }
+  table.append(element("thead", {}, [row]));
+  return headers;
+}
+
+function showSortOrder(headers, sort) {
+  for (const [key, { th, button }] of headers) {
+    const active = key === sort.key;
+    th.setAttribute("aria-sort", active ? (sort.descending ? "descending" : "ascending") : "none");
+    button.dataset.direction = active ? (sort.descending ? "desc" : "asc") : "";
+  }
+}
+
+/** The tasks in the sort's order (ties in the trace's order). */
+function sorted(tasks, sort) {
+  const column = COLUMNS.find((c) => c.key === sort.key) || COLUMNS[3];
+  return tasks
+    .map((t, i) => ({ t, i }))
+    .sort((a, b) => {
+      const x = column.value(a.t);
+      const y = column.value(b.t);
+      const order = typeof x === "string" ? x.localeCompare(y) : x - y;
+      return (sort.descending ? -order : order) || a.i - b.i;
+    })
+    .map(({ t }) => t);
+}
+
+/** A task's row; its name links to the line that created it. */
+function taskRow(t, onSelectLine) {
+  const tr = document.createElement("tr");
+  tr.dataset.taskId = str(t.id);
+  tr.className = `state-${str(t.state).replace(/[^a-z_]/gi, "") || "pending"}`;
+  COLUMNS.forEach((c, index) => {
+    const cell = document.createElement(index === 0 ? "th" : "td");
+    if (index === 0) cell.scope = "row";
+    if (c.numeric) cell.className = "num";
+    if (index === 0 && validLine(t.line) && typeof onSelectLine === "function") {
+      const button = element("button", { type: "button", class: "line-link", text: c.text(t), title: `created at line ${t.line}: show it in the editor` });
+      button.addEventListener("click", () => onSelectLine(t.line));
+      cell.appendChild(button);
+    } else {
+      cell.textContent = c.text(t);
+    }
+    if (c.key === "state" && t.error && typeof t.error === "object") {
+      cell.title = `${str(t.error.type)}: ${str(t.error.message)}`;
+    }
+    tr.appendChild(cell);
+  });
+  return tr;
+}
