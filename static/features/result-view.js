@@ -18,7 +18,8 @@ const NO_RUN = "No timeline: the run did not happen.";
 // The embed has room for one more word on a deadlock.
 const COMPACT_TITLES = { ...STATUS_TITLE, deadlock: "Deadlock: every task waits for something that never happens" };
 // Events worth a line under the embed's status, most telling first.
-const COMPACT_NOTE_KINDS = ["deadlock", "limit", "never_awaited", "never_retrieved", "blocking", "exception", "warning"];
+const COMPACT_NOTE_KINDS = ["deadlock", "limit", "hint", "never_awaited", "never_retrieved", "blocking", "exception",
+  "warning"];
 const COMPACT_MAX_NOTES = 3;
 
 /** The timeline of a result view that draws one timeline in box. */

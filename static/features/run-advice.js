@@ -24,7 +24,9 @@ const ADVICE = {
     "The interpreter running your code was killed (a crash or a signal). Try a smaller snippet; if it keeps happening, it may be a bug in the playground.",
 };
 
-const NOTE_KINDS = ["never_awaited", "never_retrieved", "destroyed_pending", "blocking", "warning", "exception",
+// A hint says where the playground differs from a laptop, or which limit an
+// error may come from: it comes first.
+const NOTE_KINDS = ["hint", "never_awaited", "never_retrieved", "destroyed_pending", "blocking", "warning", "exception",
   "timeout", "cancelled"];
 const MAX_NOTES = 5;
 
