@@ -27,6 +27,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -94,9 +95,10 @@ def tracer_alone(code: str, limits: Limits) -> float:
         # What a forked run does (tracer.forkserver), in one process.
         one_run = (f"import sys; sys.path.insert(0, {str(TRACER_DIR.parent)!r}); "
                    "from tracer import prelude; prelude.serve_one(prelude.get_ready())")
-        result = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", one_run],
-                                input=payload, capture_output=True, check=True, env=JAIL_ENV,
-                                pass_fds=(sink.fileno(),))
+        with tempfile.TemporaryDirectory() as workdir:  # where the run writes its main.py
+            result = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", one_run],
+                                    input=payload, capture_output=True, check=True, env=JAIL_ENV,
+                                    pass_fds=(sink.fileno(),), cwd=workdir)
     return float(result.stderr.decode().split()[-1])
 
 
