@@ -93,7 +93,7 @@ const view = resultView({
   outputCount: $(".output-count"),
   lines,
   timelines,
-  explain: (statusLine, trace, run) => showRunAdvice(statusLine, trace, run, lines.select),
+  explain: (status, trace, facts) => showRunAdvice(status, trace, facts, lines.select),
   linkOutput: () => modes.current === "code",
 });
 const replay = initReplay($('[data-testid="replay"]'), {
