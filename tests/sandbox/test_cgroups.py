@@ -18,7 +18,7 @@ from playground.sandbox.jail import Bubblewrap
 from playground.sandbox.limits import Limits
 from playground.sandbox.runner import run_snippet
 from playground.services import services
-from tests.support.memory import SYSV
+from tests.support.memory import PIPES, SYSV, TMP
 from tests.support.traces import printed
 
 MIB = 1024 * 1024
@@ -26,31 +26,8 @@ MIB = 1024 * 1024
 # Memory the address-space limit does not count: pipe buffers grown to
 # 1 MiB each, and /tmp filled one file at a time (each under the file size
 # limit), then the heap on top.
-KERNEL_MEMORY = """
-    import fcntl, os
-    pipes = []
-    for _ in range(28):
-        read, write = os.pipe()
-        fcntl.fcntl(write, fcntl.F_SETPIPE_SZ, 1 << 20)
-        os.set_blocking(write, False)
-        try:
-            while True:
-                os.write(write, b"x" * 65536)
-        except BlockingIOError:
-            pipes.append((read, write))
-    print("pipes", len(pipes))
-    number = 0
-    try:
-        while True:
-            with open(f"/tmp/fill{number}", "wb") as file:
-                file.write(b"y" * ((1 << 20) - 4096))
-            number += 1
-    except OSError:
-        pass
-    print("tmp", number)
-    heap = [bytearray(1 << 20) for _ in range(40)]
-    print("survived")
-"""
+KERNEL_MEMORY = PIPES + TMP + "heap = [bytearray(1 << 20) for _ in range(40)]\nprint('survived')\n"
+
 
 @pytest.fixture(scope="module")
 def jail() -> Bubblewrap:
@@ -78,7 +55,7 @@ def test_a_jail_runs_in_its_slots_cgroup(jail: Bubblewrap) -> None:
 
 def test_kernel_memory_past_the_limit_stops_the_run(jail: Bubblewrap) -> None:
     limits = Limits(memory_bytes=64 * MIB, tmp_bytes=64 * MIB)
-    trace = run_snippet(jail, textwrap.dedent(KERNEL_MEMORY), "virtual", limits).to_json()
+    trace = run_snippet(jail, KERNEL_MEMORY, "virtual", limits).to_json()
     assert trace["status"] == "memory_limit", (trace["status"], printed(trace))
     assert "survived" not in printed(trace)
     assert [limit["name"] for limit in trace["limits"]] == ["memory_bytes"]
