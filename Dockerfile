@@ -8,11 +8,12 @@
 #       asyncio-playground
 FROM debian:12-slim
 
-# bubblewrap builds each run's jail; Debian's python3 (with python3-seccomp)
-# is the interpreter inside it, and also runs the server from a venv.
+# bubblewrap builds each run's jail; Debian's python3 is the host's Python a
+# run can pick (libseccomp2: the jail's filter), and also runs the server from
+# a venv; mmdebstrap builds the root of the newer Pythons below.
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        bubblewrap python3 python3-seccomp python3-venv ca-certificates gcc python3-dev \
+        bubblewrap python3 libseccomp2 python3-venv ca-certificates gcc python3-dev mmdebstrap \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
@@ -27,8 +28,11 @@ COPY wsgi.py gunicorn.conf.py ./
 COPY playground/ playground/
 COPY templates/ templates/
 COPY static/ static/
-# The tracer's C accelerator, built for the jail's interpreter (and the venv's).
-RUN /opt/venv/bin/python3 -m playground.sandbox.speedups
+# Python 3.13, 3.14 and 3.15 from Debian's unstable suite, in a root of their
+# own with their aiohttp (pythons.json records the exact versions); then the
+# tracer's C accelerator, built for every Python (and the venv's).
+RUN /opt/venv/bin/python3 -m playground.sandbox.pythonroot \
+    && /opt/venv/bin/python3 -m playground.sandbox.speedups
 
 # The server stays root inside the container so that each jail slot runs as
 # a uid of its own (JAIL_UID_BASE + slot); bubblewrap itself always runs as

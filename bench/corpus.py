@@ -8,7 +8,10 @@ and every difference with the reason the manifest gives, grouped by cause.
 A snippet whose result disagrees with the manifest is flagged: the manifest
 needs updating (or the playground regressed).
 
-    python3 bench/corpus.py [--only 012_docs_queue_workers.py ...] [--verbose]
+On one Python (``--python``, default the server's default), compared with
+that same version's plain interpreter.
+
+    python3 bench/corpus.py [--python 3.14] [--only 012_docs_queue_workers.py ...] [--verbose]
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from playground.sandbox.jail import Bubblewrap  # noqa: E402
+from tests.support.pythonruns import PYTHONS, JailedRuns  # noqa: E402
 from tests.tracer.test_corpus import (  # noqa: E402
     SNIPPETS,
     Python3Runs,
@@ -36,15 +40,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="*", help="snippet files to run (default: all)")
     parser.add_argument("--verbose", action="store_true", help="print each difference in full")
+    parser.add_argument("--python", help="the id of the Python (default: the server's default)")
     args = parser.parse_args()
-    snippets = [s for s in SNIPPETS if not args.only or s.file in args.only]
-    jail = Bubblewrap()
+    jail = Bubblewrap(pythons=PYTHONS)
+    python = jail.pythons.get(args.python)
+    snippets = [s.on(python.id) for s in SNIPPETS if not args.only or s.file in args.only]
     started = time.monotonic()
-    runs = Python3Runs(jail.python, preloaded_modules(jail)).start(snippets)
+    runs = Python3Runs(python, preloaded_modules(jail, python), JailedRuns(jail, python)).start(snippets)
+    print(f"Python {python.version}")
     found: dict[str, list[str]] = {}
     for snippet in snippets:
-        trace = run_playground(jail, snippet)
-        found[snippet.file] = compared(snippet, runs.result(snippet.file), trace, runs, jail)
+        trace = run_playground(runs, snippet)
+        found[snippet.file] = compared(snippet, runs.result(snippet.file), trace, runs)
         verdict = "faithful" if not found[snippet.file] else "differs"
         flag = "" if verdict == snippet.expect else f"   <-- manifest says {snippet.expect}"
         print(f"{snippet.file:45} {verdict}{flag}", flush=True)

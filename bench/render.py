@@ -2,11 +2,15 @@
 
 Starts the app under gunicorn, opens it in Debian's Chromium (Playwright),
 and hands the page synthetic traces of a gather of N tasks (as the API would
-answer them) through ``window.playground.renderTrace``. For each size it
-prints the median of ``performance.measure("timeline-render")`` (drawing the
-timeline) and of the whole result (timeline, summary, task table, output),
-then the first-load weight: every response of a first visit, raw and
-gzip-compressed.
+answer them: tests/support/traces.py) as JSON text, parsed in the page before
+anything is timed. For each size it renders the trace through
+``window.playground.renderTrace``, the page's own path for a run's answer, and
+prints the medians of: expanding the compact columnar form a real run arrives
+in (``expandTrace``), ``performance.measure("timeline-render")`` (drawing the
+timeline), the whole result (timeline, summary, task table, output), the
+whole result until the browser has laid it out and painted it (the next
+frame), unfolding every lane, and a zoom. Then the first-load weight: every
+response of a first visit, raw and gzip-compressed.
 
     python3 bench/render.py [--sizes 2000 20000] [--rounds 5]
 """
@@ -18,28 +22,47 @@ import gzip
 import statistics
 import sys
 from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Page
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.support.browsing import BROWSER_ENV, chromium  # noqa: E402
 from tests.support.servers import gunicorn_node  # noqa: E402
-from tests.support.traces import synthetic_trace  # noqa: E402
+from tests.support.traces import columnar, hand_to_page, synthetic_trace  # noqa: E402
 
-RENDER = """(trace) => {
+RENDER = """async (trace) => {
     performance.clearMeasures("timeline-render");
     const started = performance.now();
     window.playground.renderTrace(trace, 0.5);
     const whole = performance.now() - started;
     const [measure] = performance.getEntriesByName("timeline-render");
+    await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+    const painted = performance.now() - started;
     const unfold = performance.now();
     window.playground.timeline().expandAll(true);
-    const expanded = performance.now() - unfold;
+    const unfolded = performance.now() - unfold;
     const zoom = performance.now();
     window.playground.timeline().zoom(4);
     const zoomed = performance.now() - zoom;
-    return [measure.duration, whole, expanded, zoomed];
+    return [measure.duration, whole, painted, unfolded, zoomed];
 }"""
+EXPAND = """async (columns) => {
+    const { expandTrace } = await import("/static/lib/api.js");
+    const started = performance.now();
+    expandTrace(columns);
+    return performance.now() - started;
+}"""
+
+
+def timed(page: Page, script: str, name: str, value: Any, rounds: int) -> list[Any]:
+    """script's figures for value (handed to the page as window[name]), once per round."""
+    reader = hand_to_page(page, name, value)
+    timings = [page.evaluate(f"async () => ({script})({reader})") for _ in range(rounds)]
+    page.evaluate("(name) => { delete window[name]; }", name)
+    return timings
 
 
 def main() -> None:
@@ -55,11 +78,12 @@ def main() -> None:
         first_load = list(loaded)
         for size in args.sizes:
             trace = synthetic_trace(size)
-            timings = [page.evaluate(RENDER, trace) for _ in range(args.rounds)]
-            draw, whole, expanded, zoomed = (statistics.median(t[i] for t in timings) for i in range(4))
+            timings = timed(page, RENDER, "benchTrace", trace, args.rounds)
+            draw, whole, painted, unfolded, zoomed = (statistics.median(t[i] for t in timings) for i in range(5))
+            expand = statistics.median(timed(page, EXPAND, "benchColumns", columnar(trace), args.rounds))
             print(f"{size:>6} tasks (median of {args.rounds}): timeline drawn {draw:6.1f} ms; whole result "
-                  f"(timeline, summary, table, output) {whole:6.1f} ms; unfold all {expanded:6.1f} ms; "
-                  f"zoom {zoomed:6.1f} ms")
+                  f"(timeline, summary, table, output) {whole:6.1f} ms, painted {painted:6.1f} ms; "
+                  f"unfold all {unfolded:6.1f} ms; zoom {zoomed:6.1f} ms; columnar form expanded {expand:6.1f} ms")
     raw = sum(len(body) for _, body in first_load)
     packed = sum(len(gzip.compress(body, 6)) for _, body in first_load)
     print(f"first load: {len(first_load)} responses, {raw / 1024:.0f} KiB raw, {packed / 1024:.0f} KiB gzip-compressed")

@@ -136,6 +136,15 @@ STREAMS: dict[str, tuple[str, str]] = {
         asyncio.run(main())
         report()
     """),
+    "honest_100k_tasks": ("an honest 100,000-task gather, each task sleeping once (traced whole)", """
+        import asyncio
+        async def work(i):
+            await asyncio.sleep(1)
+        async def main():
+            await asyncio.gather(*(work(i) for i in range(100_000)))
+        asyncio.run(main())
+        report()
+    """),
 }
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from playground.sandbox.limits import Limits
+from playground.sandbox.pythons import DEFAULT_ROOT
 from playground.sharing import runcache
 from playground.urls.limits import FetchLimits
 from playground.urls.ssrf import parse_allow, parse_ports
@@ -46,7 +47,13 @@ class SettingsError(ValueError):
 class Settings:
     # The jail: "bwrap", or "none" for local use without one.
     sandbox: str = "bwrap"
+    # The host's interpreter (Debian 12's 3.11), and the root of newer ones
+    # (playground.sandbox.pythonroot; missing: runs have the host's only).
     jail_python: str = "/usr/bin/python3"
+    pythons_root: str = str(DEFAULT_ROOT)
+    # The Python a run gets when it names none (an id, "3.14"); "": the
+    # newest that passes every test (playground.sandbox.pythons).
+    default_python: str = ""
     jail_uid_base: int = 61000
     concurrency: int = CORES
     # As many waiting as running: past that a run is refused at once, rather
@@ -55,6 +62,9 @@ class Settings:
     queue_wait_seconds: float = 10.0
     # Keep a jail started ahead for each slot (see playground.sandbox.pool).
     warm_pool: bool = True
+    # Whether code mode reaches the network through the server's guard
+    # (playground.egress); off: every connection and lookup is refused.
+    code_network: bool = True
     # Which of the node's gunicorn workers this process is (gunicorn.conf.py
     # sets it): worker k's jails use the k-th range of CONCURRENCY uids.
     worker_index: int = 0

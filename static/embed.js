@@ -7,6 +7,8 @@
 // attributes on the <pre>:
 //
 //   data-clock="virtual" | "real"   the run's clock (virtual by default)
+//   data-python="3.14"              the Python it runs on (the playground's
+//                                   default, or the shared snippet's, if not)
 //   data-autorun                    run once the embed loads
 //   data-read-only                  the reader can run but not edit the code
 //   data-height="420"               a fixed height in pixels (otherwise the
@@ -68,6 +70,8 @@
     var params = [];
     var clock = (pre.getAttribute("data-clock") || "").trim();
     if (clock === "real" || clock === "virtual") params.push("clock=" + clock);
+    var python = (pre.getAttribute("data-python") || "").trim();
+    if (/^\d+\.\d+$/.test(python)) params.push("python=" + python);
     if (isOn(pre, "data-autorun")) params.push("autorun=1");
     if (isOn(pre, "data-read-only") || isOn(pre, "data-readonly")) params.push("readonly=1");
     var id = (pre.getAttribute("data-snippet") || "").trim();

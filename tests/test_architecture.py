@@ -106,6 +106,8 @@ def test_the_web_layer_knows_the_sandbox_only_as_a_service() -> None:
     ("playground.sandbox.runner", "playground.tracer.recorder"),
     ("playground.tracer.protocol", "flask"),
     ("playground.urls.fetcher", "flask"),
+    ("playground.egress.broker", "flask"),
+    ("playground.egress.broker", "playground.sandbox.jail"),
 ])
 def test_importing_a_subsystem_loads_nothing_across_its_boundary(module: str, must_not_load: str) -> None:
     """What a module pulls in with everything it imports, in a fresh interpreter."""

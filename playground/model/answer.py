@@ -13,6 +13,7 @@ size of each item as v1 JSON is at most its ``ITEM_BYTES`` plus the
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -20,13 +21,19 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circu
 
 # The most one item takes in v1 JSON besides its texts: the keys, the
 # punctuation, the numbers at their longest (ids and lines of 10 digits,
-# times such as 999999999.999999), ``null`` for a missing text, and a comma.
+# times such as 999999999.999999, which the stream parser rounds to the
+# microsecond), ``null`` for a missing text, and a comma; a few bytes over
+# what the longest values print (tests/web/test_answer.py checks it).
 ITEM_BYTES = {
-    "task": 360,  # and the error's texts, when it has one
-    "slice": 128,
-    "wait": 128,  # and a comma for each name of the chain
-    "output": 96,
-    "event": 112,
+    "task": 264,  # and the error's texts, when it has one
+    "slice": 120,
+    "wait": 110,  # and a comma for each name of the chain
+    "output": 72,
+    "event": 86,
+    "job": 136,  # and the texts of its thread, function and error
+    "connection": 560,  # and the texts of its host and error
+    "child": 144,  # and each argument's text and a comma
+    "cut_off": 16,  # what a slice or wait cut off by a stop adds
     "error": 96,  # and per frame of the traceback:
     "frame": 48,
 }
@@ -53,6 +60,32 @@ FRESH_MARK = b'"cached":false}'
 CACHED_MARK = b'"cached":true}'
 
 
+# Items turned into JSON objects at a time: a 100,000-task trace's 400,000
+# items as dicts at once took 140 MB of the server's memory.
+ITEMS_PER_CHUNK = 4096
+
+
+class Items:
+    """A list of the answer's items (slices, waits...), each made a JSON
+    object by ``as_json`` only when its chunk is encoded."""
+
+    def __init__(self, items: Sequence[Any], as_json: Callable[[Any], Any]) -> None:
+        self.items = items
+        self.as_json = as_json
+
+    def encoded(self) -> bytes:
+        chunks = (dumps([self.as_json(item) for item in self.items[at:at + ITEMS_PER_CHUNK]])[1:-1]
+                  for at in range(0, len(self.items), ITEMS_PER_CHUNK))
+        return b"[" + b",".join(chunks) + b"]"
+
+
+def encode_answer(data: dict[str, Any]) -> bytes:
+    """``data`` as ``dumps`` would encode it, its ``Items`` a chunk at a time."""
+    fields = (dumps(key) + b":" + (value.encoded() if isinstance(value, Items) else dumps(value))
+              for key, value in data.items())
+    return b"{" + b",".join(fields) + b"}"
+
+
 class EncodedTrace(dict[str, Any]):
     """A trace encoded already, as the API answers it fresh (its JSON ends
     with ``FRESH_MARK``): its ``body``, and, as the dict itself, the one field
@@ -60,9 +93,15 @@ class EncodedTrace(dict[str, Any]):
 
     def __init__(self, data: dict[str, Any]) -> None:
         super().__init__(status=data["status"])
-        self.body = dumps({**data, "cached": False})
+        self.body = encode_answer({**data, "cached": False})
         assert self.body.endswith(FRESH_MARK)
 
     def marked(self, cached: bool) -> bytes:
         """The answer, fresh or as a cached copy (the body with its mark changed)."""
         return self.body[:-len(FRESH_MARK)] + CACHED_MARK if cached else self.body
+
+
+def plain_ascii(text: str) -> bool:
+    """Whether ``text`` is printable ASCII with nothing JSON escapes, so its
+    ``json_size`` is its length and two quotes (cheaper to tell than to encode)."""
+    return text.isascii() and text.isprintable() and '"' not in text and "\\" not in text

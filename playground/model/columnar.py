@@ -6,19 +6,37 @@ docs/trace.md#the-compact-columnar-form).
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any, Literal
 
-from playground.model.trace import URL_TASK_FIELDS, Event, Output, Slice, TaskRecord, Trace, Wait
+from playground.model.trace import (
+    URL_TASK_FIELDS,
+    Child,
+    Connection,
+    Event,
+    Job,
+    Output,
+    Slice,
+    TaskRecord,
+    Trace,
+    Wait,
+)
 
 COLUMNAR: Literal["columnar"] = "columnar"
 TABLE_FIELDS: dict[str, tuple[str, ...]] = {
     "tasks": tuple(TaskRecord.__dataclass_fields__),
     "slices": tuple(Slice.__dataclass_fields__),
     "waits": tuple(Wait.__dataclass_fields__),
+    "jobs": tuple(Job.__dataclass_fields__),
+    "connections": tuple(Connection.__dataclass_fields__),
+    "children": tuple(Child.__dataclass_fields__),
     "output": tuple(Output.__dataclass_fields__),
     "events": tuple(Event.__dataclass_fields__),
 }
-SPARSE_FIELDS: dict[str, tuple[str, ...]] = {"tasks": URL_TASK_FIELDS, "slices": ("line",)}
+SPARSE_FIELDS: dict[str, tuple[str, ...]] = {"tasks": URL_TASK_FIELDS, "slices": ("line", "cut_off"),
+                                             "waits": ("cut_off",), "jobs": ("cut_off",),
+                                             "connections": ("cut_off",),
+                                             "children": ("cut_off",)}
 
 
 def expand_columnar(data: dict[str, Any]) -> dict[str, Any]:
@@ -54,7 +72,7 @@ def to_columnar(trace: Trace) -> dict[str, Any]:
     data["sparse"] = {table: list(names) for table, names in SPARSE_FIELDS.items()}
     for table, names in TABLE_FIELDS.items():
         items = data[table]
-        columns = {name: [getattr(item, name) for item in items] for name in names}
+        columns = {name: list(map(attrgetter(name), items)) for name in names}
         for name in SPARSE_FIELDS.get(table, ()):
             if all(value is None for value in columns[name]):
                 del columns[name]

@@ -9,8 +9,11 @@ The fields a snippet must not forge (``status``, ``wall``, ``limits`` and the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from playground.model.answer import Items
 
 VERSION = 1
 
@@ -28,6 +31,7 @@ MAX_TIME_NS = int(MAX_TIME * 1e9)
 MAX_ID = 2**31 - 1
 MAX_CHAIN = 12
 URL_TASK_FIELDS = ("url", "http", "phases")
+MAX_THREAD_NAME = 200
 # Event kinds only the server writes: the jail's claims of them are dropped.
 SERVER_EVENT_KINDS = ("limit", "sandbox")
 
@@ -75,16 +79,23 @@ class Slice:
     blocking: bool
     reason: str | None
     line: int | None = None  # of a blocking slice, when known
+    # True: the step was still running when the run was stopped at a limit,
+    # and ``end`` is that moment. Left out of the JSON when None, as is
+    # ``line``: most slices have neither, and 200,000 of them would add
+    # megabytes.
+    cut_off: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
         fields = {"task": self.task, "start": self.start, "end": self.end, "blocking": self.blocking,
                   "reason": self.reason}
-        if self.line is not None:  # most slices have none: 40,000 of them would add half a megabyte
+        if self.line is not None:
             fields["line"] = self.line
+        if self.cut_off is not None:
+            fields["cut_off"] = self.cut_off
         return fields
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Wait:
     task: int
     start: float
@@ -92,6 +103,99 @@ class Wait:
     on: str | None
     line: int | None
     chain: list[str] = field(default_factory=list)
+    # True: still waiting when the run was stopped at a limit (``end`` is then).
+    cut_off: bool | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        fields = {"task": self.task, "start": self.start, "end": self.end, "on": self.on, "line": self.line,
+                  "chain": self.chain}
+        if self.cut_off is not None:
+            fields["cut_off"] = self.cut_off
+        return fields
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A function an executor ran in a thread (``to_thread``, ``run_in_executor``,
+    ``ThreadPoolExecutor.submit``): the thread's name, the function's, the
+    task that submitted it and the snippet line, and the exception type it
+    raised, if any."""
+
+    thread: str
+    fn: str
+    task: int | None
+    start: float
+    end: float
+    line: int | None
+    error: str | None
+    # True: still running when the run was stopped (``end`` is then).
+    cut_off: bool | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        fields = {"thread": self.thread, "fn": self.fn, "task": self.task, "start": self.start, "end": self.end,
+                  "line": self.line, "error": self.error}
+        if self.cut_off is not None:
+            fields["cut_off"] = self.cut_off
+        return fields
+
+
+@dataclass(slots=True)
+class Connection:
+    """A TCP connection the snippet opened through the server: the task and
+    snippet line that opened it, its host (the name it was looked up from,
+    or its address) and port, its phases ``[{name, start, end}]`` (URL
+    mode's names: dns, connect, tls, first_byte, body), the bytes the server
+    moved each way, and the error that ended it, if any."""
+
+    id: int
+    task: int | None
+    host: str
+    port: int
+    start: float
+    end: float
+    line: int | None
+    phases: list[dict[str, Any]]
+    error: str | None
+    sent: int = 0
+    received: int = 0
+    # True: still open when the run was stopped (``end`` is then).
+    cut_off: bool | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        fields = {name: getattr(self, name) for name in _CONNECTION_FIELDS}
+        if self.cut_off is None:
+            del fields["cut_off"]
+        return fields
+
+
+_CONNECTION_FIELDS = tuple(Connection.__dataclass_fields__)
+
+
+@dataclass(frozen=True, slots=True)
+class Child:
+    """A program the run started (``subprocess``, ``asyncio.create_subprocess_*``):
+    its pid (in the run), its argv, the task that started it and the snippet
+    line, when it started and when the run learned that it ended, and its
+    exit code (negative: the signal that ended it). ``end`` and
+    ``returncode`` are None when the run ended first (the playground ends the
+    child with it)."""
+
+    pid: int
+    argv: list[str]
+    task: int | None
+    line: int | None
+    start: float
+    end: float | None
+    returncode: int | None
+    # True: still running when the run was stopped at a limit (``end`` is then).
+    cut_off: bool | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        fields = {"pid": self.pid, "argv": self.argv, "task": self.task, "line": self.line, "start": self.start,
+                  "end": self.end, "returncode": self.returncode}
+        if self.cut_off is not None:
+            fields["cut_off"] = self.cut_off
+        return fields
 
 
 @dataclass(frozen=True)
@@ -120,6 +224,9 @@ class Trace:
     tasks: list[TaskRecord] = field(default_factory=list)
     slices: list[Slice] = field(default_factory=list)
     waits: list[Wait] = field(default_factory=list)
+    jobs: list[Job] = field(default_factory=list)
+    connections: list[Connection] = field(default_factory=list)
+    children: list[Child] = field(default_factory=list)
     output: list[Output] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     error: dict[str, Any] | None = None
@@ -130,17 +237,37 @@ class Trace:
     # the trace stops holding everything and what it left out after it
     # (output, errors, task ends and the status are kept whole); else None.
     cut: dict[str, Any] | None = None
+    # The exact Python the code ran on (platform.python_version() in the
+    # run); None for a trace no code made (URL mode's fetches).
+    python: str | None = None
     version: int = VERSION
 
     def to_json(self) -> dict[str, Any]:
         # By hand rather than dataclasses.asdict, which deep-copies every
         # value: a 20,000-task trace is built many times faster this way.
         data = dict(vars(self))
-        data["tasks"] = [task.to_json() for task in self.tasks]
-        data["slices"] = [item.to_json() for item in self.slices]
-        for items in ("waits", "output", "events"):
-            data[items] = [dict(vars(item)) for item in data[items]]
+        for name, as_json in _ITEM_JSON.items():
+            data[name] = [as_json(item) for item in data[name]]
         return data
+
+    def to_answer(self) -> dict[str, Any]:
+        """``to_json`` as the answer encodes it: each list of items made
+        JSON objects a chunk at a time (see ``playground.model.answer.Items``)."""
+        data = dict(vars(self))
+        for name, as_json in _ITEM_JSON.items():
+            data[name] = Items(data[name], as_json)
+        return data
+
+
+def _fields(item: Any) -> dict[str, Any]:
+    return dict(vars(item))
+
+
+_ITEM_JSON: dict[str, Callable[[Any], dict[str, Any]]] = {
+    "tasks": TaskRecord.to_json, "slices": Slice.to_json, "waits": Wait.to_json, "jobs": Job.to_json,
+    "connections": Connection.to_json, "children": Child.to_json,
+    "output": _fields, "events": _fields,
+}
 
 
 class Invalid(ValueError):

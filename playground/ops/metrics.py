@@ -35,6 +35,8 @@ START_BUCKETS = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 10.0)
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 RUNS = Counter("playground_runs", "Code runs that ended, by the trace's status.", ["status"])
+RUNS_BY_PYTHON = Counter("playground_python_runs", "Code runs that ended, by the Python they ran on (its id).",
+                         ["python"])
 RUN_SECONDS = Histogram("playground_run_seconds",
                         "Real time of a run, from handing the snippet over to the run's processes gone.",
                         buckets=RUN_BUCKETS)
@@ -60,6 +62,12 @@ REQUEST_SECONDS = Histogram("playground_http_request_seconds", "Time to answer a
 RUN_CACHE_ANSWERS = Counter("playground_run_cache_answers",
                             "POST /api/run answered from the run cache (or by waiting for the same "
                             "snippet's run), without a jail of its own.")
+CODE_CONNECTIONS = Counter("playground_code_connections",
+                           "Connections code-mode runs asked the server for, by outcome (opened, refused by the "
+                           "guard or a cap, failed).", ["outcome"])
+CODE_NETWORK_BYTES = Counter("playground_code_network_bytes",
+                             "Bytes the server moved for code-mode runs, by direction (in: to the run).",
+                             ["direction"])
 FETCHES = Counter("playground_fetch_runs", "URL-mode runs that ended, by the trace's status.", ["status"])
 
 def multiprocess_dir() -> str | None:

@@ -1,7 +1,9 @@
 """Admission: how many jails run at once, and how long a run may queue.
 
 A run takes one of ``slots`` numbered places (the jail uses its number, e.g.
-for a uid of its own; the slot free the longest comes first) or waits in a bounded queue up to ``wait_seconds``.
+for a uid of its own; the slot free the longest comes first, among those the
+run prefers when any is free: the ones whose warm jail runs its Python) or
+waits in a bounded queue up to ``wait_seconds``.
 Past the queue, or past the wait, it is refused at once as busy.
 """
 
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 
@@ -27,10 +29,11 @@ class Admission:
         self._condition = threading.Condition()
 
     @contextmanager
-    def slot(self, wait: bool = True) -> Iterator[int]:
-        """A free slot's number, held until the block ends; ``Busy`` if none
-        frees in time (at once, without ``wait``)."""
-        number = self._acquire(wait)
+    def slot(self, wait: bool = True, prefer: Callable[[int], bool] | None = None) -> Iterator[int]:
+        """A free slot's number, held until the block ends (one ``prefer``
+        says yes to, when any is free); ``Busy`` if none frees in time (at
+        once, without ``wait``)."""
+        number = self._acquire(wait, prefer)
         try:
             yield number
         finally:
@@ -38,7 +41,7 @@ class Admission:
                 self._free.append(number)
                 self._condition.notify()
 
-    def _acquire(self, wait: bool) -> int:
+    def _acquire(self, wait: bool, prefer: Callable[[int], bool] | None) -> int:
         with self._condition:
             if not self._free:
                 if not wait or self._waiting >= self.queue:
@@ -55,4 +58,6 @@ class Admission:
                     self._waiting -= 1
             # The slot free the longest: its warm run has had the most time
             # to get ready (see pool.py).
-            return self._free.pop(0)
+            chosen = next((n for n in self._free if prefer(n)), self._free[0]) if prefer else self._free[0]
+            self._free.remove(chosen)
+            return chosen

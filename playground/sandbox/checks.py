@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import struct
 from array import array
 from typing import Any
 
+from playground.model.answer import ITEM_BYTES, json_size
 from playground.model.trace import (
+    MAX_CHAIN,
     MAX_ID,
     MAX_MESSAGE,
     MAX_NAME,
@@ -18,7 +21,9 @@ from playground.model.trace import (
     Invalid,
     clean_text,
 )
+from playground.tracer import protocol
 
+_RECORDS_COUNT = struct.Struct(protocol.FRAME_TASKS_COUNT)
 _ERROR_KEYS = frozenset({"type", "message", "line", "traceback"})
 _FRAME_KEYS = frozenset({"line", "name", "text"})
 
@@ -117,3 +122,23 @@ def cut_counts(dropped: object) -> dict[str, int]:
             for kind, count in dropped.items()):
         raise Invalid("not a cut")
     return {_CUT_KINDS[kind]: count for kind, count in dropped.items()}
+
+
+def counted_records(payload: bytes, record_bytes: int) -> tuple[bytes, bytes]:
+    """A frame of a count, that many records of ``record_bytes``, then text."""
+    (count,) = _RECORDS_COUNT.unpack_from(payload)
+    numbers_end = _RECORDS_COUNT.size + record_bytes * count
+    if numbers_end > len(payload):
+        raise Invalid("fewer numbers than the count says")
+    return payload[_RECORDS_COUNT.size:numbers_end], payload[numbers_end:]
+
+
+def wait_label(label: object) -> tuple[str | None, list[str], int]:
+    """A waits frame's label ``[on or null, *chain]``: what the wait is on,
+    its await chain, and the answer's bytes of a wait with them."""
+    if (not isinstance(label, list) or not 1 <= len(label) <= MAX_CHAIN + 1
+            or not (label[0] is None or isinstance(label[0], str))
+            or not all(isinstance(name, str) for name in label[1:])):
+        raise Invalid("not a wait's label")
+    what, names = optional_text(label[0], MAX_NAME), [clean_text(name, MAX_NAME) for name in label[1:]]
+    return what, names, ITEM_BYTES["wait"] + json_size(what) + sum(json_size(name) + 1 for name in names)

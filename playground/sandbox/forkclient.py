@@ -29,6 +29,7 @@ from playground.model.trace import MAX_TEXT, clean_text
 from playground.sandbox.cgroups import SlotCgroup
 from playground.sandbox.jail import Jail, JailCommand, JailUnavailable, RunSetup
 from playground.sandbox.limits import Limits
+from playground.sandbox.pythons import Python
 from playground.tracer.protocol import (
     EXIT_SETUP_FAILED,
     MAX_STATUS_BYTES,
@@ -101,8 +102,10 @@ class ForkServer:
     """One started jail, whose fork server forks one run at a time."""
 
     def __init__(self, process: subprocess.Popen[bytes], control: socket.socket, info_fd: int | None,
-                 cgroup: SlotCgroup | None = None) -> None:
+                 python: Python, cgroup: SlotCgroup | None = None) -> None:
         self.process = process
+        # The interpreter the jail runs: every run it forks is of this Python.
+        self.python = python
         self.control = control
         self.info_fd = info_fd
         # The slot's cgroup the whole jail runs in, when the host has one.
@@ -174,7 +177,8 @@ class ForkServer:
         events_read, events_write = os.pipe()
         widen_pipe(events_write)
         status, status_child = socket.socketpair()
-        theirs = (stdin_read, raw_write, events_write, status_child.fileno())
+        network, network_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        theirs = (stdin_read, raw_write, events_write, status_child.fileno(), network_child.fileno())
         assert len(theirs) == len(RUN_FDS)
         try:
             socket.send_fds(self.control, [setup.request.to_bytes()], list(theirs))
@@ -182,13 +186,15 @@ class ForkServer:
             for fd in (stdin_write, raw_read, events_read):
                 os.close(fd)
             status.close()
+            network.close()
             setup.close()
             raise JailUnavailable(NOT_FORKED_MESSAGE.format(why=f"its fork server is gone ({exc})")) from exc
         finally:
             for fd in theirs[:3]:
                 os.close(fd)
             status_child.close()
-        return JailRun(self, setup, stdin_write, raw_read, events_read, status)
+            network_child.close()
+        return JailRun(self, setup, stdin_write, raw_read, events_read, status, network)
 
     def kill(self) -> None:
         """Kill everything in the jail, and wait until it is gone."""
@@ -255,13 +261,15 @@ class JailRun:
     the run does."""
 
     def __init__(self, server: ForkServer, setup: RunSetup, stdin: int, raw_read: int,
-                 events_read: int, status: socket.socket) -> None:
+                 events_read: int, status: socket.socket, network: socket.socket) -> None:
         self.server = server
         self.setup = setup
         self.stdin = stdin
         self.raw_read = raw_read
         self.events_read = events_read
         self.status = status
+        # The server's end of the run's network channel (playground.egress serves it).
+        self.network = network
         self.owns_server = False
         # Set up ahead of its run, by the pool.
         self.warm = False
@@ -289,7 +297,8 @@ class JailRun:
         if self._discarded:
             return []
         held = [fd for fd in (self.stdin, self.raw_read, self.events_read) if fd >= 0]
-        return held + [self.status.fileno()] + (self.server.descriptors() if self.owns_server else [])
+        held += [self.status.fileno(), self.network.fileno()]
+        return held + (self.server.descriptors() if self.owns_server else [])
 
     def alive(self) -> bool:
         return not self._discarded and not self._status_closed and self.server.alive()
@@ -377,12 +386,13 @@ class JailRun:
                 if fd >= 0:
                     os.close(fd)
             self.status.close()
+            self.network.close()
             self.setup.close()
 
 
-def start_server(jail: Jail, slot: int, limits: Limits) -> ForkServer:
-    """Start a jail for slot ``slot``; it gets ready to fork runs."""
-    command = jail.command(slot, limits)
+def start_server(jail: Jail, slot: int, limits: Limits, python: Python) -> ForkServer:
+    """Start a jail of ``python`` for slot ``slot``; it gets ready to fork runs."""
+    command = jail.command(slot, limits, python)
     control, control_child = socket.socketpair()
     try:
         process = _start(command, control_child.fileno())
@@ -394,12 +404,12 @@ def start_server(jail: Jail, slot: int, limits: Limits) -> ForkServer:
     finally:
         control_child.close()
         command.close()
-    return ForkServer(process, control, command.info_fd, command.cgroup)
+    return ForkServer(process, control, command.info_fd, python, command.cgroup)
 
 
-def start_run(jail: Jail, slot: int, limits: Limits) -> JailRun:
-    """A run in a jail of its own, started now, which goes when the run does."""
-    server = start_server(jail, slot, limits)
+def start_run(jail: Jail, slot: int, limits: Limits, python: Python) -> JailRun:
+    """A run of ``python`` in a jail of its own, started now, which goes when the run does."""
+    server = start_server(jail, slot, limits, python)
     try:
         run = server.fork(jail, limits)
     except BaseException:

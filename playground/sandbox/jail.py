@@ -21,12 +21,9 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
-import json
 import logging
 import os
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -35,8 +32,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from playground.sandbox import sitepackages
 from playground.sandbox.cgroups import JAIL_PIDS, Cgroups, CgroupsUnavailable, SlotCgroup
+from playground.sandbox.interpreter import JAIL_PYTHON, InterpreterFiles, InterpreterUnavailable, interpreter_files
 from playground.sandbox.limits import Limits
+from playground.sandbox.pythons import DEFAULT_ROOT, Python, Pythons, host_python
 from playground.tracer.protocol import SPEEDUPS_ENV, ForkRequest, ResourceLimits
 
 log = logging.getLogger(__name__)
@@ -54,11 +54,13 @@ NO_BWRAP_MESSAGE = (
 )
 
 
-def bootstrap(tracer_parent: str) -> str:
+def bootstrap(tracer_parent: str, site: str | None) -> str:
     """The ``python -c`` program that starts the tracer's fork server, on the
-    control socket whose number the runner appends to the command."""
+    control socket whose number the runner appends to the command; ``site``:
+    where the packages a snippet may import are (see sitepackages)."""
+    extra = f"sys.path.append({site!r}); " if site is not None else ""
     return (
-        f"import sys; sys.path.insert(0, {tracer_parent!r}); "
+        f"import sys; sys.path.insert(0, {tracer_parent!r}); {extra}"
         "from tracer.forkserver import serve; serve(int(sys.argv[-1]))"
     )
 
@@ -121,10 +123,13 @@ class Jail(ABC):
         """"v1" or "v2" when each slot has a cgroup, else why not."""
         return f"unavailable: {self.cgroup_problem}"
 
+    # The interpreters its runs can pick.
+    pythons: Pythons
+
     @abstractmethod
-    def command(self, slot: int, limits: Limits) -> JailCommand:
+    def command(self, slot: int, limits: Limits, python: Python) -> JailCommand:
         """The command that starts the fork server of jail slot ``slot`` (0
-        to concurrency-1)."""
+        to concurrency-1) for runs of ``python``."""
 
     def run_setup(self, limits: Limits) -> RunSetup:
         """How the fork server sets up one run: in its own namespaces, with a
@@ -162,41 +167,11 @@ def _tracer_env() -> dict[str, str]:
     return {**JAIL_ENV, SPEEDUPS_ENV: choice} if choice is not None else dict(JAIL_ENV)
 
 
-def _tracer_files() -> dict[str, bytes]:
-    """The tracer's modules, and its C accelerator when built (see playground.sandbox.speedups)."""
-    files = [*TRACER_DIR.glob("*.py"), *TRACER_DIR.glob("_speedups.*.so")]
+def _tracer_files(speedups: bool = True) -> dict[str, bytes]:
+    """The tracer's modules, and its C accelerator when built (see
+    playground.sandbox.speedups) and wanted."""
+    files = [*TRACER_DIR.glob("*.py"), *(TRACER_DIR.glob("_speedups.*.so") if speedups else ())]
     return {path.name: path.read_bytes() for path in sorted(files)}
-
-
-_LDD_LINE = re.compile(r"(?:=>\s*)?(/\S+)\s+\(0x")
-
-
-def _shared_libraries(binaries: list[str]) -> set[str]:
-    """The shared libraries these binaries load, as ``ldd`` reports them."""
-    found: set[str] = set()
-    for binary in binaries:
-        result = subprocess.run(["ldd", binary], capture_output=True, text=True, check=False)
-        for line in result.stdout.splitlines():
-            match = _LDD_LINE.search(line)
-            if match:
-                found.add(match.group(1))
-    return found
-
-
-def _seccomp_module(python: str) -> str | None:
-    """Where ``python`` finds libseccomp's bindings (python3-seccomp), if it does."""
-    probe = subprocess.run(
-        [python, "-I", "-c",
-         "import importlib.util as u; s = u.find_spec('seccomp'); print(s.origin if s and s.origin else '')"],
-        capture_output=True, text=True, check=False,
-    )
-    origin = probe.stdout.strip()
-    return os.path.realpath(origin) if probe.returncode == 0 and origin.endswith(".so") else None
-
-
-def _canonical(path: str) -> str:
-    """``path`` with its directories resolved but not its last symlink."""
-    return os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
 
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -213,11 +188,14 @@ def _become_child_subreaper() -> None:
 class Bubblewrap(Jail):
     name = "bwrap"
 
-    def __init__(self, python: str = DEFAULT_JAIL_PYTHON, uid_base: int = DEFAULT_UID_BASE) -> None:
+    def __init__(self, pythons: Pythons | None = None, uid_base: int = DEFAULT_UID_BASE,
+                 speedups: bool = True) -> None:
+        """``speedups``: False binds no C accelerator, so runs use the
+        tracer's pure-Python hot path (the tests compare the two)."""
         self.bwrap = shutil.which("bwrap")
         if self.bwrap is None:
             raise JailUnavailable(NO_BWRAP_MESSAGE)
-        self.python = python
+        self.pythons = pythons if pythons is not None else Pythons.discover(DEFAULT_JAIL_PYTHON, DEFAULT_ROOT)
         self.uid_base = uid_base
         self.cgroups: Cgroups | None = None
         try:
@@ -226,47 +204,22 @@ class Bubblewrap(Jail):
         except (CgroupsUnavailable, OSError) as exc:
             self.cgroup_problem = str(exc)
             log.warning("jails get no cgroup of their own, so runs use the strictest filter: %s", exc)
-        self._tracer = _tracer_files()
+        self._tracer = _tracer_files(speedups)
         _become_child_subreaper()
-        self._binds: list[str] | None = None
+        self._files: dict[str, InterpreterFiles] = {}
         self._lock = threading.Lock()
 
-    def _interpreter_binds(self) -> list[str]:
-        """bwrap arguments that make the interpreter and its stdlib visible."""
+    def _interpreter_binds(self, python: Python) -> list[str]:
+        """bwrap arguments that make ``python`` and its files visible (found once)."""
         with self._lock:
-            if self._binds is None:
-                self._binds = self._find_interpreter_binds()
-            return self._binds
+            if python.id not in self._files:
+                try:
+                    self._files[python.id] = interpreter_files(python)
+                except InterpreterUnavailable as exc:
+                    raise JailUnavailable(str(exc)) from exc
+            return self._files[python.id].binds
 
-    def _find_interpreter_binds(self) -> list[str]:
-        python = os.path.realpath(self.python)
-        if not os.access(python, os.X_OK):
-            raise JailUnavailable(f"This server cannot run code: no interpreter at {self.python}.")
-        probe = subprocess.run(
-            [python, "-I", "-S", "-c",
-             "import json, sysconfig; print(json.dumps([sysconfig.get_path('stdlib'), "
-             "sysconfig.get_path('platstdlib')]))"],
-            capture_output=True, text=True, check=True,
-        )
-        stdlib_dirs = sorted({os.path.realpath(p) for p in json.loads(probe.stdout)})
-        extensions = [str(p) for d in stdlib_dirs for p in Path(d, "lib-dynload").glob("*.so")]
-        args = ["--ro-bind", python, DEFAULT_JAIL_PYTHON]
-        for directory in stdlib_dirs:
-            args += ["--ro-bind", directory, directory]
-        seccomp = _seccomp_module(python)
-        if seccomp is not None:
-            # Beside the tracer package, so the prelude imports it from there;
-            # without it the prelude refuses to run the snippet.
-            extensions.append(seccomp)
-            args += ["--ro-bind", seccomp, f"{JAIL_TRACER_PARENT}/{os.path.basename(seccomp)}"]
-        for library in sorted(_shared_libraries([python, *extensions])):
-            args += ["--ro-bind", os.path.realpath(library), _canonical(library)]
-        for link in ("/lib", "/lib64", "/bin"):
-            if os.path.islink(link):
-                args += ["--symlink", os.readlink(link), link]
-        return args
-
-    def command(self, slot: int, limits: Limits) -> JailCommand:
+    def command(self, slot: int, limits: Limits, python: Python) -> JailCommand:
         args = [
             self.bwrap or "bwrap",
             "--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc",
@@ -276,7 +229,7 @@ class Bubblewrap(Jail):
             "--cap-drop", "ALL", "--cap-add", "CAP_SYS_ADMIN",
             "--hostname", "playground",
             "--clearenv", *_env_args(JAIL_ENV),
-            *self._interpreter_binds(),
+            *self._interpreter_binds(python),
             "--dev", "/dev",
             "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp",
         ]
@@ -296,7 +249,8 @@ class Bubblewrap(Jail):
             "--remount-ro", "/dev",
             "--remount-ro", "/",
             "--chdir", "/tmp",
-            "--", DEFAULT_JAIL_PYTHON, "-I", "-S", "-B", "-c", bootstrap(JAIL_TRACER_PARENT),
+            "--", JAIL_PYTHON, "-I", "-S", "-B", "-c",
+            bootstrap(JAIL_TRACER_PARENT, sitepackages.JAIL_SITE if self._files[python.id].site else None),
         ]
         uid = self.uid_base + slot if os.geteuid() == 0 else None
         cgroup = self._slot_cgroup(slot, limits, uid)
@@ -338,9 +292,15 @@ class Unsandboxed(Jail):
     name = "none"
     seccomp = False
 
-    def command(self, slot: int, limits: Limits) -> JailCommand:
+    def __init__(self) -> None:
+        own = host_python(sys.executable)
+        self.pythons = Pythons([own] if own is not None else [])
+
+    def command(self, slot: int, limits: Limits, python: Python) -> JailCommand:
+        if python.executable != sys.executable:
+            raise JailUnavailable(f"Without a jail, runs use the server's own Python ({sys.executable}).")
         return JailCommand(
-            argv=[sys.executable, "-I", "-S", "-B", "-c", bootstrap(str(TRACER_DIR.parent))],
+            argv=[sys.executable, "-I", "-S", "-B", "-c", bootstrap(str(TRACER_DIR.parent), _site_text(python))],
             cwd=tempfile.gettempdir(),
             env={**_tracer_env(), "PATH": "/usr/bin:/bin"},
         )
@@ -357,9 +317,14 @@ class Unsandboxed(Jail):
         return dataclasses.replace(super().rlimits(limits), processes=None)
 
 
-def make_jail(sandbox: str, python: str = DEFAULT_JAIL_PYTHON, uid_base: int = DEFAULT_UID_BASE) -> Jail:
+def _site_text(python: Python) -> str | None:
+    site = sitepackages.site_for(python)
+    return str(site) if site is not None else None
+
+
+def make_jail(sandbox: str, pythons: Pythons | None = None, uid_base: int = DEFAULT_UID_BASE) -> Jail:
     if sandbox == "none":
         return Unsandboxed()
     if sandbox == "bwrap":
-        return Bubblewrap(python=python, uid_base=uid_base)
+        return Bubblewrap(pythons=pythons, uid_base=uid_base)
     raise JailUnavailable(f"Unknown PLAYGROUND_SANDBOX {sandbox!r}: use 'bwrap' (default) or 'none'.")

@@ -17,11 +17,11 @@ MIB = 1024 * KIB
 @dataclass(frozen=True)
 class Limits:
     wall_seconds: float = 10.0
-    cpu_seconds: int = 5
-    memory_bytes: int = 256 * MIB
+    cpu_seconds: int = 8
+    memory_bytes: int = 512 * MIB
     output_bytes: int = 64 * KIB
-    max_events: int = 20_000
-    max_tasks: int = 20_000
+    max_events: int = 400_000
+    max_tasks: int = 120_000
     horizon_seconds: float = 3600.0
     blocking_threshold: float = 0.05
     file_size_bytes: int = 1 * MIB
@@ -36,15 +36,15 @@ class Limits:
     # read in vain (playground.sandbox.stream), so a 64 KiB one stops it.
     max_rejected: int = 8
     # The largest answer (the trace's JSON): past it the trace is cut, as
-    # at max_events. The honest 20,000-task trace is 2.7 MB.
-    answer_bytes: int = 8 * MIB
+    # at max_events. A 100,000-task gather's trace is about 35 MB as v1 JSON.
+    answer_bytes: int = 96 * MIB
     # The server's CPU to read a run, at most this many times the jail's to
     # produce it (where the slot's cgroup counts the jail's CPU).
     parse_cpu_ratio: float = 2.0
 
 
 # What each limit says when it stops or cuts a run. Placeholders are the
-# limits' own names (and ``*_kib`` / ``*_mib`` forms of the byte sizes).
+# limits' own names (and ``*_kib`` / ``*_mib`` / ``*_size`` forms of the byte sizes).
 TIMEOUT_MESSAGE = (
     "The run took longer than the {wall_seconds:g} s wall-clock limit and was stopped. "
     "Look for a loop that never awaits, or a real-clock wait that is too long."
@@ -62,7 +62,7 @@ MEMORY_MESSAGE = (
     "Look for a list or string that grows without end."
 )
 OUTPUT_MESSAGE = (
-    "The run printed more than the {output_bytes_kib} KiB output limit and was stopped. "
+    "The run printed more than the {output_bytes_size} output limit and was stopped. "
     "Print less, or print inside a loop that ends."
 )
 CHANNEL_MESSAGE = (
@@ -73,14 +73,14 @@ REJECTED_MESSAGE = (
     "and was stopped. That stream belongs to the tracer: print with print(), and leave its descriptor alone."
 )
 ANSWER_MESSAGE = (
-    "The trace was cut at {answer_bytes_kib} KiB, the most the server sends back; the run itself went on. "
+    "The trace was cut at {answer_bytes_size}, the most the server sends back; the run itself went on. "
     "Long task names and messages take the most room."
 )
 EVENTS_MESSAGE = "The trace was cut at {max_events} events; the run itself went on."
 TASKS_MESSAGE = "The trace was cut at {max_tasks} tasks; the run itself went on."
 PROCESSES_MESSAGE = (
-    "The run hit the limit of {processes} processes and threads, so starting another thread failed. "
-    "Start fewer threads; asyncio tasks cost none."
+    "The run hit the limit of {processes} processes and threads, so starting another process or thread failed. "
+    "Start fewer of them; asyncio tasks cost none."
 )
 OPEN_FILES_MESSAGE = (
     "The run hit the limit of {open_files} open files, so opening another failed. "
@@ -90,6 +90,8 @@ FILE_SIZE_MESSAGE = (
     "The run tried to write a file larger than the {file_size_bytes_kib} KiB file size limit."
 )
 TMP_MESSAGE = "The run filled /tmp: its {tmp_bytes_kib} KiB of space, or its {tmp_files} files."
+# The reason given for a step still running when the run was stopped.
+STILL_RUNNING = "still running when the run was stopped"
 CRASH_MESSAGE = "The run ended abruptly ({how}) without reporting how it finished."
 PARSE_COST_MESSAGE = (
     "The run sent trace data that cost the server more than {parse_cpu_ratio:g} times the CPU the run spent "
@@ -144,12 +146,22 @@ LIMIT_MESSAGES: dict[str, str] = {
 }
 
 
+def _size(value: int) -> str:
+    """A size as people read it: ``1 MiB``, ``64 KiB``, ``1500 bytes``."""
+    if value and value % MIB == 0:
+        return f"{value // MIB} MiB"
+    if value and value % KIB == 0:
+        return f"{value // KIB} KiB"
+    return f"{value} bytes"
+
+
 def limit_message(template: str, limits: Limits, **extra: Any) -> str:
     values: dict[str, Any] = {item.name: getattr(limits, item.name) for item in fields(limits)}
     for name, value in list(values.items()):
         if name.endswith("_bytes"):
             values[f"{name}_kib"] = value // KIB
             values[f"{name}_mib"] = value // MIB
+            values[f"{name}_size"] = _size(value)
     return template.format(**values, **extra)
 
 
@@ -162,7 +174,7 @@ HINT_MESSAGES: dict[str, str] = {
     ),
     "processes": (
         "This may be the limit of {processes} processes and threads. "
-        "Start fewer threads; asyncio tasks cost none."
+        "Start fewer of them; asyncio tasks cost none."
     ),
     "open_files": (
         "This may be the limit of {open_files} open files. "

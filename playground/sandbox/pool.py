@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from playground.sandbox.forkclient import NOT_STARTED_MESSAGE, START_SECONDS, ForkServer, JailRun, start_server
 from playground.sandbox.jail import Jail, JailUnavailable
 from playground.sandbox.limits import Limits
+from playground.sandbox.pythons import Python
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,8 @@ class _Slot:
     state: str = WANTED
     server: ForkServer | None = None
     run: JailRun | None = None
+    # The Python its jails run: the one its last run asked for (at first the default).
+    python: Python | None = None
     keeper: threading.Thread | None = field(default=None, repr=False)
 
 
@@ -81,12 +84,13 @@ class WarmPool:
                                                name=f"warm-jail-{slot.number}")
                 slot.keeper.start()
 
-    def take(self, number: int, timeout: float = START_SECONDS) -> JailRun | None:
-        """A run for slot ``number`` (held by the caller): the warm one, or
-        else one forked now in the slot's jail (started now if it has none).
-        None when the pool is not started or closed: then the caller starts
-        a jail of its own. A run being set up is waited for, since it is
-        ready sooner than a new one would be."""
+    def take(self, number: int, python: Python, timeout: float = START_SECONDS) -> JailRun | None:
+        """A run of ``python`` for slot ``number`` (held by the caller): the
+        warm one, or else one forked now in the slot's jail (started now if
+        it has none, or runs another Python). None when the pool is not
+        started or closed: then the caller starts a jail of its own. A run
+        being set up is waited for, since it is ready sooner than a new one
+        would be. The slot then keeps warm runs of ``python``."""
         slot = self._slots[number]
         with self._condition:
             if not self._started or self._closed:
@@ -103,6 +107,13 @@ class WarmPool:
                 slot.state = IDLE
                 self._changed()
             server = slot.server
+            slot.python = python
+        if server is not None and server.python != python:
+            # One jail per slot (its uid): the other Python's goes first.
+            if run is not None:
+                run.discard()
+            server.discard()
+            run = server = None
         if run is not None:
             if run.alive():
                 return run
@@ -114,7 +125,7 @@ class WarmPool:
             except JailUnavailable as exc:
                 log.warning("the jail of slot %d could not fork a run: %s", number, exc)
                 server.discard()
-        server = self._live_server(number, server)
+        server = self._live_server(number, server, python)
         with self._condition:
             closed = self._closed
             slot.server = None if closed else server
@@ -130,6 +141,12 @@ class WarmPool:
             if self._started and not self._closed and slot.state == IDLE:
                 slot.state = WANTED
                 self._changed()
+
+    def python_of(self, number: int) -> str | None:
+        """The id of the Python slot ``number`` keeps warm (None: not chosen yet, the default)."""
+        with self._condition:
+            python = self._slots[number].python
+            return python.id if python is not None else None
 
     def ready(self) -> int:
         """How many warm runs wait now."""
@@ -182,8 +199,9 @@ class WarmPool:
                     return
                 slot.state = STARTING
                 server = slot.server
+                python = slot.python or self.jail.pythons.get(None)
                 self._changed()
-            run, server = self._start(slot.number, server)
+            run, server = self._start(slot.number, server, python)
             with self._condition:
                 closed = self._closed
                 if not closed:
@@ -201,22 +219,23 @@ class WarmPool:
                 if server is not None:
                     server.discard()
 
-    def _live_server(self, number: int, server: ForkServer | None) -> ForkServer:
-        """``server`` while it lives; else (its remains freed) a new jail for
-        slot ``number``."""
+    def _live_server(self, number: int, server: ForkServer | None, python: Python) -> ForkServer:
+        """``server`` while it lives; else (its remains freed) a new jail of
+        ``python`` for slot ``number``."""
         if server is not None and server.alive():
             return server
         if server is not None:
             server.discard()
-        return start_server(self.jail, number, self.limits)
+        return start_server(self.jail, number, self.limits, python)
 
-    def _start(self, number: int, server: ForkServer | None) -> tuple[JailRun | None, ForkServer | None]:
-        """A warm run for slot ``number``, forked in ``server`` or, when that
-        is gone, in a new jail; and the slot's jail."""
+    def _start(self, number: int, server: ForkServer | None,
+               python: Python) -> tuple[JailRun | None, ForkServer | None]:
+        """A warm run of ``python`` for slot ``number``, forked in ``server``
+        or, when that is gone, in a new jail; and the slot's jail."""
         began = time.monotonic()
         run: JailRun | None = None
         try:
-            server = self._live_server(number, server)
+            server = self._live_server(number, server, python)
             run = server.fork(self.jail, self.limits)
             run.wait_ready()
             run.warm = True

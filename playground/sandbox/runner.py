@@ -21,18 +21,22 @@ import selectors
 import time
 from typing import Any, Literal, NamedTuple
 
+from playground.egress.broker import Egress, NetworkReport
 from playground.model.trace import Event, Trace
 from playground.sandbox.cgroups import SlotCgroup, Usage
 from playground.sandbox.forkclient import READ_SIZE, JailRun, start_run
 from playground.sandbox.jail import Jail
 from playground.sandbox.limits import HINT_MESSAGES, LIMIT_MESSAGES, Limits, limit_message
+from playground.sandbox.pythons import Python
 from playground.sandbox.status import STREAM_CUT, Evidence, StopReason, Verdict, decide
 from playground.sandbox.stream import MESSAGE_SLACK, StreamParser
 from playground.tracer.protocol import EVENTS_FD, MAX_KEPT_PAST_CUT, RunSettings
 
 # The server's CPU for reading a run that needs no account, and how often
-# (in the server's CPU) the jail's is read once past it.
-PARSE_CPU_FREE_SECONDS = 0.005
+# (in the server's CPU) the jail's is read once past it. 50 ms: at 5 ms, a
+# small honest run (300 tasks) whose first batch the server parsed before
+# the jail's CPU for it was counted was now and then stopped.
+PARSE_CPU_FREE_SECONDS = 0.05
 PARSE_CPU_CHECK_SECONDS = 0.005
 # What is parsed between two looks at the budget (a few milliseconds' work).
 PARSE_SLICE_BYTES = 8 * 1024
@@ -40,7 +44,10 @@ PARSE_SLICE_BYTES = 8 * 1024
 # the parsing again (bench/stream_cost.py), so parsing gets a third of the
 # request's share.
 ANSWER_COST_FACTOR = 3.0
-# After the run's keeper reports the end, how long to drain what it wrote.
+# After the run's keeper reports the end, how long the streams may stay
+# quiet before the server stops draining them (a process the run left
+# behind may hold them open). While they still bring data (a server behind
+# on a big trace), it reads on, up to the wall-clock limit.
 EXIT_DRAIN_SECONDS = 0.5
 
 Clock = Literal["virtual", "real"]
@@ -62,34 +69,45 @@ def settings_for(jail: Jail, clock: Clock, limits: Limits) -> RunSettings:
 
 
 def run_snippet(jail: Jail, code: str, clock: Clock, limits: Limits, slot: int = 0,
-                jailed: JailRun | None = None) -> Trace:
+                jailed: JailRun | None = None, egress: Egress | None = None, python: Python | None = None) -> Trace:
     """Run ``code`` in ``jailed``, a run set up ahead for ``slot`` with the
-    same ``limits``, or else in a jail started now for it alone, and return
-    its trace, whatever happens. The run is gone when this returns."""
+    same ``limits`` (its Python's), or else in a jail of ``python`` (None:
+    the default) started now for it alone, and return its trace, whatever
+    happens; ``egress`` serves its network channel (with none, the run has
+    no network). The run is gone when this returns."""
     settings = settings_for(jail, clock, limits)
     builder = StreamParser(clock, max_tasks=limits.max_tasks, max_items=limits.max_events + 100,
                            max_output_bytes=limits.output_bytes,
                            max_messages=settings.max_events + MAX_KEPT_PAST_CUT + MESSAGE_SLACK,
                            max_rejected=limits.max_rejected, max_answer_bytes=limits.answer_bytes)
     if jailed is None:
-        jailed = start_run(jail, slot, limits)
+        jailed = start_run(jail, slot, limits, python if python is not None else jail.pythons.get(None))
     cgroup = jailed.server.cgroup
+    network = None
     try:
         jailed.wait_ready()
         payload = settings.to_line() + code.encode("utf-8", "surrogatepass")
         before = _usage(cgroup, reset=True)
+        if egress is not None:
+            network = egress.attach(jailed.network)
+        else:
+            jailed.network.close()
         started = time.monotonic()
         stop_reason, raw, ran_until = _watch(jailed, payload, builder, limits, started, ParseBudget(cgroup, limits))
     finally:
+        report = egress.detach(network) if egress is not None and network is not None else NetworkReport()
         jailed.discard()
     trace = builder.trace
+    trace.python = jailed.server.python.version
     trace.wall = round(time.monotonic() - started, 6)
     if builder.claimed_status is None:
         # Stopped, or ended without its end: the trace runs to the moment it
         # stopped, not to its last event (a real-clock sleep cut at the wall
         # limit ran 10 s, not the 0.6 ms before it began).
         trace.duration = max(trace.duration, round(ran_until, 6))
+        builder.close_open(trace.duration)
     builder.raw_output(raw[: limits.output_bytes])
+    builder.network_counted(report)
     after = _usage(cgroup)
     evidence = Evidence(stop_reason, jailed.returncode, builder.claimed_status, trace.wall, trace.truncated,
                         len(trace.tasks), _errors(trace), jailed.report,
@@ -171,6 +189,7 @@ def _watch(jailed: JailRun, payload: bytes, builder: StreamParser, limits: Limit
     deadline = started + limits.wall_seconds
     exited_at: float | None = None
     heard_at, heard = started, 0.0
+    read_at = started
 
     def stopped(reason: StopReason | None) -> Watched:
         at = exited_at if reason is None and exited_at is not None else time.monotonic()
@@ -184,7 +203,7 @@ def _watch(jailed: JailRun, payload: bytes, builder: StreamParser, limits: Limit
             now = time.monotonic()
             if now >= deadline:
                 return stopped("timeout")
-            if exited_at is not None and now - exited_at > EXIT_DRAIN_SECONDS:
+            if exited_at is not None and now - max(exited_at, read_at) > EXIT_DRAIN_SECONDS:
                 break
             for key, _ in selector.select(min(deadline - now, EXIT_DRAIN_SECONDS)):
                 if key.data == "exit":
@@ -195,6 +214,7 @@ def _watch(jailed: JailRun, payload: bytes, builder: StreamParser, limits: Limit
                         exited_at = time.monotonic()
                     continue
                 data = os.read(key.fd, READ_SIZE)
+                read_at = time.monotonic()
                 if not data:
                     selector.unregister(key.fd)
                 elif key.data == "events":

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
 
+from playground.egress.broker import Egress
+from playground.egress.policy import EgressPolicy
 from playground.model.trace import Trace
 from playground.ops import metrics
 from playground.sandbox.admission import Admission, Busy
@@ -18,10 +22,11 @@ from playground.sandbox.forkclient import start_run
 from playground.sandbox.jail import Jail, JailUnavailable, make_jail
 from playground.sandbox.limits import Limits
 from playground.sandbox.pool import WarmPool
+from playground.sandbox.pythons import Python, Pythons, UnknownPython
 from playground.sandbox.runner import Clock, run_snippet
 from playground.settings import Settings
 
-__all__ = ["Busy", "JailUnavailable", "Sandbox"]
+__all__ = ["Busy", "JailUnavailable", "Pythons", "Sandbox", "UnknownPython"]
 
 HEALTH_CACHE_SECONDS = 5.0
 HEALTH_SNIPPET = "print('ok')"
@@ -29,8 +34,9 @@ HEALTH_SNIPPET = "print('ok')"
 
 class Sandbox:
     def __init__(self, jail: Jail | None, limits: Limits, admission: Admission,
-                 unavailable: str | None = None, warm_pool: bool = True) -> None:
+                 unavailable: str | None = None, warm_pool: bool = True, egress: Egress | None = None) -> None:
         self.jail = jail
+        self.egress = egress
         self.limits = limits
         self.admission = admission
         self.unavailable = unavailable
@@ -51,10 +57,17 @@ class Sandbox:
         # Each worker process of a node has its own slots, so its own uids.
         uid_base = settings.jail_uid_base + settings.worker_index * admission.slots
         try:
-            jail = make_jail(settings.sandbox, python=settings.jail_python, uid_base=uid_base)
+            pythons = None
+            if settings.sandbox == "bwrap":
+                pythons = Pythons.discover(settings.jail_python, Path(settings.pythons_root),
+                                           settings.default_python or None)
+            jail = make_jail(settings.sandbox, pythons=pythons, uid_base=uid_base)
+        except UnknownPython as exc:
+            return cls(None, limits, admission, unavailable=f"PLAYGROUND_DEFAULT_PYTHON: {exc}")
         except JailUnavailable as exc:
             return cls(None, limits, admission, unavailable=str(exc))
-        return cls(jail, limits, admission, warm_pool=settings.warm_pool)
+        egress = Egress(EgressPolicy.from_limits(settings.urls, enabled=settings.code_network))
+        return cls(jail, limits, admission, warm_pool=settings.warm_pool, egress=egress)
 
     @property
     def jail_name(self) -> str:
@@ -66,6 +79,11 @@ class Sandbox:
         """How a run's memory and processes are capped beyond its rlimits: the
         cgroup version, or why there is none (then the filter is the strictest)."""
         return self.jail.cgroups_state() if self.jail is not None else f"unavailable: {self.unavailable}"
+
+    @property
+    def pythons(self) -> Pythons:
+        """The interpreters a run can pick (none when no jail can start)."""
+        return self.jail.pythons if self.jail is not None else Pythons([])
 
     @property
     def sandboxed(self) -> bool:
@@ -82,27 +100,32 @@ class Sandbox:
             self.pool.close()
             self.pool = None
             metrics.WARM_JAILS.set(0)
+        if self.egress is not None:
+            self.egress.close()
 
-    def run(self, code: str, clock: Clock, wait: bool = True) -> Trace:
-        """Run a snippet; raises ``Busy`` or ``JailUnavailable``."""
+    def run(self, code: str, clock: Clock, wait: bool = True, python: str | None = None) -> Trace:
+        """Run a snippet on the Python of id ``python`` (None: the default);
+        raises ``Busy``, ``UnknownPython`` or ``JailUnavailable``."""
         if self.jail is None:
             raise JailUnavailable(self.unavailable or "No jail is configured.")
+        interpreter = self.jail.pythons.get(python)
         pool = self.pool
         if pool is not None:
             pool.start()
         asked = time.monotonic()
-        with self.admission.slot(wait) as slot:
+        with self.admission.slot(wait, prefer=self._warm_for(interpreter)) as slot:
             metrics.QUEUE_WAIT_SECONDS.observe(time.monotonic() - asked)
             metrics.RUNS_IN_PROGRESS.inc()
             try:
-                jailed = pool.take(slot) if pool is not None else None
+                jailed = pool.take(slot, interpreter) if pool is not None else None
                 if jailed is None:
-                    jailed = start_run(self.jail, slot, self.limits)
+                    jailed = start_run(self.jail, slot, self.limits, interpreter)
                 cold = not jailed.warm
                 if cold and pool is not None:
                     metrics.WARM_MISSES.inc()
                 try:
-                    trace = run_snippet(self.jail, code, clock, self.limits, slot, jailed=jailed)
+                    trace = run_snippet(self.jail, code, clock, self.limits, slot, jailed=jailed,
+                                        egress=self.egress)
                 finally:
                     if pool is not None:
                         pool.replace(slot)
@@ -114,8 +137,17 @@ class Sandbox:
         if cold and jailed.start_seconds is not None:
             metrics.JAIL_START_SECONDS.labels("cold").observe(jailed.start_seconds)
         metrics.RUNS.labels(trace.status).inc()
+        metrics.RUNS_BY_PYTHON.labels(interpreter.id).inc()
         metrics.RUN_SECONDS.observe(trace.wall)
         return trace
+
+    def _warm_for(self, python: Python) -> Callable[[int], bool] | None:
+        """Which slots keep warm runs of ``python``: a run prefers those."""
+        pool = self.pool
+        if pool is None:
+            return None
+        default = self.pythons.default
+        return lambda number: (pool.python_of(number) or default) == python.id
 
     def health(self) -> str | None:
         """None when a jail can start and run a trivial snippet; else why not."""

@@ -52,6 +52,7 @@ STREAM_CUT: frozenset[StopReason | None] = frozenset({"channel", "rejected", "pa
 ERROR_LIMITS = (
     ("MemoryError", "", "memory_bytes"),
     ("RuntimeError", "can't start new thread", "processes"),
+    ("BlockingIOError", "[Errno 11]", "processes"),  # a fork refused (EAGAIN)
     (None, "[Errno 24]", "open_files"),  # EMFILE
     (None, "[Errno 27]", "file_size_bytes"),  # EFBIG
     (None, "[Errno 28]", "tmp_bytes"),  # ENOSPC
@@ -96,6 +97,12 @@ class Verdict:
 
 def decide(evidence: Evidence, limits: Limits) -> Verdict:
     verdict = _decide(evidence, limits)
+    if (evidence.cgroup is not None and evidence.cgroup.pids_refusals > 0 and "processes" not in verdict.limits
+            and verdict.crash is None):
+        # A fork or a thread refused at the limit that the snippet (or a
+        # child's shell) got over: the run hit it, whatever its status.
+        verdict = replace(verdict, limits=(*verdict.limits, "processes"), hints=tuple(
+            hint for hint in verdict.hints if hint != "processes"))
     if evidence.truncated and evidence.stop_reason not in STREAM_CUT:
         cut = ("answer_bytes" if evidence.answer_cut
                else "max_tasks" if evidence.task_count >= limits.max_tasks else "max_events")
@@ -135,6 +142,10 @@ def _ended_abruptly(evidence: Evidence, limits: Limits) -> Verdict:
     cpu = evidence.report.cpu_seconds if evidence.report is not None else evidence.wall
     if number == signal.SIGXCPU or (number == signal.SIGKILL and cpu >= limits.cpu_seconds):
         return _hit("cpu_seconds")
+    if _confirmed("memory_bytes", evidence, limits):
+        # Out of memory where the snippet could not catch it (in the tracer,
+        # or while the run was ending): the abrupt end is the limit's.
+        return _hit("memory_bytes")
     if number:
         how = f"signal {_signal_name(number)}"
     elif returncode is None:

@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import json
 import struct
+from dataclasses import replace
 from typing import Any, ClassVar, Literal
 
+from playground.egress.broker import NetworkReport
 from playground.model.answer import ITEM_BYTES, json_size
 from playground.model.trace import (
-    MAX_CHAIN,
-    MAX_ID,
     MAX_MESSAGE,
     MAX_NAME,
     MAX_TEXT,
-    MAX_TIME_NS,
     SERVER_EVENT_KINDS,
     Event,
     Invalid,
+    Job,
     Output,
     Slice,
     TaskRecord,
@@ -33,6 +33,7 @@ from playground.model.trace import (
 from playground.sandbox.caps import TraceCaps
 from playground.sandbox.checks import (
     Dropped,
+    counted_records,
     cut_counts,
     described_error,
     integer,
@@ -42,9 +43,14 @@ from playground.sandbox.checks import (
     optional_integer,
     optional_text,
     seconds,
-    unpack,
+    wait_label,
 )
+from playground.sandbox.children import ChildRecords
+from playground.sandbox.connections import ConnectionRecords
 from playground.sandbox.framing import Framer
+from playground.sandbox.limits import STILL_RUNNING
+from playground.sandbox.packed import PackedRecords
+from playground.sandbox.stillopen import StartedJob, StillOpen
 from playground.tracer import protocol
 
 _TASKS_COUNT = struct.Struct(protocol.FRAME_TASKS_COUNT)
@@ -61,7 +67,7 @@ ANSWER_RESERVE = 16 * 1024
 _UNBOUNDED = 1 << 62
 
 
-class StreamParser:
+class StreamParser(PackedRecords):
     """Builds a trace from the jail's untrusted event lines, within caps:
     on what the trace keeps (tasks, items, output, ``max_answer_bytes`` of
     answer as it grows) and on the work. Past ``max_messages`` every line and
@@ -90,6 +96,9 @@ class StreamParser:
         self.caps = TraceCaps(self.trace, max_items, _UNBOUNDED if max_answer_bytes is None
                               else max_answer_bytes - ANSWER_RESERVE, self.latest_time)
         self._tasks: dict[int, TaskRecord] = {}
+        self.still_open = StillOpen(self._known_task)
+        self.connections = ConnectionRecords(self.trace, self.caps)
+        self.children = ChildRecords(self.trace, self.caps, self._tasks)
         # Per task: busy ns, waiting ns, steps. Counted from every message,
         # also past the item cap, so the figures stay whole when items are cut.
         self._figures: dict[int, list[int]] = {}
@@ -126,13 +135,13 @@ class StreamParser:
                 self._steps(payload)
             elif kind == protocol.FRAME_ENDS:
                 self._ends(payload)
+            elif kind == protocol.FRAME_WAITS:
+                numbers, labels = counted_records(payload, protocol.WAIT_RECORD_BYTES)
+                self._waits_packed(numbers, json.loads(labels))
             else:
-                (count,) = _TASKS_COUNT.unpack_from(payload)
-                numbers_end = _TASKS_COUNT.size + 32 * count
-                if numbers_end > len(payload):
-                    raise Invalid("fewer numbers than tasks")
-                names, coros = json.loads(payload[numbers_end:])
-                self._tasks_packed(payload[_TASKS_COUNT.size:numbers_end], names, coros)
+                numbers, texts = counted_records(payload, protocol.TASK_RECORD_BYTES)
+                names, coros = json.loads(texts)
+                self._tasks_packed(numbers, names, coros)
         except Exception:
             self._rejected_whole(len(payload))
 
@@ -225,82 +234,11 @@ class StreamParser:
         if last < first or not (reason is None or isinstance(reason, str)):
             raise Invalid("not a step")
         self._tally(task_id, first, last, 0)
+        self.still_open.steps_ended(last)
         if self.caps.room("slices"):
             text = optional_text(reason, MAX_MESSAGE)
             if self.caps.count(ITEM_BYTES["slice"] + json_size(text), "slices"):
                 self.trace.slices.append(Slice(task_id, seconds(first), seconds(last), reason is not None, text, where))
-
-    def _tasks_packed(self, packed: object, names: object, coros: object) -> None:
-        """Tasks announced, packed: (id, parent or -1, line or -1, created)."""
-        numbers = unpack(packed, 4)
-        self.messages += len(numbers) // 4 - 1
-        if not isinstance(names, list) or not isinstance(coros, list):
-            raise Invalid("no names")
-        if not len(names) == len(coros) == len(numbers) // 4:
-            raise Invalid("names do not match the tasks")
-        # Many tasks share a coroutine: clean each name once.
-        cleaned: dict[object, tuple[str, int]] = {}
-        tasks, figures, items = self._tasks, self._figures, self.trace.tasks
-        for task_id, parent, line, created, name, coro in zip(
-            numbers[0::4], numbers[1::4], numbers[2::4], numbers[3::4], names, coros, strict=True
-        ):
-            if not isinstance(name, str) or not isinstance(coro, str):
-                raise Invalid("a name that is not text")
-            if (not 1 <= task_id <= MAX_ID or task_id in tasks or not 0 <= created <= MAX_TIME_NS
-                    or (parent != -1 and parent not in tasks) or not -1 <= line <= MAX_ID):
-                self.rejected += 1  # a task cut at the cap is no one's parent: not held against the run
-                continue
-            coro_name = cleaned.get(coro)
-            if coro_name is None:
-                text = clean_text(coro, MAX_NAME)
-                coro_name = cleaned[coro] = (text, json_size(text))
-            task_name = clean_text(name, MAX_NAME)
-            if len(tasks) >= self.max_tasks:
-                self.caps.dropped("tasks")
-                continue
-            if not self.caps.count(ITEM_BYTES["task"] + coro_name[1] + json_size(task_name), "tasks"):
-                continue
-            record = TaskRecord(task_id, task_name, coro_name[0], None if parent == -1 else parent,
-                                None if line == -1 else line, round(created / 1000) / 1e6)
-            tasks[task_id] = record
-            figures[task_id] = [0, 0, 0]
-            items.append(record)
-
-    def _ends(self, packed: object) -> None:
-        """Tasks that ended normally, packed: (id, ended)."""
-        numbers = unpack(packed, 2)
-        self.messages += len(numbers) // 2 - 1
-        tasks = self._tasks
-        for task_id, ended in zip(numbers[0::2], numbers[1::2], strict=True):
-            record = tasks.get(task_id)
-            if record is None or not 0 <= ended <= MAX_TIME_NS:
-                self.rejected += 1
-                continue
-            record.ended = seconds(ended)
-            record.state = "done"
-
-    def _steps(self, packed: object) -> None:
-        """Ordinary steps, packed: (task id, start, end)."""
-        numbers = unpack(packed, 3)
-        self.messages += len(numbers) // 3 - 1
-        tasks, figures = self._tasks, self._figures
-        slices = self.trace.slices
-        (room, by_answer), dropped = self.caps.slices_room(), False
-        start_room = room
-        for task_id, first, last in zip(numbers[0::3], numbers[1::3], numbers[2::3], strict=True):
-            if task_id not in tasks or not 0 <= first <= last <= MAX_TIME_NS:
-                self.rejected += 1
-                continue
-            counts = figures[task_id]
-            counts[0] += last - first
-            counts[2] += 1
-            if room > 0:
-                room -= 1
-                slices.append(Slice(task_id, round(first / 1000) / 1e6, round(last / 1000) / 1e6, False, None))
-            else:
-                self.caps.dropped("slices")
-                dropped = True
-        self.caps.took_slices(start_room - room, dropped, by_answer)
 
     def _wait(self, task: object, start: object, end: object, on: object, line: object,
               chain: object = None) -> None:
@@ -309,17 +247,63 @@ class StreamParser:
             raise Invalid("a wait needs a task")
         first, last = nanoseconds(start), nanoseconds(end)
         where = optional_integer(line)
-        if last < first or not (on is None or isinstance(on, str)):
+        if last < first or not (chain is None or isinstance(chain, list)):
             raise Invalid("not a wait")
-        if chain is not None and (not isinstance(chain, list) or len(chain) > MAX_CHAIN
-                                  or not all(isinstance(name, str) for name in chain)):
-            raise Invalid("not an await chain")
+        what, names, size = wait_label([on, *(chain or ())])
         self._tally(task_id, first, last, 1)
-        if self.caps.room("waits"):
-            what, names = optional_text(on, MAX_NAME), [clean_text(name, MAX_NAME) for name in chain or ()]
-            size = ITEM_BYTES["wait"] + json_size(what) + sum(json_size(name) + 1 for name in names)
-            if self.caps.count(size, "waits"):
-                self.trace.waits.append(Wait(task_id, seconds(first), seconds(last), what, where, names))
+        self.still_open.waits.pop(task_id, None)
+        if self.caps.room("waits") and self.caps.count(size, "waits"):
+            self.trace.waits.append(Wait(task_id, seconds(first), seconds(last), what, where, names))
+
+    def _running_step(self, *fields: object) -> None:
+        self.still_open.told_running(*fields)
+
+    def _waiting(self, waits: object) -> None:
+        self.still_open.told_waiting(waits)
+
+    def _conn_start(self, *fields: object) -> None:
+        self.connections.started(*fields)
+
+    def _conn(self, *fields: object) -> None:
+        self.connections.ended(*fields)
+
+    def _job_start(self, *fields: object) -> None:
+        self.still_open.job_started(*fields)
+
+    def _job(self, job_id: object, end: object, error: object) -> None:
+        started, last = self.still_open.job_ended(job_id, end)
+        self._keep_job(started, seconds(last), optional_text(error, MAX_NAME), None)
+
+    def _keep_job(self, started: StartedJob, end: float, error: str | None,
+                  cut_off: bool | None) -> None:
+        thread, fn, task_id, first, line = started
+        size = ITEM_BYTES["job"] + json_size(thread) + json_size(fn) + json_size(error)
+        if self.caps.room("jobs") and self.caps.count(size, "jobs"):
+            self.trace.jobs.append(Job(thread, fn, task_id, seconds(first), end, line, error, cut_off))
+
+    def close_open(self, at: float) -> None:
+        """The run was stopped at ``at`` (seconds on its clock): what was still
+        open then (the step holding the loop, the waits, the executor jobs)
+        is kept up to that moment, marked cut off."""
+        stop = round(at * 1e9)
+        running, waits, jobs = self.still_open.at_stop(stop)
+        if running is not None:
+            task_id, first, line = running
+            self._tally(task_id, first, stop, 0)
+            size = ITEM_BYTES["slice"] + ITEM_BYTES["cut_off"] + json_size(STILL_RUNNING)
+            if self.caps.room("slices") and self.caps.count(size, "slices"):
+                self.trace.slices.append(Slice(task_id, seconds(first), at, True, STILL_RUNNING, line, True))
+        for task_id, (first, what, line, names, size) in waits:
+            self._tally(task_id, first, stop, 1)
+            if self.caps.room("waits") and self.caps.count(size + ITEM_BYTES["cut_off"], "waits"):
+                self.trace.waits.append(Wait(task_id, seconds(first), at, what, line, names, True))
+        for started in jobs:
+            self._keep_job(started, at, None, True)
+        self.connections.close_open(stop)
+        self.children.close(at)
+
+    def network_counted(self, report: NetworkReport) -> None:
+        self.connections.counted(report)
 
     def _tally(self, task_id: int | None, first: int, last: int, which: int) -> None:
         """Add to a task's figures: busy (0) or waiting (1) nanoseconds."""
@@ -331,7 +315,11 @@ class StreamParser:
             figures[2] += 1 - which
 
     def _output(self, t: object, task: object, stream: object, text: object) -> None:
-        item = Output(number(t), self._known_task(task), one_of(stream, ("stdout", "stderr")),  # type: ignore[arg-type]
+        try:
+            writer = self._known_task(task)
+        except Dropped:
+            writer = None  # a task the trace does not hold (its announcement was lost): the text is kept
+        item = Output(number(t), writer, one_of(stream, ("stdout", "stderr")),  # type: ignore[arg-type]
                       clean_text(text, MAX_TEXT))
         self.output_bytes += len(item.text.encode()) + 1
         # Output is bounded by its own cap, never by the items': a cut trace
@@ -392,10 +380,18 @@ class StreamParser:
         protocol.TASK: _task,
         protocol.TASK_END: _task_end,
         protocol.STEP: _step,
-        protocol.STEPS: _steps,
-        protocol.TASKS: _tasks_packed,
-        protocol.ENDS: _ends,
+        protocol.STEPS: PackedRecords._steps,
+        protocol.TASKS: PackedRecords._tasks_packed,
+        protocol.ENDS: PackedRecords._ends,
         protocol.WAIT: _wait,
+        protocol.RUNNING: _running_step,
+        protocol.WAITING: _waiting,
+        protocol.JOB_START: _job_start,
+        protocol.JOB: _job,
+        protocol.CONN_START: _conn_start,
+        protocol.CONN: _conn,
+        protocol.CHILD_START: lambda parser, *fields: parser.children.started(*fields),
+        protocol.CHILD: lambda parser, *fields: parser.children.ended(*fields),
         protocol.OUTPUT: _output,
         protocol.EVENT: _event,
         protocol.ERROR: _error,
@@ -409,6 +405,13 @@ class StreamParser:
         each task's figures (scheduled is the rest of its life)."""
         trace = self.trace
         trace.slices.sort(key=lambda item: item.start)
+        trace.connections.sort(key=lambda item: item.id)  # told as they end, shown as they opened
+        self.connections.resolve_tasks(self._tasks)
+        # A job's task is told from the job's thread, perhaps before the loop
+        # announced it: looked up only now, when every task has been.
+        trace.jobs = [job if job.task is None or job.task in self._tasks else replace(job, task=None)
+                      for job in trace.jobs]
+        self.children.close(None)
         self.caps.seal()
         for record in trace.tasks:
             busy, waiting, steps = self._figures[record.id]

@@ -98,16 +98,17 @@ class RunCache:
     def size_bytes(self) -> int:
         return self._bytes
 
-    def run(self, code: str, clock: str, compute: Callable[[], Trace], variant: str = "v1") -> bytes:
+    def run(self, code: str, clock: str, compute: Callable[[], Trace], variant: str = "v1",
+            python: str = "") -> bytes:
         """The trace of ``code`` as JSON bytes: a stored one, or ``compute()``'s.
 
         ``compute`` runs the code; its exceptions (busy, no jail) pass through.
-        ``variant`` names the form ``compute`` answers in (v1, columnar): each
-        is kept apart.
+        ``variant`` names the form ``compute`` answers in (v1, columnar), and
+        ``python`` the id of the Python it runs on: each is kept apart.
         """
         if clock != "virtual" or not self.enabled:
             return self._fresh(compute)[0]
-        key = hashlib.sha256(f"{clock}\0{variant}\0{code}".encode("utf-8", "surrogatepass")).digest()
+        key = hashlib.sha256(f"{clock}\0{variant}\0{python}\0{code}".encode("utf-8", "surrogatepass")).digest()
         with self._lock:
             self._count(key)
             body = self._lookup(key)

@@ -10,6 +10,13 @@ Snippets are content-addressed: the id is a base62 prefix of the SHA-256 of
 the snippet's canonical JSON, so the same snippet always gets the same id and
 saving it again stores nothing new. When a different snippet already holds a
 prefix (a collision), the id is lengthened until it is unique.
+
+A code snippet names the Python it runs on (``"python": "3.14"``) in its
+JSON, so the id covers it: the same code shared for two Pythons is two
+snippets. Snippets saved before a run could pick its Python have no such key;
+they ran on 3.11, and read so (``LEGACY_PYTHON``), with no change to the
+table or to their ids. A snippet for 3.11 is saved the same way, without
+the key, so the same code for 3.11 keeps the link it had.
 """
 
 from __future__ import annotations
@@ -45,6 +52,8 @@ ID_LENGTH = 10
 # 62**43 > 2**256: a 43-character id holds the whole digest.
 ID_MAX_LENGTH = 43
 ID_PATTERN = re.compile(rf"[0-9A-Za-z]{{{ID_LENGTH},{ID_MAX_LENGTH}}}")
+# The Python every code snippet ran on before runs could pick one.
+LEGACY_PYTHON = "3.11"
 
 metadata = MetaData()
 
@@ -64,7 +73,11 @@ class StoreError(Exception):
 
 
 def canonical(data: dict[str, Any]) -> str:
-    """The one JSON text of a snippet: sorted keys, no spaces, UTF-8 as is."""
+    """The one JSON text of a snippet: sorted keys, no spaces, UTF-8 as is;
+    a code snippet for ``LEGACY_PYTHON`` without its ``python``, as it was saved
+    before runs could pick their Python."""
+    if data.get("python") == LEGACY_PYTHON:
+        data = {key: value for key, value in data.items() if key != "python"}
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -165,7 +178,10 @@ class SnippetStore:
             raise StoreError(str(exc)) from exc
         if row is None:
             return None
-        return StoredSnippet(id=snippet_id, mode=row.mode, data=json.loads(row.body), created=row.created)
+        data = json.loads(row.body)
+        if row.mode == "code":
+            data.setdefault("python", LEGACY_PYTHON)
+        return StoredSnippet(id=snippet_id, mode=row.mode, data=data, created=row.created)
 
     def count(self) -> int:
         with self.engine.connect() as connection:

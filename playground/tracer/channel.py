@@ -23,6 +23,8 @@ from __future__ import annotations
 import json
 import os
 import struct
+import threading
+from array import array
 from typing import Any
 
 from .protocol import (
@@ -30,18 +32,23 @@ from .protocol import (
     FRAME_MARK,
     FRAME_TASKS,
     FRAME_TASKS_COUNT,
+    FRAME_WAITS,
     MAX_FRAME_BYTES,
     MAX_LINE_BYTES,
     MAX_LINE_MESSAGES,
     MAX_NAME_CHARS,
+    TASK_RECORD_BYTES,
+    WAIT_RECORD_BYTES,
 )
 
 FLUSH_INTERVAL = 0.01
 FLUSH_COUNT = 2000
 _HEADER = struct.Struct(FRAME_HEADER)
 _TASKS_COUNT = struct.Struct(FRAME_TASKS_COUNT)
-# Bytes of one task's numbers in a tasks frame: (id, parent, line, created).
-TASK_RECORD = 32
+# Waits packed per frame at most: their numbers take 40 KiB of its 64.
+WAITS_PER_FRAME = MAX_FRAME_BYTES * 5 // 8 // WAIT_RECORD_BYTES
+# A wait that ended: (task id, start, end, on or None, line or None, chain).
+DoneWait = tuple[int, int, int, "str | None", "int | None", tuple[str, ...]]
 
 _encode = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), check_circular=False).encode
 
@@ -50,6 +57,9 @@ class Channel:
     def __init__(self, fd: int) -> None:
         self.fd = fd
         self.broken = False
+        # Writes to the stream, from the loop's thread and from executor
+        # threads (``send_now``), one at a time, so none splits another.
+        self._writing = threading.Lock()
         self.buffer: list[tuple[Any, ...]] = []
         self.leading: list[bytes] = []
         self.frames: list[bytes] = []
@@ -76,6 +86,12 @@ class Channel:
         self.leading.extend(_HEADER.pack(FRAME_MARK, FRAME_TASKS, len(payload)) + payload
                             for payload in task_payloads(packed, names, coros))
 
+    def waits(self, waits: list[DoneWait]) -> None:
+        """Send waits that ended in waits frames after the batch's line."""
+        for at in range(0, len(waits), WAITS_PER_FRAME):
+            self.frames.extend(_HEADER.pack(FRAME_MARK, FRAME_WAITS, len(payload)) + payload
+                               for payload in wait_payloads(waits[at:at + WAITS_PER_FRAME]))
+
     def flush(self) -> None:
         if not self.buffer and not self.frames and not self.leading:
             return
@@ -87,17 +103,35 @@ class Channel:
         self.buffer.clear()
         self.leading.clear()
         self.frames.clear()
-        if self.broken:
+        self._write(data)
+
+    def send_now(self, *message: Any) -> None:
+        """Send one message at once, from any thread (an executor's job
+        starting or ending while the loop waits for it)."""
+        lines: list[bytes] = []
+        _encode_lines([message], lines)
+        self._write(b"".join(lines))
+
+    def send_batch_now(self, messages: list[tuple[Any, ...]]) -> None:
+        """Send ``messages`` at once, from any thread, as lines within the caps."""
+        lines: list[bytes] = []
+        for at in range(0, len(messages), MAX_LINE_MESSAGES):
+            _encode_lines(messages[at:at + MAX_LINE_MESSAGES], lines)
+        self._write(b"".join(lines))
+
+    def _write(self, data: bytes) -> None:
+        if self.broken or not data:
             return
-        view = memoryview(data)
-        try:
-            while view:
-                written = os.write(self.fd, view)
-                view = view[written:]
-        except OSError:
-            # The snippet closed or replaced our descriptor: it can only
-            # lose its own trace, and the run goes on.
-            self.broken = True
+        with self._writing:
+            view = memoryview(data)
+            try:
+                while view:
+                    written = os.write(self.fd, view)
+                    view = view[written:]
+            except OSError:
+                # The snippet closed or replaced our descriptor: it can only
+                # lose its own trace, and the run goes on.
+                self.broken = True
 
 
 def _encode_lines(messages: list[tuple[Any, ...]], lines: list[bytes]) -> None:
@@ -126,5 +160,30 @@ def task_payloads(packed: bytes, names: list[str], coros: list[str]) -> list[byt
     if len(names) == 1:
         return task_payloads(packed, [names[0][:MAX_NAME_CHARS]], [coros[0][:MAX_NAME_CHARS]])
     half = len(names) // 2
-    return (task_payloads(packed[:half * TASK_RECORD], names[:half], coros[:half])
-            + task_payloads(packed[half * TASK_RECORD:], names[half:], coros[half:]))
+    return (task_payloads(packed[:half * TASK_RECORD_BYTES], names[:half], coros[:half])
+            + task_payloads(packed[half * TASK_RECORD_BYTES:], names[half:], coros[half:]))
+
+
+def wait_payloads(waits: list[DoneWait]) -> list[bytes]:
+    """The payloads of waits frames for these waits, each within
+    ``MAX_FRAME_BYTES``: one in the common case (waits share few labels),
+    halved while too long, and a wait whose label alone is too long has its
+    texts cut to ``MAX_NAME_CHARS``."""
+    labels: dict[tuple[str | None, tuple[str, ...]], int] = {}
+    numbers = array("q")
+    for task_id, start, end, on, line, chain in waits:
+        label = (on, chain)
+        index = labels.get(label)
+        if index is None:
+            index = labels[label] = len(labels)
+        numbers.extend((task_id, start, end, -1 if line is None else line, index))
+    texts = _encode([[on, *chain] for on, chain in labels]).encode("ascii")
+    payload = b"".join((_TASKS_COUNT.pack(len(waits)), numbers.tobytes(), texts))
+    if len(payload) <= MAX_FRAME_BYTES:
+        return [payload]
+    if len(waits) == 1:
+        task_id, start, end, on, line, chain = waits[0]
+        return wait_payloads([(task_id, start, end, None if on is None else on[:MAX_NAME_CHARS], line,
+                               tuple(name[:MAX_NAME_CHARS] for name in chain))])
+    half = len(waits) // 2
+    return wait_payloads(waits[:half]) + wait_payloads(waits[half:])

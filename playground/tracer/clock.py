@@ -17,11 +17,12 @@ work, not time.
 from __future__ import annotations
 
 import datetime
+import inspect
 import math
 import threading
 import time
 from collections.abc import Callable
-from typing import NoReturn
+from typing import Any, NoReturn
 
 real_perf_counter_ns = time.perf_counter_ns
 _real_time = time.time
@@ -118,7 +119,7 @@ class Clock:
                     on_sleep(seconds)
                     _real_sleep(seconds)
 
-                time.sleep = real_sleep  # type: ignore[assignment]
+                time.sleep = _named("sleep", real_sleep)
             return
         time.time = self.time
         time.monotonic = self.monotonic
@@ -137,6 +138,8 @@ class Clock:
                                               if clock in _WALL_CLOCKS | _MONOTONIC_CLOCKS
                                               else _real_clock_gettime_ns(clock))
         _virtual_datetime(self.time)
+        for name in _REPLACED:
+            setattr(time, name, _named(name, getattr(time, name)))
 
     def clock_gettime(self, clock: int) -> float:
         if clock in _WALL_CLOCKS:
@@ -152,15 +155,15 @@ class VirtualDatetime(datetime.datetime):
     this subclass, which looks like it (its name, module and repr);
     ``today`` and ``date.today`` read ``time.time``, already virtual."""
 
-    epoch_now: Callable[[], float] = _real_time
+    _epoch_now: Callable[[], float] = _real_time
 
     @classmethod
     def now(cls, tz: datetime.tzinfo | None = None) -> VirtualDatetime:
-        return cls.fromtimestamp(cls.epoch_now(), tz)
+        return cls.fromtimestamp(cls._epoch_now(), tz)
 
     @classmethod
     def utcnow(cls) -> VirtualDatetime:
-        return cls.utcfromtimestamp(cls.epoch_now())
+        return cls.utcfromtimestamp(cls._epoch_now())
 
     def __repr__(self) -> str:
         return "datetime." + super().__repr__()
@@ -171,5 +174,20 @@ VirtualDatetime.__module__ = "datetime"
 
 
 def _virtual_datetime(now: Callable[[], float]) -> None:
-    VirtualDatetime.epoch_now = staticmethod(now)  # type: ignore[assignment]
+    VirtualDatetime._epoch_now = staticmethod(now)  # type: ignore[assignment]
     datetime.datetime = VirtualDatetime  # type: ignore[misc]
+
+
+# The time functions the virtual clock replaces.
+_REPLACED = ("time", "monotonic", "perf_counter", "sleep", "time_ns", "monotonic_ns", "perf_counter_ns",
+             "localtime", "gmtime", "ctime", "asctime", "strftime", "clock_gettime", "clock_gettime_ns")
+
+
+def _named(name: str, replacement: Callable[..., Any]) -> Any:
+    """``replacement`` under the name of the ``time`` function it stands
+    for, so that what a snippet prints of it (a thread's job, a repr) says
+    ``sleep``, not the tracer's ``Clock.sleep`` or ``<lambda>``."""
+    function = replacement if inspect.isfunction(replacement) else (lambda *args: replacement(*args))
+    function.__name__ = function.__qualname__ = name
+    function.__module__ = "time"
+    return function

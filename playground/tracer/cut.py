@@ -10,6 +10,7 @@ counted, and sent once at the end as a ``cut`` message.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from . import protocol
@@ -19,6 +20,8 @@ from . import protocol
 KEPT = frozenset({protocol.OUTPUT, protocol.ERROR, protocol.TASK_END, protocol.END})
 _COUNTED_AS = {protocol.STEP: "steps", protocol.STEPS: "steps", protocol.TASK: "tasks", protocol.TASKS: "tasks",
                protocol.WAIT: "waits", protocol.ENDS: "ends", protocol.TASK_END: "ends", protocol.OUTPUT: "output"}
+# Told of what is open, not items themselves: past the cut they go unsent and uncounted.
+NOTES = frozenset({protocol.RUNNING, protocol.WAITING})
 _RECORD_BYTES = {protocol.STEPS: 24, protocol.ENDS: 16}
 
 
@@ -33,6 +36,8 @@ class PastCut:
     def keeps(self, message: tuple[Any, ...]) -> bool:
         """Whether a message past the cut is sent; what is not is counted."""
         kind = message[0]
+        if kind in NOTES:
+            return False  # what is open now: its items are counted when they end
         wanted = kind in KEPT or (kind == protocol.EVENT and message[2] in protocol.KEPT_EVENT_KINDS)
         if wanted and self.kept < protocol.MAX_KEPT_PAST_CUT:
             self.kept += 1
@@ -56,3 +61,32 @@ class PastCut:
 
     def message(self) -> tuple[Any, ...]:
         return (protocol.CUT, self.at, {kind: count for kind, count in self.dropped.items() if count})
+
+    def cut_batch(self, buffer: list[tuple[Any, ...]], tasks: tuple[bytes, list[str], list[str]], steps: bytes,
+                  ends: bytes, waits: list[Any], over: int) -> None:
+        """The batch that crosses the cap, cut ``over`` messages from its end:
+        its packed records as messages (base64, in pieces that fit a line,
+        so that cutting from the end cuts whole messages), then the mark,
+        then what is kept past it."""
+        packed, names, coros = tasks
+        step = _PACKED_BYTES // 32
+        buffer[:0] = [(protocol.TASKS, _encode(packed[at * 32:(at + step) * 32]),
+                       [name[:protocol.MAX_NAME_CHARS] for name in names[at:at + step]],
+                       [coro[:protocol.MAX_NAME_CHARS] for coro in coros[at:at + step]])
+                      for at in range(0, len(names), step)]
+        buffer += [(protocol.STEPS, _encode(steps[at:at + _PACKED_BYTES - _PACKED_BYTES % 24]))
+                   for at in range(0, len(steps), _PACKED_BYTES - _PACKED_BYTES % 24)]
+        buffer += [(protocol.ENDS, _encode(ends[at:at + _PACKED_BYTES])) for at in range(0, len(ends), _PACKED_BYTES)]
+        buffer += [(protocol.WAIT, *wait) for wait in waits]
+        past = buffer[max(0, len(buffer) - over):]
+        del buffer[max(0, len(buffer) - over):]
+        buffer.append((protocol.TRUNCATED,))
+        buffer += [message for message in past if self.keeps(message)]
+
+
+def _encode(packed: bytes) -> str:
+    return base64.b64encode(packed).decode("ascii")
+
+
+# Bytes of packed numbers in one message past the event cap, so it fits a line.
+_PACKED_BYTES = 8 * 1024

@@ -13,6 +13,7 @@ from __future__ import annotations
 import builtins
 import difflib
 import errno
+import importlib.util
 import json
 import socket
 from types import TracebackType
@@ -33,18 +34,18 @@ NO_KEYBOARD = (
     "Put the value in the code instead (name = \"Ada\"), or loop over a list of answers."
 )
 NOT_PERMITTED = (
-    "The playground does not let a run do this: it may not start other programs or processes, "
-    "open network connections or reach anything outside itself. Everything asyncio does "
-    "within one program works."
+    "The playground does not let a run do this: it may not change its own sandbox or reach "
+    "anything outside itself except by TCP connections to public addresses. Everything asyncio "
+    "does works, and so do those connections and child processes running the programs the playground has."
 )
-NO_NETWORK = (
-    "Runs in the playground cannot reach the network, so host names do not resolve and "
-    "connections are refused."
+NAME_NOT_FOUND = (
+    "The host name could not be looked up. The playground looks names up from its server, as a "
+    "laptop does from its network: check the name's spelling."
 )
 READ_ONLY = "Only /tmp, the run's working directory, can be written to in the playground."
 ONLY_STDLIB = (
-    "The playground has Python's standard library only, so {module} cannot be imported here. "
-    "asyncio, its streams and everything else in the standard library work."
+    "The playground has Python's standard library{and_aiohttp} only, so {module} cannot be imported "
+    "here. asyncio, its streams{aiohttp} and everything else in the standard library work."
 )
 
 
@@ -52,14 +53,16 @@ def explain(exc: BaseException) -> str | None:
     """Where the playground differs from a laptop, what the error means here."""
     if isinstance(exc, EOFError) and "reading a line" in str(exc):
         return NO_KEYBOARD
-    if isinstance(exc, socket.gaierror):
-        return NO_NETWORK
+    if isinstance(exc, socket.gaierror) and "CODE_NETWORK" not in str(exc):
+        return NAME_NOT_FOUND
     if isinstance(exc, PermissionError) and exc.errno == errno.EPERM:
         return NOT_PERMITTED
     if isinstance(exc, OSError) and exc.errno == errno.EROFS:
         return READ_ONLY
     if isinstance(exc, ModuleNotFoundError) and exc.name is not None:
-        return ONLY_STDLIB.format(module=exc.name.split(".")[0])
+        offered = importlib.util.find_spec("aiohttp") is not None  # bound in when the Python matches
+        return ONLY_STDLIB.format(module=exc.name.split(".")[0], and_aiohttp=" and aiohttp" if offered else "",
+                                  aiohttp=", aiohttp" if offered else "")
     return None
 
 

@@ -8,19 +8,19 @@ runs, one at a time, each in a process of its own forked from that state:
 
 1. The server sends one request on the control socket (``CONTROL_FD``): a
    JSON object of settings, with the run's descriptors attached
-   (``SCM_RIGHTS``): its standard input, its output, its event pipe and a
-   status socket.
+   (``SCM_RIGHTS``): its standard input, its output, its event pipe, a
+   status socket and its network channel.
 2. The fork server forks the run's *keeper* and waits for it to end before
    it takes the next request. It never reads a snippet nor runs any of it.
 3. The keeper, when the run is isolated (in a jail), enters new mount, pid,
    ipc and network namespaces and mounts a fresh, size-capped tmpfs on
-   ``/tmp``: nothing a run writes, creates or leaves behind reaches the next
+   ``/tmp`` (and one on ``/dev/shm``): nothing a run writes, creates or leaves behind reaches the next
    one. It forks the run's init, pid 1 of the new pid namespace, so that
    every process of the run ends with it.
 4. The init drops every capability and forks the run's process (pid 2),
    waits for it, and writes a ``RunReport`` (its wait status, peak memory,
    CPU time and what was left of ``/tmp``) to the status socket.
-5. The run process keeps its four descriptors and nothing else, says
+5. The run process keeps its five descriptors and nothing else, says
    ``READY`` and waits for its snippet; the prelude then sets the limits,
    installs the tracer and the filter, and runs it.
 
@@ -50,6 +50,7 @@ CLONE_NEWNET = 0x40000000
 RUN_NAMESPACES = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNET
 MS_NOSUID = 0x2
 MS_NODEV = 0x4
+MS_NOEXEC = 0x8
 MS_REC = 0x4000
 MS_PRIVATE = 0x40000
 PR_SET_PDEATHSIG = 1
@@ -77,15 +78,21 @@ def _check(result: int, what: str) -> None:
 
 
 def isolate(tmp_bytes: int, tmp_files: int) -> None:
-    """Enter the run's own namespaces, with a fresh /tmp of ``tmp_bytes``
-    holding at most ``tmp_files`` files and directories.
+    """Enter the run's own namespaces, with a fresh /tmp (and /dev/shm) of
+    ``tmp_bytes`` each, holding at most ``tmp_files`` files and directories.
 
     The pid namespace applies to the children forked after this call."""
     _check(_libc.unshare(RUN_NAMESPACES), "unshare")
     # Mounts made from here on stay in this run's mount namespace.
     _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
     options = f"size={int(tmp_bytes)},nr_inodes={int(tmp_files)},mode=0755".encode()
-    _check(_libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, options), "mount /tmp")
+    # No program runs from what the run wrote (noexec): the programs it may
+    # start are the jail's own (protocol.PROGRAMS).
+    flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
+    _check(_libc.mount(b"tmpfs", b"/tmp", b"tmpfs", flags, options), "mount /tmp")
+    # POSIX shared memory and semaphores (multiprocessing's locks and queues)
+    # live in /dev/shm: a tmpfs of the run's own, of the same caps as /tmp.
+    _check(_libc.mount(b"tmpfs", b"/dev/shm", b"tmpfs", flags, options), "mount /dev/shm")
 
 
 def drop_capabilities() -> None:
@@ -107,7 +114,8 @@ def _become_run_process(fds: dict[str, int], request: ForkRequest) -> None:
     os.dup2(fds["stdout"], 1)
     os.dup2(fds["stdout"], 2)
     os.dup2(fds["events"], protocol.EVENTS_FD)
-    os.closerange(protocol.EVENTS_FD + 1, os.sysconf("SC_OPEN_MAX"))
+    os.dup2(fds["network"], protocol.NETWORK_FD)
+    os.closerange(protocol.NETWORK_FD + 1, os.sysconf("SC_OPEN_MAX"))
     workdir = "/tmp" if request.isolate or request.workdir is None else request.workdir
     os.chdir(workdir)
     os.environ["HOME"] = workdir
@@ -150,7 +158,7 @@ def _init_run(fds: dict[str, int], request: ForkRequest, prepared: Any) -> None:
         os._exit(EXIT_SETUP_FAILED)
     if run_pid == 0:
         _forked(_run_process, fds, request, prepared)
-    for name in ("stdin", "stdout", "events"):
+    for name in ("stdin", "stdout", "events", "network"):
         os.close(fds[name])
     _, wait_status, usage = os.wait4(run_pid, 0)
     tmp = os.statvfs("/tmp") if request.isolate else None

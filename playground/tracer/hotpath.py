@@ -68,7 +68,7 @@ class PyCore:
         # Negative until the task is announced, 0 for asyncio's own tasks.
         self._ids: dict[int, int] = {}
         # Tasks parked on a future: id(task) -> (task id, since, on, line, chain).
-        self.waits: dict[int, tuple[int, int, str | None, int | None, list[str]]] = {}
+        self.waits: dict[int, tuple[int, int, str | None, int | None, tuple[str, ...]]] = {}
         # CPU-time ticks of the running step, by snippet line.
         self._samples: dict[int, int] = {}
         # Tasks created but not yet run, with what their record needs.
@@ -213,8 +213,10 @@ class PyCore:
             self._samples.clear()  # ticks of an earlier, short step
         self.in_step = True
         # Only the time is checked here: a step adds a bounded number of
-        # messages, so 50 ms of steps stay a few megabytes at most.
-        if now - self._last_flush > FLUSH_INTERVAL_NS:
+        # messages, so 50 ms of steps stay a few megabytes at most. Real time
+        # (``now`` less what the virtual clock skipped): a loop of virtual
+        # sleeps would otherwise flush at every jump.
+        if now - skipped - self._last_flush > FLUSH_INTERVAL_NS:
             self.flush()
 
 

@@ -1,7 +1,8 @@
 """The instrumented event loop: every step, every task, on the run's clock.
 
 ``TracingEventLoop`` is asyncio's own selector loop with a few hooks, using
-only asyncio internals that exist unchanged in Python 3.11 to 3.13:
+only asyncio internals that exist on every Python it runs on (3.11 to 3.15;
+what changed between them is named in :mod:`playground.tracer.versions`):
 
 * ``BaseEventLoop._ready`` is the deque of callbacks ready to run, which
   ``_run_once`` empties with ``popleft()`` right before running each one,
@@ -34,16 +35,31 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import math
 import selectors
 import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures.thread import _worker as _executor_worker
-from contextvars import Context
+from concurrent.futures.thread import _WorkItem
+from types import FrameType
 from typing import Any, NoReturn
 
+from . import network, protocol
+from .eager import EagerTasks
 from .hotpath import ReadyQueue
 from .recorder import Recorder
+from .sockets import GuardedSocket
+from .versions import FACTORY_NAMED_AFTER, WAIT_FOR_USES_TIMEOUT, WORK_ITEM_TASK
+from .waits import library_code, snippet_line
+
+# Executor jobs told to the server at most (each is two messages, sent
+# from its thread): a snippet that submits a million tiny jobs runs them all,
+# and the trace shows the first ones.
+MAX_JOBS_TOLD = 10_000
+# Seconds of a wait without a timeout after which the loop looks again at
+# what could still wake it.
+ENDLESS_WAIT_SLICE = 0.1
 
 
 class TracedTask(asyncio.Task):  # type: ignore[type-arg]
@@ -80,23 +96,66 @@ class WaitingSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-typ
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         recorder = self.recorder
         recorder.hook("end_step", recorder.end_step)
-        recorder.flush()
-        if timeout == 0 or self.loop is None or self._something_can_arrive(self.loop):
+        # No flush here unless the loop is about to wait in real time (see
+        # _wait_for_real): a loop that only polls, or jumps the virtual clock,
+        # would send a batch of two steps per iteration, each costing the
+        # server more to read than the steps cost the run. The hot path
+        # flushes every FLUSH_INTERVAL meanwhile.
+        if timeout == 0 or self.loop is None:
             return super().select(timeout)
-        if timeout is None:
-            self.on_deadlock(self.loop)
+        real = self._real_wait(self.loop)
+        if real:
+            return self._wait_for_real(timeout if timeout is not None and timeout < real else real)
         ready = super().select(0)
         if ready:
             return ready
+        if timeout is None:
+            if self._open_connections():
+                return self._wait_for_real(None)
+            self.on_deadlock(self.loop)
         if recorder.clock.virtual:
             recorder.clock.advance(timeout)
             return []
+        return self._wait_for_real(timeout)
+
+    def _wait_for_real(self, timeout: float | None) -> list[tuple[selectors.SelectorKey, int]]:
+        """Wait in real time, where a stop at the wall-clock limit may find
+        the run: first tell the server which waits are open."""
+        recorder = self.recorder
+        recorder.hook("open", recorder.announce_open)
+        recorder.flush()
+        # An endless wait is a slice at a time: what could arrive may stop
+        # being able to (an executor job's thread counts it done just after
+        # waking the loop), and then the loop must look again, to tell a
+        # deadlock from a wait. On the virtual clock so is a long one: once
+        # nothing can arrive any more, the clock jumps to the timer.
+        if timeout is None or timeout == math.inf or (recorder.clock.virtual and timeout > ENDLESS_WAIT_SLICE):
+            timeout = ENDLESS_WAIT_SLICE
         return super().select(timeout)
 
+    def _real_wait(self, loop: TracingEventLoop) -> float:
+        """How long the loop must wait in real time for what could still
+        arrive: ``math.inf`` for as long as it takes, 0 not at all (the
+        virtual clock may jump to the next timer). A connection waiting for
+        an answer, or still receiving one, counts (see ``network.Network.real_wait``);
+        one idle, or the run's own loopback, does not."""
+        own = loop._ssock.fileno()  # type: ignore[attr-defined]
+        net = network.network
+        real = 0.0
+        for key in self.get_map().values():
+            if key.fd != own:
+                wait = net.real_wait(key.fd) if net is not None else None
+                if wait is None:
+                    return math.inf
+                real = max(real, wait)
+        return math.inf if self._something_can_arrive(loop) else real
+
+    def _open_connections(self) -> bool:
+        """Whether the loop watches a connection that could still bring data."""
+        own = self.loop._ssock.fileno() if self.loop is not None else -1  # type: ignore[attr-defined]
+        return any(key.fd != own for key in self.get_map().values())
+
     def _something_can_arrive(self, loop: TracingEventLoop) -> bool:
-        own = {loop._ssock.fileno()}  # type: ignore[attr-defined]
-        if any(key.fd not in own for key in self.get_map().values()):
-            return True
         if loop.executor_jobs or executor_work.pending:
             return True
         # Any other thread, the main one included when the loop runs in
@@ -104,24 +163,35 @@ class WaitingSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-typ
         # run_coroutine_threadsafe, a future it sets); idle executor workers
         # cannot (their jobs are counted above).
         here = threading.get_ident()
-        return any(
-            getattr(thread, "_target", None) is not _executor_worker
-            for thread in threading.enumerate()
-            if thread.ident != here
-        )
+        return any(not executor_work.quiet(thread) for thread in threading.enumerate() if thread.ident != here)
 
 
 class ExecutorWork:
-    """How many jobs submitted to any ``ThreadPoolExecutor`` have not ended:
-    a loop waiting on one (``asyncio.wrap_future``, a future it sets) waits
-    for real work, however the job reached the executor."""
+    """Jobs of any ``ThreadPoolExecutor`` (``to_thread``, ``run_in_executor``,
+    ``submit``): how many have not ended (a loop waiting on one waits for
+    real work, however the job reached the executor), and each one's run in
+    its thread, told to the recorder as it starts and ends (its thread, its
+    function, the task and snippet line that submitted it)."""
 
     def __init__(self) -> None:
         self.pending = 0
         self._lock = threading.Lock()
+        self._recorder: Recorder | None = None
+        self._jobs = 0
+        # Threads that never call the loop back (idle executor workers, a
+        # process pool's helpers): by their target function, or by their type.
+        self.quiet_targets: list[Any] = [_executor_worker]
+        self.quiet_types: tuple[type, ...] = ()
 
-    def install(self) -> None:
+    def quiet(self, thread: threading.Thread) -> bool:
+        target = getattr(thread, "_target", None)  # compared by identity: a snippet's may not hash
+        return isinstance(thread, self.quiet_types) or any(target is quiet for quiet in self.quiet_targets)
+
+    def install(self, recorder: Recorder) -> None:
+        self._recorder = recorder
         submit = concurrent.futures.ThreadPoolExecutor.submit
+        item_init = _WorkItem.__init__
+        item_run = _WorkItem.run
         work = self
 
         def counted_submit(executor: Any, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
@@ -131,11 +201,72 @@ class ExecutorWork:
             future.add_done_callback(work._done)
             return future
 
+        def noted_init(item: Any, future: Any, *work_args: Any) -> None:
+            # _WorkItem(future, fn, args, kwargs); 3.14+: _WorkItem(future, (fn, args, kwargs)).
+            item_init(item, future, *work_args)
+            fn = work_args[0]
+            if WORK_ITEM_TASK:
+                fn = fn[0] if isinstance(fn, tuple) and fn else fn
+            item.playground_job = work._submitted(fn, sys._getframe(1))
+
+        def traced_run(item: Any, *ctx: Any) -> None:  # 3.14+: run(ctx)
+            job = getattr(item, "playground_job", None)
+            if job is not None:
+                work._started(job)
+            item.future.playground_ran = True
+            try:
+                item_run(item, *ctx)
+            finally:
+                if job is not None:
+                    work._ended(job, item.future)
+                # Only now: the future's callbacks (wrap_future's
+                # call_soon_threadsafe) have run, so the loop has been woken.
+                work._job_over()
+
         concurrent.futures.ThreadPoolExecutor.submit = counted_submit  # type: ignore[method-assign]
+        _WorkItem.__init__ = noted_init  # type: ignore[method-assign,assignment]
+        _WorkItem.run = traced_run  # type: ignore[method-assign,assignment]
 
     def _done(self, future: Any) -> None:
+        if not getattr(future, "playground_ran", False):
+            self._job_over()  # cancelled before it ran
+
+    def _job_over(self) -> None:
         with self._lock:
             self.pending -= 1
+
+    def _submitted(self, fn: Callable[..., Any], caller: FrameType) -> tuple[int, str, int | None, int | None] | None:
+        """A job's number, function, task and snippet line, as it is submitted."""
+        recorder = self._recorder
+        if recorder is None or not recorder.enabled:
+            return None
+        number = self.number()
+        if number is None:
+            return None
+        task = recorder.current if recorder.stepping_here() else None
+        return number, task_label_of_callable(fn), task, snippet_line(caller)
+
+    def number(self) -> int | None:
+        """The next job's number, or None past ``MAX_JOBS_TOLD``."""
+        with self._lock:
+            if self._jobs >= MAX_JOBS_TOLD:
+                return None
+            self._jobs += 1
+            return self._jobs
+
+    def _started(self, job: tuple[int, str, int | None, int | None]) -> None:
+        recorder = self._recorder
+        if recorder is not None:
+            number, fn, task, line = job
+            recorder.channel.send_now(protocol.JOB_START, number, threading.current_thread().name, fn, task,
+                                      recorder.clock.now_ns(), line)
+
+    def _ended(self, job: tuple[int, str, int | None, int | None], future: Any) -> None:
+        recorder = self._recorder
+        if recorder is not None:
+            error = getattr(future, "_exception", None)
+            recorder.channel.send_now(protocol.JOB, job[0], recorder.clock.now_ns(),
+                                      None if error is None else type(error).__name__)
 
 
 executor_work = ExecutorWork()
@@ -146,6 +277,7 @@ class TracingEventLoop(asyncio.SelectorEventLoop):
         selector = WaitingSelector(recorder, on_deadlock)
         self.recorder = recorder
         self.executor_jobs = 0
+        self.eager = EagerTasks(recorder)
         super().__init__(selector)
         self._ready = ReadyQueue(recorder)
         selector.loop = self
@@ -154,23 +286,43 @@ class TracingEventLoop(asyncio.SelectorEventLoop):
     def time(self) -> float:
         return self.recorder.clock.now()
 
-    def create_task(  # type: ignore[override]
-        self, coro: Any, *, name: str | None = None, context: Context | None = None
-    ) -> asyncio.Task[Any]:
+    def create_task(self, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:  # type: ignore[override]
+        # Every keyword goes on as given (3.13+: eager_start; 3.14+: a factory
+        # gets name and context only when given, and nothing is named after it).
+        caller = sys._getframe(1)
         if self._task_factory is not None:  # type: ignore[attr-defined]
-            task = super().create_task(coro, name=name, context=context)
+            name = kwargs.get("name")
+            if FACTORY_NAMED_AFTER and name is not None:
+                self.eager.named_after = str(name)
+            try:
+                task = super().create_task(coro, **kwargs)
+            finally:
+                self.eager.named_after = None
         else:
             self._check_closed()  # type: ignore[attr-defined]
-            task = TracedTask(coro, loop=self, name=name, context=context)
+            task = self.construct_task(TracedTask, coro, kwargs, caller)
             if task._source_traceback:  # type: ignore[attr-defined]
                 del task._source_traceback[-1]  # type: ignore[attr-defined]
         recorder = self.recorder
-        if recorder.enabled:
+        if recorder.enabled and not self.eager.registered_already(task):
             try:
-                recorder.task_created(task, sys._getframe(1))
+                recorder.task_created(task, caller)
             except Exception as exc:
                 recorder.disable("task_created", exc)
         return task
+
+    def construct_task(self, constructor: Callable[..., Any], coro: Any, kwargs: dict[str, Any],
+                       caller: FrameType | None) -> Any:
+        """``constructor(coro, loop=self, **kwargs)``; a task that starts
+        eagerly gets its first step told as its own (see eager.py)."""
+        return self.eager.construct(self, constructor, coro, kwargs, caller)
+
+    def is_running(self) -> bool:
+        running = super().is_running()
+        if running and self.eager.pending is not None:
+            # Task.__init__ asks right before an eager first step.
+            self.eager.loop_asked()
+        return running
 
     def run_in_executor(  # type: ignore[override]
         self, executor: Any, func: Callable[..., Any], *args: Any
@@ -184,6 +336,11 @@ class TracingEventLoop(asyncio.SelectorEventLoop):
     def _executor_job_done(self, future: asyncio.Future[Any]) -> None:
         self.executor_jobs -= 1
         self.recorder.executor_labels.pop(id(future), None)
+
+    async def sock_connect(self, sock: Any, address: Any) -> None:
+        if isinstance(sock, GuardedSocket) and sock.pretend:
+            return await network.connect_async(self, sock, address)
+        return await super().sock_connect(sock, address)
 
     def call_exception_handler(self, context: dict[str, Any]) -> None:
         recorder = self.recorder
@@ -206,7 +363,11 @@ class TracingEventLoop(asyncio.SelectorEventLoop):
 
 
 def task_label_of_callable(func: Any) -> str:
-    inner = getattr(func, "func", func)  # to_thread passes a functools.partial
+    inner = getattr(func, "func", func)  # a functools.partial
+    args = getattr(func, "args", None)
+    if getattr(inner, "__qualname__", None) == "Context.run" and args:
+        # to_thread's partial(context.run, func, ...): the function is its first argument.
+        return task_label_of_callable(args[0])
     name = getattr(inner, "__qualname__", None) or getattr(inner, "__name__", None)
     return name if isinstance(name, str) else type(inner).__name__
 
@@ -230,6 +391,9 @@ def track_timeouts(recorder: Recorder) -> None:
     enter, leave = timeout_type.__aenter__, timeout_type.__aexit__
 
     async def __aenter__(self: Any) -> Any:
+        caller = sys._getframe(1)
+        if WAIT_FOR_USES_TIMEOUT and caller.f_code.co_qualname == "wait_for" and library_code(caller.f_code):
+            self.playground_source = "wait_for timeout"  # 3.12+: wait_for's own timeout
         result = await enter(self)
         task = asyncio.current_task()
         if task is not None:

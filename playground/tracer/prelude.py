@@ -29,12 +29,14 @@ import types
 import warnings
 from typing import Any, NoReturn
 
-from . import protocol, seccomp_filter
+from . import network, protocol, seccomp_filter
 from .capture import RecordedStream
 from .channel import Channel
 from .clock import Clock
+from .eager import patch_factories
 from .errors import describe, explain
-from .loop import TracingPolicy, executor_work, track_timeouts
+from .loop import TracedTask, TracingPolicy, executor_work, track_timeouts
+from .processes import child_processes
 from .protocol import ProtocolError, ResourceLimits, RunSettings
 from .recorder import Recorder
 
@@ -72,6 +74,7 @@ class Run:
 
     def __init__(self, settings: RunSettings, source: str) -> None:
         self.source = source
+        self.sandboxed = settings.seccomp
         self.clock = Clock(
             virtual=settings.clock == "virtual",
             horizon=settings.horizon_seconds,
@@ -94,7 +97,10 @@ class Run:
         self.clock.install()
         asyncio.set_event_loop_policy(TracingPolicy(recorder, self.end_in_deadlock))
         track_timeouts(recorder)
-        executor_work.install()
+        patch_factories(TracedTask)
+        executor_work.install(recorder)
+        self.network = network.install(recorder)
+        child_processes.install(recorder, self.sandboxed)
         recorder.start_sampling()
         sys.stdout = RecordedStream(recorder, "stdout")
         sys.stderr = RecordedStream(recorder, "stderr")
@@ -178,6 +184,8 @@ class Run:
     def end(self, status: str, error: dict[str, Any] | None = None) -> NoReturn:
         # Let asyncio report tasks whose exception was never retrieved.
         gc.collect()
+        self.network.connections.finish()
+        child_processes.finish()
         self.recorder.finish(status, error)
         os._exit(0)
 

@@ -41,8 +41,10 @@ from typing import Any, Literal
 
 CONTROL_FD = 3
 EVENTS_FD = 3
+# The run's way out to the network (see "the network channel" below).
+NETWORK_FD = 4
 # The run's descriptors, in the order the server attaches them to a request.
-RUN_FDS = ("stdin", "stdout", "events", "status")
+RUN_FDS = ("stdin", "stdout", "events", "status", "network")
 # The fork server's, then each run's, first bytes on standard output: its
 # imports are done and it waits.
 READY = b"\x00playground-ready\n"
@@ -221,6 +223,20 @@ TASKS = "tasks"  # packed (id, parent or -1, line or -1, created) per task, [nam
 ENDS = "ends"  # packed (id, ended) per task that ended normally ("done")
 STEPS = "steps"  # packed (task id, start, end) per ordinary step
 WAIT = "wait"  # task id, start, end, on or null, line or null, chain (list of names)
+WAITS = "waits"  # the frame of waits that ended (below); past the cut they go as WAIT messages
+# What is still open, told while it is, so that a run stopped at a limit
+# shows it up to the moment it was stopped (the server marks it cut off):
+RUNNING = "running"  # task id or null, start, line or null: the step that has held the loop for a second
+WAITING = "waiting"  # [[task id, start, on or null, line or null, chain], ...]: waits begun, not ended, each told once
+JOB_START = "job_start"  # job id, thread name, function name, task id or null, start, line or null
+JOB = "job"  # job id, end, error type or null: an executor thread's job ended
+CONN_START = "conn_start"  # connection id, task id or null, host, port, start, line or null
+# connection id, end, [[phase, start, end], ...] (phases named in NETWORK_PHASES; first_byte
+# and body once per exchange), error text or null
+CONN = "conn"
+# Child processes (subprocess, asyncio's subprocesses), told at once from any thread:
+CHILD_START = "child_start"  # child id, pid, [argv...], task id or null, start, line or null
+CHILD = "child"  # child id, end, exit code (negative: the signal that ended it) or null
 OUTPUT = "out"  # t, task id or null, stream, text
 EVENT = "event"  # t, kind, task id or null, message, line or null
 ERROR = "error"  # {type, message, line, traceback: [{line, name, text}]}
@@ -233,16 +249,23 @@ END = "end"  # status claimed by the tracer, duration (ns)
 # byte no JSON line starts with), the kind (FRAME_KINDS), the payload's
 # length as a native uint32, then the payload: the same native int64 records
 # as the packed messages above; for tasks, their count as a native uint32
-# first, and after the numbers one JSON array [names, coros]. A flush writes
-# its tasks frame, then its line, then its steps and ends frames, so every
-# task a message names was announced before it.
+# first, and after the numbers one JSON array [names, coros]; for waits,
+# their count as a native uint32, (task id, start, end, line or -1, label)
+# per wait, then one JSON array of labels, each [on or null, *chain], that
+# the waits' last numbers index (a gather's 100,000 waits share one label).
+# A flush writes its tasks frame, then its line, then its steps, ends and
+# waits frames, so every task a message names was announced before it.
 FRAME_MARK = 0
 FRAME_HEADER = "=BBI"  # struct format: mark, kind, length
 FRAME_TASKS_COUNT = "=I"
 FRAME_STEPS = 1
 FRAME_ENDS = 2
 FRAME_TASKS = 3
-FRAME_KINDS = {FRAME_STEPS: STEPS, FRAME_ENDS: ENDS, FRAME_TASKS: TASKS}
+FRAME_WAITS = 4
+FRAME_KINDS = {FRAME_STEPS: STEPS, FRAME_ENDS: ENDS, FRAME_TASKS: TASKS, FRAME_WAITS: WAITS}
+# Bytes of one record's numbers in a tasks frame and in a waits frame.
+TASK_RECORD_BYTES = 32
+WAIT_RECORD_BYTES = 40
 
 # The caps on the stream, which the tracer keeps and the server enforces
 # (playground/sandbox/stream.py): a line holds at most MAX_LINE_BYTES
@@ -270,3 +293,42 @@ KEPT_EVENT_KINDS = frozenset({"exception", "deadlock", "hint", "never_retrieved"
 # Statuses the tracer may claim. The server alone decides the others
 # (timeout, cpu_limit, output_limit, crashed) from what it sees outside.
 TRACER_STATUSES = ("ok", "error", "deadlock", "memory_limit", "timeout")
+
+
+# -- the network channel --------------------------------------------------
+
+# The run's network namespace is empty: its one way out is NETWORK_FD, an
+# AF_UNIX SOCK_SEQPACKET socket to the server, which connects and resolves
+# on the run's behalf under its guard (playground.egress). Each request is
+# one JSON object of at most MAX_NETWORK_REQUEST_BYTES with exactly one
+# descriptor attached, an AF_UNIX stream socket the answer comes back on:
+#
+# * ``{"op": "resolve", "host", "port", "family", "type", "proto", "flags"}``:
+#   the server writes one JSON line on the descriptor and closes it:
+#   ``{"ok": [[family, type, proto, canonname, [address, port]], ...]}`` or
+#   ``{"errno": n, "message": text, "gai": bool}`` (``gai``: a lookup
+#   failure, socket.gaierror's kind of error).
+# * ``{"op": "connect", "id", "host", "port", "name"}`` (``host`` an IP
+#   address, ``name`` the host name it was looked up from, or null): the
+#   server writes one JSON line, ``{"ok": [address, port]}`` or
+#   ``{"errno": n, "message": text}``, and once connected moves the bytes
+#   between the descriptor and the real connection, each way, until either
+#   side closes or a cap of the run is reached.
+#
+# Everything the run sends here is untrusted like the event stream: a
+# request that breaks this contract is refused, and the server's cost per
+# request is bounded.
+MAX_NETWORK_REQUEST_BYTES = 4096
+MAX_NETWORK_ANSWER_BYTES = 64 * 1024
+NETWORK_PHASES = ("dns", "connect", "tls", "first_byte", "body")
+# -- child processes -------------------------------------------------------
+
+# The programs a run can start (subprocess, asyncio.create_subprocess_*),
+# each bound read-only into the jail as /usr/bin/<name>: a POSIX shell
+# (Debian's dash, as sh) and a few small tools; python3 is the run's own
+# interpreter (sys.executable). Any other program is not there at all.
+PROGRAMS = ("sh", "echo", "printf", "cat", "ls", "sleep", "date", "head", "tail", "wc", "grep", "sort",
+            "true", "false", "python3")
+# Worker processes a process pool (ProcessPoolExecutor, multiprocessing.Pool)
+# gets at most: a pool asked for more gets this many, and a warning says so.
+MAX_POOL_WORKERS = 4

@@ -17,7 +17,6 @@ cancellation, output and flushing.
 from __future__ import annotations
 
 import asyncio
-import base64
 import signal
 import sys
 import threading
@@ -26,11 +25,12 @@ from types import FrameType
 from typing import Any
 
 from . import protocol
-from .channel import FLUSH_COUNT, Channel
+from .channel import FLUSH_COUNT, Channel, DoneWait
 from .clock import Clock
 from .cut import PastCut
 from .errors import MAX_MESSAGE
 from .hotpath import FLUSH_INTERVAL_NS, Core
+from .stillopen import TELL_OPEN_AFTER_NS, OpenNotes
 from .waits import describe_canceller, describe_wait, exception_line, number, snippet_line, task_label
 
 _STEP = protocol.STEP
@@ -67,6 +67,9 @@ class Recorder(Core):
         self._last_output = 0
         self._partial: dict[str, tuple[int | None, int, str]] = {}
         self.buffer = channel.buffer
+        # Waits that ended since the last flush, sent packed (see Channel.waits).
+        self.done_waits: list[DoneWait] = []
+        self.open_notes = OpenNotes()  # what is open, and what of it was told
         # Set while flushing: the CPU-time sampler may flush too, between
         # any two bytecodes, and must not flush in the middle of a flush.
         self._flushing = False
@@ -87,8 +90,9 @@ class Recorder(Core):
             self._flush()
         except Exception as exc:
             # A value that cannot be packed (a clock the snippet pushed past
-            # int64 nanoseconds): drop the batch and stop tracing, not the run.
-            self.buffer.clear()
+            # int64 nanoseconds): drop the batch but its output, and stop tracing, not the run.
+            self.buffer[:] = [message for message in self.buffer if message[0] == protocol.OUTPUT]
+            self.done_waits.clear()
             self.take_steps()
             self.take_ends()
             self.take_tasks()
@@ -98,14 +102,15 @@ class Recorder(Core):
 
     def _flush(self) -> None:
         buffer = self.buffer
-        self._last_flush = self.clock.now_ns()
+        self._last_flush = self.clock.real_elapsed_ns()  # flushes are paced in real time, not virtual
         # The bulk of every trace, tasks announced, ordinary steps and normal
         # task ends, comes packed as int64 from the hot path: a fraction of
         # the cost of JSON. Tasks go first: the other messages name them.
         packed, names, coros = self.take_tasks()
         steps = self.take_steps()
         ends = self.take_ends()
-        sent = self._sent + len(buffer) + len(names) + len(steps) // 24 + len(ends) // 16
+        waits, self.done_waits = self.done_waits, []
+        sent = self._sent + len(buffer) + len(names) + len(steps) // 24 + len(ends) // 16 + len(waits)
         if sent <= self.max_events:
             # Within the cap, the common case: frames, with no base64.
             if packed:
@@ -114,6 +119,8 @@ class Recorder(Core):
                 self.channel.frame(protocol.FRAME_STEPS, steps, record=24)
             if ends:
                 self.channel.frame(protocol.FRAME_ENDS, ends, record=16)
+            if waits:
+                self.channel.waits(waits)
             self._sent = sent
             self.channel.flush()
             return
@@ -122,24 +129,12 @@ class Recorder(Core):
         # keep only what a reader needs whole (see ``_keep_past_cut``).
         self._sent = sent
         if self.truncated:
+            self.past_cut.dropped["waits"] += len(waits)
             self._keep_past_cut(names, steps, ends)
             return
-        # Each packed message in pieces that fit a line (``_PACKED_BYTES``
-        # of numbers): cutting from the end then cuts whole messages.
-        step = _PACKED_BYTES // 32
-        buffer[:0] = [(protocol.TASKS, _encode(packed[at * 32:(at + step) * 32]),
-                       [name[:protocol.MAX_NAME_CHARS] for name in names[at:at + step]],
-                       [coro[:protocol.MAX_NAME_CHARS] for coro in coros[at:at + step]])
-                      for at in range(0, len(names), step)]
-        buffer += [(protocol.STEPS, _encode(steps[at:at + _PACKED_BYTES - _PACKED_BYTES % 24]))
-                   for at in range(0, len(steps), _PACKED_BYTES - _PACKED_BYTES % 24)]
-        buffer += [(protocol.ENDS, _encode(ends[at:at + _PACKED_BYTES])) for at in range(0, len(ends), _PACKED_BYTES)]
         self.truncated = True
         self.past_cut.at = self.clock.now_ns()
-        past = buffer[max(0, len(buffer) - (sent - self.max_events)):]
-        del buffer[max(0, len(buffer) - (sent - self.max_events)):]
-        buffer.append((protocol.TRUNCATED,))
-        buffer += [message for message in past if self.past_cut.keeps(message)]
+        self.past_cut.cut_batch(buffer, (packed, names, coros), steps, ends, waits, sent - self.max_events)
         self.channel.flush()
 
     def _keep_past_cut(self, names: list[str], steps: bytes, ends: bytes) -> None:
@@ -248,7 +243,7 @@ class Recorder(Core):
         wait = self.waits.pop(id(task), None)
         if wait is not None and isinstance(task, _Task):
             task_id, since, on, line, chain = wait
-            self.buffer.append((protocol.WAIT, task_id, since, self.clock.now_ns(), on, line, chain))
+            self.done_waits.append((task_id, since, self.clock.now_ns(), on, line, chain))
 
     def exception_unhandled(self, context: dict[str, Any]) -> bool:
         """asyncio reports a problem nobody handled; True when told as an event."""
@@ -285,17 +280,28 @@ class Recorder(Core):
 
     def _wait_started(self, task_id: int, task: asyncio.Task[Any], now: int) -> None:
         on, line, chain = describe_wait(task, self.executor_labels)
-        deadline = self._timeout_deadline(task)
+        deadline, source = self._timeout_deadline(task)
         if deadline is not None and on is not None and not on.startswith("wait_for("):
-            on += f" (asyncio.timeout at {deadline:.3f} s)"
+            on += f" ({source} at {deadline:.3f} s)"
         self.waits[id(task)] = (task_id, now, on, line, chain)
+        self.open_notes.wait_started(id(task), self.waits)
 
-    def _timeout_deadline(self, task: asyncio.Task[Any]) -> float | None:
+    def announce_open(self, line: int | None = None) -> None:
+        """Tell the server what is open now, which a stop at a limit would
+        otherwise lose (it then draws them up to the stop, cut off): the
+        step holding the loop (once per step, with the snippet ``line`` it
+        is running) and the waits begun since last told. Called where a
+        stop is likely to find the run: a long step's CPU tick, a
+        ``time.sleep`` inside a step, the loop about to wait in real time."""
+        running = (self.current, self._step_start, line) if self.in_step else None
+        self.buffer += self.open_notes.messages(running, self.waits)
+
+    def _timeout_deadline(self, task: asyncio.Task[Any]) -> tuple[float | None, str]:
+        """The soonest deadline of the task's active timeouts, and whose it is."""
         active = self.timeouts.get(id(task))
-        if not active:
-            return None
-        deadlines = [when for when in (block.when() for block in active) if when is not None]
-        return min(deadlines) if deadlines else None
+        deadlines = [(when, getattr(block, "playground_source", None) or "asyncio.timeout")
+                     for block in active or () if (when := block.when()) is not None]
+        return min(deadlines) if deadlines else (None, "")
 
     def _blocking_step(self, task_id: int | None, start: int, now: int) -> None:
         real_ms = (now - start - (self.clock.skipped_ns - self._step_skipped)) / 1e6
@@ -318,13 +324,20 @@ class Recorder(Core):
         self.buffer.append((protocol.EVENT, now, "blocking", task_id,
                             f"{reason} held the loop for {(now - start) / 1e9:.3f} s", line))
 
+    def stepping_here(self) -> bool:
+        """Whether the caller runs inside a step, in the loop's own thread."""
+        return self.in_step and threading.get_ident() == self._loop_thread
+
     def sleep_called(self, seconds: float) -> None:
         """``time.sleep`` was called: it holds the loop if inside a step."""
-        if not self.in_step or threading.get_ident() != self._loop_thread:
+        if not self.stepping_here():
             return
         label = f"time.sleep({number(seconds)})"
         self._sleep_reason = label if self._sleep_reason is None else "time.sleep() calls"
         self._sleep_line = snippet_line(sys._getframe(1))
+        if self.enabled and seconds * 1e9 >= TELL_OPEN_AFTER_NS:
+            self.announce_open(self._sleep_line)
+            self.flush()
 
     def sample(self, signum: int, frame: FrameType | None) -> None:
         """A CPU-time tick (SIGPROF): note which snippet line is running, and
@@ -335,7 +348,10 @@ class Recorder(Core):
             line = snippet_line(frame)
             if line is not None:
                 samples[line] = samples.get(line, 0) + 1
-            if self.enabled and self.clock.now_ns() - self._last_flush > FLUSH_INTERVAL_NS:
+            now = self.clock.now_ns()
+            if self.enabled and now - self._step_start > TELL_OPEN_AFTER_NS:
+                self.announce_open(line)
+            if self.enabled and now - self.clock.skipped_ns - self._last_flush > FLUSH_INTERVAL_NS:
                 self.flush()
 
     def stop_sampling(self) -> None:
@@ -408,8 +424,8 @@ class Recorder(Core):
             self.end_step()
             self._announce_all()
         now = self.clock.now_ns()
-        for task_id, since, on, line, chain in self.waits.values():
-            self._send(protocol.WAIT, task_id, since, now, on, line, chain)
+        self.done_waits += [(task_id, since, now, on, line, chain)
+                            for task_id, since, on, line, chain in self.waits.values()]
         self.waits.clear()
         self._flush_partial_lines()
         self.flush()
@@ -423,14 +439,6 @@ class Recorder(Core):
         duration = loop_end if status == "ok" and loop_end is not None and self._last_output <= loop_end else now
         self.channel.send(protocol.END, status, duration)
         self.channel.flush()
-
-
-def _encode(packed: bytes) -> str:
-    return base64.b64encode(packed).decode("ascii")
-
-
-# Bytes of packed numbers in one message past the event cap, so it fits a line.
-_PACKED_BYTES = 8 * 1024
 
 
 class _NoHandle:

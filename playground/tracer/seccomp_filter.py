@@ -3,15 +3,21 @@ the snippet runs.
 
 The trusted prelude calls ``install`` once the tracer is loaded, so the
 filter binds the snippet and never stands in the tracer's way. Only the
-system calls that CPython, asyncio, threads and the tracer use are allowed
-(``ALLOWED``, and ``ALLOWED_IF`` for those allowed with some arguments only);
+system calls that CPython, asyncio, threads, child processes and the tracer
+use are allowed (``ALLOWED``, and ``ALLOWED_IF`` for those allowed with some
+arguments only);
 every other number, including any the kernel gains after this list was
 written, fails with ``EPERM`` ("Operation not permitted"), which the snippet
 sees as a ``PermissionError`` it can read, never a dead run. What stays out:
 
-* new programs and processes (``execve``, ``fork``; ``clone`` only makes
-  threads, and ``clone3``, whose flags a filter cannot read, answers
-  ``ENOSYS`` so the C library falls back to ``clone``);
+* new namespaces: ``clone`` (and ``fork``, ``vfork``) make threads and
+  processes, never with a ``CLONE_NEW*`` flag; ``unshare`` and ``setns``
+  are refused; ``clone3``, whose flags a filter cannot read, answers
+  ``ENOSYS`` so the C library falls back to ``clone``. Processes and programs
+  are allowed (``execve``, ``execveat``, ``setsid``, ``setpgid``): the jail's
+  filesystem holds only the programs a run may start
+  (``protocol.PROGRAMS``), the pids cgroup bounds how many, and every child
+  inherits this filter and the run's rlimits;
 * sockets other than ``AF_UNIX`` (the run's network namespace is empty too);
 * kernel objects a playground has no use for, which would hold memory or
   reach outside the run: SysV and POSIX shared memory, message queues and
@@ -29,14 +35,16 @@ sees as a ``PermissionError`` it can read, never a dead run. What stays out:
 * system calls of another ABI (32-bit ``int 0x80``, x32) kill the process,
   since the rules are written for the native one.
 
-It uses libseccomp's Python bindings (Debian's ``python3-seccomp``), which
-the jail binds read-only next to the tracer. When the settings require the
+It calls libseccomp (Debian's ``libseccomp2``) through ``ctypes``, so one
+module serves every Python a run can pick; the jail binds the library
+read-only with the interpreter's. When the settings require the
 filter and it cannot be installed, the run ends before the snippet starts.
 ``python3 -m playground.tracer.seccomp_filter`` prints the filter.
 """
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
 import socket
@@ -62,6 +70,8 @@ ALLOWED = (
     # the process and its threads
     "exit", "exit_group", "wait4", "waitid", "getpid", "gettid", "getppid", "getuid", "geteuid", "getgid",
     "getegid", "getgroups", "getresuid", "getresgid", "getpgrp", "getpgid", "getsid", "set_tid_address",
+    # child processes and programs (no namespaces: see the clone rule)
+    "fork", "vfork", "execve", "execveat", "setsid", "setpgid",
     "set_robust_list", "get_robust_list", "rseq", "futex", "futex_waitv", "sched_yield", "getcpu",
     "arch_prctl", "capget", "uname", "getrusage", "times", "getrandom", "restart_syscall",
     # signals (a pid namespace of its own: only the run's processes)
@@ -87,7 +97,6 @@ ALLOWED = (
 ALLOWED_NUMBERS = {"fchmodat2": 452, "map_shadow_stack": 453, "futex_wake": 454, "futex_wait": 455,
                    "futex_requeue": 456, "mseal": 462}
 
-CLONE_THREAD = 0x00010000
 CLONE_NAMESPACES = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000
 # ioctl's request is an unsigned int: compare its low 32 bits only, or a
 # caller could set the high ones to slip past an exact comparison.
@@ -122,8 +131,8 @@ def allowed_if(strict: bool) -> list[tuple[str, tuple[tuple[int, str, int, int |
     must hold; libseccomp takes one comparison per argument, so several
     entries for one call are alternatives."""
     rules: list[tuple[str, tuple[tuple[int, str, int, int | None], ...]]] = [
-        # Threads only: CLONE_THREAD set, and no namespace flag.
-        ("clone", ((0, "MASKED_EQ", CLONE_THREAD, CLONE_THREAD | CLONE_NAMESPACES),)),
+        # Threads and processes, with no namespace flag.
+        ("clone", ((0, "MASKED_EQ", 0, CLONE_NAMESPACES),)),
         ("socket", ((0, "EQ", socket.AF_UNIX, None),)),
         ("socketpair", ((0, "EQ", socket.AF_UNIX, None),)),
         ("getpriority", ((1, "EQ", 0, None),)),
@@ -148,28 +157,93 @@ class FilterUnavailable(RuntimeError):
     """The filter could not be built or loaded here."""
 
 
-def build(strict: bool = False) -> Any:
-    """The filter, ready to load (a ``seccomp.SyscallFilter``); ``strict``:
-    the one for a host without a memory cgroup (see ``STRICT_FCNTLS``)."""
+# libseccomp's C interface (seccomp.h), reached with ctypes: the same
+# library on every Python a run can pick, where a binding module would have
+# to be built for each.
+SCMP_ACT_ALLOW = 0x7FFF0000
+SCMP_ACT_KILL_PROCESS = 0x80000000
+SCMP_FLTATR_ACT_BADARCH = 2
+SCMP_FLTATR_CTL_TSYNC = 4
+COMPARISONS = {"NE": 1, "LT": 2, "LE": 3, "EQ": 4, "GE": 5, "GT": 6, "MASKED_EQ": 7}
+
+
+def scmp_act_errno(code: int) -> int:
+    return 0x00050000 | (code & 0x0000FFFF)
+
+
+class _ArgComparison(ctypes.Structure):
+    _fields_ = [("arg", ctypes.c_uint), ("op", ctypes.c_int), ("datum_a", ctypes.c_uint64),
+                ("datum_b", ctypes.c_uint64)]
+
+
+class Filter:
+    """A filter built with libseccomp and not loaded yet."""
+
+    def __init__(self, library: Any, context: int) -> None:
+        self._library = library
+        self._context = context
+
+    def _check(self, result: int, what: str) -> None:
+        if result < 0:
+            raise FilterUnavailable(f"libseccomp refused {what}: {os.strerror(-result)}")
+
+    def set_attr(self, attribute: int, value: int) -> None:
+        self._check(self._library.seccomp_attr_set(self._context, attribute, ctypes.c_uint32(value)),
+                    f"attribute {attribute}")
+
+    def add_rule(self, action: int, call: str | int,
+                 comparisons: tuple[tuple[int, str, int, int | None], ...] = ()) -> None:
+        number = call if isinstance(call, int) else self._library.seccomp_syscall_resolve_name(call.encode())
+        if number == -1:  # __NR_SCMP_ERROR: a name libseccomp does not know
+            raise FilterUnavailable(f"libseccomp does not know the system call {call}")
+        array = (_ArgComparison * max(1, len(comparisons)))()
+        for slot, (index, operator, value, mask) in zip(array, comparisons, strict=False):
+            # MASKED_EQ compares (argument & datum_a) with datum_b.
+            first, second = (mask, value) if operator == "MASKED_EQ" else (value, 0)
+            slot.arg, slot.op, slot.datum_a, slot.datum_b = index, COMPARISONS[operator], first, second
+        self._check(self._library.seccomp_rule_add_array(
+            self._context, ctypes.c_uint32(action), number, len(comparisons), array), f"the rule for {call}")
+
+    def load(self) -> None:
+        self._check(self._library.seccomp_load(self._context), "loading the filter")
+
+    def export_pfc(self, fd: int) -> None:
+        self._check(self._library.seccomp_export_pfc(self._context, fd), "printing the filter")
+
+
+def _library() -> Any:
     try:
-        import seccomp  # type: ignore[import-not-found]
-    except ImportError as exc:
-        raise FilterUnavailable(
-            f"libseccomp's Python bindings are not available ({exc}); install python3-seccomp"
-        ) from None
-    rules = seccomp.SyscallFilter(defaction=seccomp.ERRNO(errno.EPERM))
-    rules.set_attr(seccomp.Attr.ACT_BADARCH, seccomp.KILL_PROCESS)
-    rules.set_attr(seccomp.Attr.CTL_TSYNC, 1)  # every thread, should any exist yet
+        library = ctypes.CDLL("libseccomp.so.2", use_errno=True)
+    except OSError as exc:
+        raise FilterUnavailable(f"libseccomp is not available ({exc}); install libseccomp2") from None
+    library.seccomp_init.restype = ctypes.c_void_p
+    library.seccomp_init.argtypes = [ctypes.c_uint32]
+    library.seccomp_attr_set.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_uint32]
+    library.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
+    library.seccomp_rule_add_array.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int,
+                                               ctypes.c_uint, ctypes.POINTER(_ArgComparison)]
+    library.seccomp_load.argtypes = [ctypes.c_void_p]
+    library.seccomp_export_pfc.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    return library
+
+
+def build(strict: bool = False) -> Filter:
+    """The filter, ready to load; ``strict``: the one for a host without a
+    memory cgroup (see ``STRICT_FCNTLS``)."""
+    library = _library()
+    context = library.seccomp_init(scmp_act_errno(errno.EPERM))
+    if not context:
+        raise FilterUnavailable("libseccomp could not start a filter")
+    rules = Filter(library, context)
+    rules.set_attr(SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS)
+    rules.set_attr(SCMP_FLTATR_CTL_TSYNC, 1)  # every thread, should any exist yet
     for name in ALLOWED:
-        rules.add_rule(seccomp.ALLOW, name)
+        rules.add_rule(SCMP_ACT_ALLOW, name)
     for number in ALLOWED_NUMBERS.values():
-        rules.add_rule(seccomp.ALLOW, number)
+        rules.add_rule(SCMP_ACT_ALLOW, number)
     for name, comparisons in allowed_if(strict):
-        arguments = [seccomp.Arg(index, getattr(seccomp, operator), value, *(() if mask is None else (mask,)))
-                     if operator != "MASKED_EQ" else seccomp.Arg(index, seccomp.MASKED_EQ, mask, value)
-                     for index, operator, value, mask in comparisons]
-        rules.add_rule(seccomp.ALLOW, name, *arguments)
-    rules.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")
+        rules.add_rule(SCMP_ACT_ALLOW, name, comparisons)
+    rules.add_rule(scmp_act_errno(errno.ENOSYS), "clone3")
     return rules
 
 
@@ -208,4 +282,5 @@ def install(required: bool, prepared: Any = None, strict: bool = False) -> bool:
 
 
 if __name__ == "__main__":  # print the filter, for reading
-    build().export_pfc(sys.stdout)
+    sys.stdout.flush()
+    build().export_pfc(sys.stdout.fileno())

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable
-from types import FrameType
+from types import CodeType, CoroutineType, FrameType
 from typing import Any
 
 from .protocol import SNIPPET_FILENAME
@@ -42,6 +42,11 @@ def snippet_line(frame: FrameType | None) -> int | None:
             return None
         frame = frame.f_back
     return None
+
+
+def library_code(code: CodeType) -> bool:
+    """Whether ``code`` is asyncio's own."""
+    return code.co_filename.startswith(_ASYNCIO_DIR)
 
 
 def exception_line(exc: BaseException) -> int | None:
@@ -88,12 +93,16 @@ def _count(items: object, noun: str) -> str:
 def _wait_for(frame: FrameType) -> str:
     local = frame.f_locals
     inner = local.get("fut")
-    inner_label = task_label(inner) if isinstance(inner, asyncio.Future) else "…"
+    if isinstance(inner, asyncio.Future):
+        inner_label = task_label(inner)
+    else:  # 3.12+: the coroutine itself, awaited inside an asyncio.timeout()
+        qualname = getattr(inner, "__qualname__", None)
+        inner_label = f"{qualname}()" if isinstance(qualname, str) else "…"
     return f"wait_for({inner_label}, timeout={number(local.get('timeout'))})"
 
 
 # The asyncio coroutine a snippet awaited, by its qualified name, and how to
-# say what it waits for. Names, not code objects, so 3.11 to 3.13 all match.
+# say what it waits for. Names, not code objects, so 3.11 to 3.15 all match.
 _LABELS: dict[str, Callable[[FrameType], str]] = {
     "sleep": lambda f: f"asyncio.sleep({number(f.f_locals.get('delay'))})",
     "Lock.acquire": lambda f: "Lock.acquire()",
@@ -160,39 +169,78 @@ def _waiter_label(waiter: object, executor_labels: dict[int, str]) -> str | None
     return "a Future"
 
 
+# Chains are kept as interned tuples, and a label's last word once worked out:
+# a gather of 100,000 tasks describes 100,000 waits alike, and allocating
+# less keeps the garbage collector (which the snippet pays for) quiet.
+_chains: dict[tuple[str, ...], tuple[str, ...]] = {}
+_label_words: dict[str, str] = {}
+MAX_INTERNED = 4096
+
+
+def _interned(chain: tuple[str, ...]) -> tuple[str, ...]:
+    kept = _chains.get(chain)
+    if kept is not None:
+        return kept
+    if len(_chains) >= MAX_INTERNED:
+        _chains.clear()
+    _chains[chain] = chain
+    return chain
+
+
+def _label_word(label: str) -> str:
+    """The awaitable's name in a chain: ``asyncio.sleep(1)`` -> ``asyncio.sleep``,
+    ``socket read: StreamReader.readline()`` -> ``StreamReader.readline``."""
+    word = _label_words.get(label)
+    if word is None:
+        word = label.split(": ")[-1].split("(", 1)[0].strip()
+        if len(_label_words) >= MAX_INTERNED:
+            _label_words.clear()
+        _label_words[label] = word
+    return word
+
+
+def _frame_of(awaitable: Any) -> FrameType | None:
+    if type(awaitable) is CoroutineType:
+        return awaitable.cr_frame
+    frame = getattr(awaitable, "cr_frame", None) or getattr(awaitable, "gi_frame", None)
+    return frame if frame is not None else getattr(awaitable, "ag_frame", None)
+
+
+def _awaited_by(awaitable: Any) -> Any:
+    if type(awaitable) is CoroutineType:
+        return awaitable.cr_await
+    return (getattr(awaitable, "cr_await", None) or getattr(awaitable, "gi_yieldfrom", None)
+            or getattr(awaitable, "ag_await", None))
+
+
 def describe_wait(
     task: asyncio.Task[Any], executor_labels: dict[int, str]
-) -> tuple[str | None, int | None, list[str]]:
+) -> tuple[str | None, int | None, tuple[str, ...]]:
     """What ``task`` awaits, the snippet line of the ``await``, and the await chain."""
     line = None
-    chain: list[str] = []
+    names: list[str] = []
     library: tuple[str, FrameType] | None = None
     awaitable: Any = task.get_coro()
-    while awaitable is not None and len(chain) < MAX_CHAIN:
-        frame = getattr(awaitable, "cr_frame", None) or getattr(awaitable, "gi_frame", None)
-        if frame is None:
-            frame = getattr(awaitable, "ag_frame", None)
+    while awaitable is not None and len(names) < MAX_CHAIN:
+        frame = _frame_of(awaitable)
         if frame is None:
             break
         code = frame.f_code
-        if code.co_filename == SNIPPET_FILENAME:
+        filename = code.co_filename
+        if filename == SNIPPET_FILENAME:
             line = frame.f_lineno
-            chain.append(code.co_qualname)
+            names.append(code.co_qualname)
             library = None
-        elif library is None and code.co_filename.startswith(_ASYNCIO_DIR):
+        elif library is None and filename.startswith(_ASYNCIO_DIR):
             library = (code.co_qualname, frame)
-        awaitable = (
-            getattr(awaitable, "cr_await", None)
-            or getattr(awaitable, "gi_yieldfrom", None)
-            or getattr(awaitable, "ag_await", None)
-        )
+        awaitable = _awaited_by(awaitable)
     if library is not None:
         on: str | None = _library_label(*library)
     else:
         on = _waiter_label(getattr(task, "_fut_waiter", None), executor_labels)
     if on is not None:
-        chain.append(on.split(": ")[-1].split("(", 1)[0].strip())
-    return on, line, chain
+        names.append(_label_word(on))
+    return on, line, _interned(tuple(names))
 
 
 # Who cancels a task, told by the asyncio function that called cancel(), and
@@ -223,6 +271,8 @@ def describe_canceller(qualname: str, frame: FrameType) -> tuple[str, bool] | No
     known = _CANCELLERS.get(qualname)
     if known is None:
         return None
+    if qualname == "Timeout._on_timeout" and getattr(frame.f_locals.get("self"), "playground_source", None):
+        known = _CANCELLERS["_cancel_and_wait"]  # 3.12+: wait_for's timeout (see versions.WAIT_FOR_USES_TIMEOUT)
     template, on_timeout = known
     failed = frame.f_locals.get("task")
     if failed is None and frame.f_back is not None:

@@ -1,11 +1,12 @@
 """The Python code equivalent to a URL-mode run, for each strategy.
 
 URL mode shows, beside the URL list, the asyncio code that does what the
-server does: ``aiohttp`` requests under the chosen strategy. The jail of code
-mode has no network, so "Open in code mode" gets a runnable twin: the same
-strategy, word for word, with ``fetch()`` standing in for the request by
-sleeping as long as each URL took in the last URL run (or ``DEFAULT_TOOK``
-before any run). Both are built here, so the tests can run the twin.
+server does: ``aiohttp`` requests under the chosen strategy, which code mode
+runs too (through the server's guard). "Open in code mode" gets a runnable
+twin, to explore the strategy without fetching again: the same strategy,
+word for word, with ``fetch()`` standing in for the request by sleeping as
+long as each URL took in the last URL run (or ``DEFAULT_TOOK`` before any
+run). Both are built here, so the tests can run the twin.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Sequence
 
+from playground.sharing.script import script_text
 from playground.urls.fetcher import DEFAULT_SEMAPHORE, Strategy
 
 DEFAULT_TOOK = 0.5
@@ -121,6 +123,12 @@ def _body(strategy: Strategy, limit: int, indent: str) -> str:
 def real_code(urls: Sequence[str], strategy: Strategy, limit: int = DEFAULT_SEMAPHORE) -> str:
     """The aiohttp code that does what URL mode does."""
     return _REAL.format(urls=_list(urls), body=_body(strategy, limit, " " * 8))
+
+
+def real_script(urls: Sequence[str], strategy: Strategy, limit: int = DEFAULT_SEMAPHORE,
+                python: str | None = None) -> str:
+    """``real_code`` as a file for ``python`` (an id; None: no block), which needs aiohttp."""
+    return script_text(real_code(urls, strategy, limit), python, dependencies=["aiohttp"])
 
 
 def runnable_code(urls: Sequence[str], strategy: Strategy, limit: int = DEFAULT_SEMAPHORE,

@@ -33,6 +33,14 @@ class FetchLimits:
     ca_file: str = ""              # extra CA certificates to trust (tests; private CAs)
     allow: frozenset[tuple[str, int]] = frozenset()
     ports: frozenset[int] = DEFAULT_PORTS
+    # Code mode's network (playground.egress), per run: connections opened,
+    # names looked up, bytes received and sent, and the wait for one
+    # connection to open or one lookup to answer.
+    code_connections: int = 20
+    code_lookups: int = 50
+    code_bytes_in: int = 4 * MIB
+    code_bytes_out: int = 1 * MIB
+    code_connect_seconds: float = 5.0
 
 
 

@@ -22,6 +22,8 @@ def index_context() -> dict[str, Any]:
     found = services()
     return {
         "examples": [example.to_json() for example in EXAMPLES],
+        # The same list GET /api/pythons answers, for the Python picker.
+        "pythons": found.sandbox.pythons.listing(),
         "unsandboxed": not found.sandbox.sandboxed,
         "strategies": STRATEGY_TITLES,
         "url_limits": found.fetcher.limits,

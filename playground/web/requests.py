@@ -18,6 +18,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from playground.model.columnar import COLUMNAR
 from playground.sandbox.limits import Limits
+from playground.sandbox.service import Pythons, UnknownPython
 from playground.urls.codegen import MAX_OUTCOME
 from playground.urls.fetcher import DEFAULT_SEMAPHORE, STRATEGIES, Strategy
 from playground.urls.limits import BAD_LIMIT, NO_URLS, TOO_MANY_URLS, FetchLimits
@@ -85,6 +86,26 @@ def clock_field(body: dict[str, Any]) -> Clock:
     if clock not in CLOCKS:
         raise _wrong("Field 'clock' must be 'virtual' or 'real'.")
     return cast(Clock, clock)
+
+
+def python_field(body: dict[str, Any], pythons: Pythons) -> str | None:
+    """The id of the Python a run asks for, the default when it names none.
+
+    A wrong type is a 400 like any field; an id the server lacks is a 400
+    ``unknown_python`` naming those it has. With no Python at all (no jail
+    can start) the id is passed on as asked, for the sandbox to answer 503.
+    """
+    if "python" not in body:
+        return pythons.default
+    value = body["python"]
+    if not isinstance(value, str):
+        raise _wrong(f"Field 'python' must be a string: the id of a Python ({pythons.ids_text()}).")
+    if not pythons.by_id:
+        return value
+    try:
+        return pythons.get(value).id
+    except UnknownPython as exc:
+        raise APIError(400, "unknown_python", str(exc)) from None
 
 
 def format_field(body: dict[str, Any]) -> AnswerFormat:
@@ -157,14 +178,29 @@ def outcomes_field(body: dict[str, Any], count: int) -> list[str | None] | None:
 class RunRequest:
     """``POST /api/run``."""
 
-    FIELDS: ClassVar[frozenset[str]] = frozenset({"code", "clock", "format"})
+    FIELDS: ClassVar[frozenset[str]] = frozenset({"code", "clock", "format", "python"})
     code: str
     clock: Clock
     answer_format: AnswerFormat
+    python: str | None  # the id of the Python it runs on, the default resolved
 
     @classmethod
-    def parse(cls, body: dict[str, Any], limits: Limits) -> RunRequest:
-        return cls(text_field(body, "code", limits.code_bytes), clock_field(body), format_field(body))
+    def parse(cls, body: dict[str, Any], limits: Limits, pythons: Pythons) -> RunRequest:
+        return cls(text_field(body, "code", limits.code_bytes), clock_field(body), format_field(body),
+                   python_field(body, pythons))
+
+
+@dataclass(frozen=True)
+class ScriptRequest:
+    """``POST /api/script``: code to download, with the Python it is for."""
+
+    FIELDS: ClassVar[frozenset[str]] = frozenset({"code", "python"})
+    code: str
+    python: str | None
+
+    @classmethod
+    def parse(cls, body: dict[str, Any], limits: Limits, pythons: Pythons) -> ScriptRequest:
+        return cls(text_field(body, "code", limits.code_bytes), python_field(body, pythons))
 
 
 @dataclass(frozen=True)
@@ -185,28 +221,32 @@ class FetchRequest:
 class FetchCodeRequest:
     """``POST /api/fetch/code``: a fetch, and what each URL took and gave."""
 
-    FIELDS: ClassVar[frozenset[str]] = frozenset({"urls", "strategy", "limit", "took", "outcomes"})
+    FIELDS: ClassVar[frozenset[str]] = frozenset({"urls", "strategy", "limit", "took", "outcomes", "python"})
     fetch: FetchRequest
     took: list[float | None] | None
     outcomes: list[str | None] | None
+    python: str | None  # the Python the code is for (its ``requires-python``)
 
     @classmethod
-    def parse(cls, body: dict[str, Any], limits: FetchLimits) -> FetchCodeRequest:
+    def parse(cls, body: dict[str, Any], limits: FetchLimits, pythons: Pythons) -> FetchCodeRequest:
         fetch = FetchRequest.parse(body, limits)
-        return cls(fetch, took_field(body, len(fetch.urls)), outcomes_field(body, len(fetch.urls)))
+        return cls(fetch, took_field(body, len(fetch.urls)), outcomes_field(body, len(fetch.urls)),
+                   python_field(body, pythons))
 
 
 @dataclass(frozen=True)
 class SnippetRequest:
-    """``POST /api/snippets``: the snippet in the one form that is hashed and stored."""
+    """``POST /api/snippets``: the snippet in the one form that is hashed and stored.
+    A code snippet keeps the id of its Python (the default when it names none)."""
 
-    FIELDS: ClassVar[frozenset[str]] = frozenset({"mode", "code", "urls", "clock", "strategy", "limit"})
-    MODE_FIELDS: ClassVar[dict[str, frozenset[str]]] = {"code": frozenset({"mode", "code", "clock"}),
+    FIELDS: ClassVar[frozenset[str]] = frozenset({"mode", "code", "urls", "clock", "strategy", "limit", "python"})
+    MODE_FIELDS: ClassVar[dict[str, frozenset[str]]] = {"code": frozenset({"mode", "code", "clock", "python"}),
                    "urls": frozenset({"mode", "urls", "strategy", "limit"})}
     data: dict[str, Any]
 
     @classmethod
-    def parse(cls, body: dict[str, Any], url_limits: FetchLimits, max_bytes: int) -> SnippetRequest:
+    def parse(cls, body: dict[str, Any], url_limits: FetchLimits, max_bytes: int,
+              pythons: Pythons) -> SnippetRequest:
         mode = body.get("mode")
         if mode not in cls.MODE_FIELDS:
             raise _wrong("Field 'mode' must be 'code' or 'urls'.")
@@ -215,7 +255,9 @@ class SnippetRequest:
         if stray:
             raise _wrong(f"Field {stray[0]!r} does not apply to a {mode} snippet; it takes {', '.join(sorted(takes))}.")
         if mode == "code":
-            return cls({"mode": "code", "code": text_field(body, "code", max_bytes), "clock": clock_field(body)})
+            data = {"mode": "code", "code": text_field(body, "code", max_bytes), "clock": clock_field(body)}
+            python = python_field(body, pythons)
+            return cls(data if python is None else {**data, "python": python})
         fetch = FetchRequest.parse(body, url_limits)
         size = len("\n".join(fetch.urls).encode("utf-8"))
         if size > max_bytes:

@@ -1,4 +1,5 @@
-"""``POST /api/run`` (run a snippet, answer its trace) and ``GET /api/examples``.
+"""``POST /api/run`` (run a snippet, answer its trace), ``GET /api/pythons``
+(the Pythons a run can pick) and ``GET /api/examples``.
 
 A snippet's own failure, a limit or a timeout is a normal 200 whose trace
 ``status`` says so; only errors of the request itself are 4xx, and a server
@@ -19,7 +20,7 @@ from playground.model.columnar import COLUMNAR, to_columnar
 from playground.model.trace import Event, Trace
 from playground.ops import metrics
 from playground.sandbox.limits import ANSWER_MESSAGE, Limits, limit_message
-from playground.sandbox.service import Busy, JailUnavailable
+from playground.sandbox.service import Busy, JailUnavailable, UnknownPython
 from playground.services import services
 from playground.sharing.examples import EXAMPLES
 from playground.web.errors import RETRY_AFTER_SECONDS, APIError
@@ -37,18 +38,23 @@ SANDBOX_RETRY_SECONDS = 60
 @bp.post("/run")
 def run() -> Response:
     found = services()
-    asked = RunRequest.parse(json_body(RunRequest.FIELDS), found.sandbox.limits)
+    asked = RunRequest.parse(json_body(RunRequest.FIELDS), found.sandbox.limits, found.sandbox.pythons)
 
     def compute() -> dict[str, Any]:
-        trace = found.sandbox.run(asked.code, asked.clock)
+        trace = found.sandbox.run(asked.code, asked.clock, python=asked.python)
         g.run_status = trace.status
         return encoded(trace, asked.answer_format, found.sandbox.limits)
 
     try:
-        # The same snippet on the virtual clock within RUN_CACHE_SECONDS runs once (per format).
-        answer = found.run_cache.run(asked.code, asked.clock, compute, variant=asked.answer_format)
+        # The same snippet on the virtual clock within RUN_CACHE_SECONDS runs
+        # once (per format and per Python: the default is resolved, so a new
+        # default never answers with another version's trace).
+        answer = found.run_cache.run(asked.code, asked.clock, compute, variant=asked.answer_format,
+                                     python=asked.python or "")
     except Busy:
         raise APIError(503, "busy", BUSY_MESSAGE, retry_after=RETRY_AFTER_SECONDS) from None
+    except UnknownPython as exc:  # the request named a Python, and there are none
+        raise APIError(400, "unknown_python", str(exc)) from None
     except JailUnavailable as exc:
         raise APIError(503, "sandbox_unavailable", str(exc), retry_after=SANDBOX_RETRY_SECONDS) from None
     if "run_status" not in g:
@@ -66,7 +72,7 @@ def encoded(trace: Trace, answer_format: str, limits: Limits) -> EncodedTrace:
     items, cut, rather than whole."""
 
     def encode(trace: Trace) -> EncodedTrace:
-        return EncodedTrace(to_columnar(trace) if answer_format == COLUMNAR else trace.to_json())
+        return EncodedTrace(to_columnar(trace) if answer_format == COLUMNAR else trace.to_answer())
 
     answer = encode(trace)
     if len(answer.body) <= limits.answer_bytes:
@@ -85,6 +91,14 @@ def compressed(response: Response) -> Response:
         return response
     response.set_data(gzip.compress(body, compresslevel=5))
     response.headers["Content-Encoding"] = "gzip"
+    return response
+
+
+@bp.get("/pythons")
+def pythons() -> Response:
+    """The Pythons a run can pick, oldest first, the default marked."""
+    response = jsonify(pythons=services().sandbox.pythons.listing())
+    response.headers["Cache-Control"] = "no-cache"
     return response
 
 

@@ -1,10 +1,11 @@
 """Shared snippets: save by link, open, download, embed anywhere, oEmbed.
 
-``POST /api/snippets`` stores a snippet (code with its clock, or a URL list
-with its strategy) and answers 201 ``{id, url}``; ids are content-addressed,
+``POST /api/snippets`` stores a snippet (code with its clock and Python, or a
+URL list with its strategy) and answers 201 ``{id, url}``; ids are content-addressed,
 so saving the same snippet again gives the same id. ``GET /api/snippets/<id>``
 gives it back. ``/s/<id>`` opens it in the playground, ``/s/<id>.py``
-downloads it as a Python file, ``/embed/<id>`` and ``/embed#code=...`` are the
+downloads it as a Python file (``POST /api/script`` makes the page's
+Download the same way: ``sharing/script.py``), ``/embed/<id>`` and ``/embed#code=...`` are the
 compact page for an iframe (the only pages any site may frame), and
 ``/oembed?url=...`` lets blog platforms turn a shared link into an embed.
 """
@@ -19,12 +20,13 @@ from flask import Blueprint, Response, abort, current_app, jsonify, render_templ
 from markupsafe import escape
 
 from playground.services import services
+from playground.sharing.script import script_text
 from playground.sharing.store import StoredSnippet, StoreError, is_snippet_id
-from playground.urls.codegen import real_code
+from playground.urls.codegen import real_script
 from playground.web.context import index_context
 from playground.web.errors import APIError
 from playground.web.headers import embeddable
-from playground.web.requests import SnippetRequest, json_body
+from playground.web.requests import ScriptRequest, SnippetRequest, json_body
 
 bp = Blueprint("snippets", __name__)
 
@@ -79,7 +81,7 @@ def public_json(snippet: StoredSnippet) -> dict[str, Any]:
 def create() -> tuple[Response, int]:
     found = services()
     asked = SnippetRequest.parse(json_body(SnippetRequest.FIELDS), found.fetcher.limits,
-                                 found.settings.snippet_max_bytes)
+                                 found.settings.snippet_max_bytes, found.sandbox.pythons)
     try:
         snippet_id = found.snippets.save(asked.data)
     except StoreError:
@@ -89,6 +91,14 @@ def create() -> tuple[Response, int]:
     response = jsonify(id=snippet_id, url=url)
     response.headers["Location"] = url
     return response, 201
+
+
+@bp.post("/api/script")
+def script() -> Response:
+    """The page's Download .py: the code with the block naming its Python."""
+    found = services()
+    asked = ScriptRequest.parse(json_body(ScriptRequest.FIELDS), found.sandbox.limits, found.sandbox.pythons)
+    return jsonify(script=script_text(asked.code, asked.python))
 
 
 @bp.get("/api/snippets/<snippet_id>")
@@ -116,11 +126,11 @@ def shared(snippet_id: str) -> str:
 @bp.get("/s/<snippet_id>.py")
 def download(snippet_id: str) -> Response:
     snippet = load_or_404(snippet_id, api=False)
+    data = snippet.data
     if snippet.mode == "code":
-        text = str(snippet.data["code"])
+        text = script_text(str(data["code"]), str(data["python"]))
     else:
-        data = snippet.data
-        text = real_code(data["urls"], data["strategy"], int(data["limit"]))
+        text = real_script(data["urls"], data["strategy"], int(data["limit"]), services().sandbox.pythons.default)
     response = current_app.response_class(text, mimetype="text/x-python")
     response.headers["Content-Disposition"] = f'attachment; filename="{snippet.id}.py"'
     response.headers["Cache-Control"] = f"public, max-age={SNIPPET_CACHE_SECONDS}"
@@ -132,6 +142,7 @@ def embed_response(snippet: StoredSnippet | None) -> Response:
         "embed.html",
         snippet=public_json(snippet) if snippet is not None else None,
         unsandboxed=not services().sandbox.sandboxed,
+        pythons=services().sandbox.pythons.listing(),
     )
     return current_app.response_class(html, mimetype="text/html")
 

@@ -5,7 +5,8 @@
 run with failing URLs is still a 200. Errors of the request itself (no URLs,
 too many, an unknown strategy, a bad limit) are 400s like the rest of the API.
 ``POST /api/fetch/code`` gives the Python code of a strategy: the real aiohttp
-code, and a runnable twin for code mode.
+code (with the block naming the Python it is for, ``python`` or the
+default), and a runnable twin for code mode.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from flask import Blueprint, Response, g, jsonify
 
 from playground.ops import metrics
 from playground.services import services
-from playground.urls.codegen import real_code, runnable_code
+from playground.urls.codegen import real_script, runnable_code
 from playground.urls.fetcher import Busy
 from playground.urls.limits import BUSY
 from playground.web.errors import RETRY_AFTER_SECONDS, APIError
@@ -40,10 +41,11 @@ async def fetch() -> Response:
 
 @bp.post("/fetch/code")
 def code() -> Response:
-    asked = FetchCodeRequest.parse(json_body(FetchCodeRequest.FIELDS), services().fetcher.limits)
+    found = services()
+    asked = FetchCodeRequest.parse(json_body(FetchCodeRequest.FIELDS), found.fetcher.limits, found.sandbox.pythons)
     fetch = asked.fetch
     return jsonify(
         strategy=fetch.strategy,
-        code=real_code(fetch.urls, fetch.strategy, fetch.limit),
+        code=real_script(fetch.urls, fetch.strategy, fetch.limit, asked.python),
         runnable=runnable_code(fetch.urls, fetch.strategy, fetch.limit, asked.took, asked.outcomes),
     )

@@ -7,7 +7,8 @@ import { download } from "../lib/download.js";
 import { formatDuration } from "../lib/format.js";
 import { asObject, isMissing, num, str } from "../lib/values.js";
 import { axisUnit } from "../timeline/axis.js";
-import { PHASE_NAMES, buildModel } from "../timeline/model.js";
+import { PHASE_NAMES, buildModel, scheduledOf } from "../timeline/model.js";
+import { hostPort } from "../lib/connections.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const MAX_LANES = 400;
@@ -25,7 +26,7 @@ function palette() {
     waiting: get("--c-waiting", "#8a97ab"), blocking: get("--c-blocking", "#f59e0b"),
     blockingEdge: get("--c-blocking-edge", "#b45309"), printed: get("--c-printed", "#0d9488"),
     error: get("--c-error", "#dc2626"), cancelled: get("--c-cancelled", "#6b7280"),
-    scheduled: get("--c-scheduled", "#a78bfa"), odd: get("--lane-odd", "#f8fafc"),
+    scheduled: get("--c-scheduled", "#a78bfa"), odd: get("--lane-odd", "#f8fafc"), thread: get("--c-thread", "#0e7490"),
   };
 }
 
@@ -51,9 +52,14 @@ export function timelineSvg(trace, title = "asyncio playground") {
   text(root, { x: 10, y: 18, "font-size": 13, "font-weight": 700, fill: c.text }, `${title} \u00b7 ${formatDuration(model.duration)} \u00b7 ${model.lanes.length} lanes`);
   drawAxis(root, { domain, x, c, bottom: AXIS_H + lanes.length * LANE_H });
   lanes.forEach((lane, i) => drawLane(root, lane, AXIS_H + i * LANE_H, { odd: i % 2, domain, x, c }));
+  if (model.cutAt !== null) {
+    const cx = x(model.cutAt);
+    el("line", { x1: cx, x2: cx, y1: AXIS_H - 14, y2: AXIS_H + lanes.length * LANE_H, stroke: c.blockingEdge, "stroke-dasharray": "5 3", "stroke-width": 1.5 }, root);
+    text(root, { x: cx - 4, y: AXIS_H - 16, "font-size": 10, "text-anchor": "end", fill: c.blockingEdge }, "trace cut here");
+  }
   const foot = AXIS_H + lanes.length * LANE_H + 20;
   text(root, { x: 10, y: foot, "font-size": 10, fill: c.muted },
-    "running \u25ac  waiting - - -  blocking (amber)  scheduled (violet)  printed \u25c6  error \u25cf  cancelled /");
+    "running \u25ac  waiting - - -  blocking (amber)  scheduled (violet)  in a thread (cyan)  printed \u25c6  error \u25cf  cancelled /");
   if (cut) text(root, { x: 10, y: foot + 16, "font-size": 10, fill: c.muted }, `\u2026 and ${cut} more lanes not drawn`);
   return root;
 }
@@ -87,7 +93,7 @@ function drawLane(root, lane, top, { odd, domain, x, c }) {
     const ended = isMissing(task.ended) ? domain : num(task.ended, domain);
     el("line", { x1: x(task.created), x2: Math.max(x(ended), x(task.created) + 1), y1: cy, y2: cy, stroke: c.life, "stroke-width": 1.5 }, root);
   }
-  for (const s of lane.scheduled) {
+  for (const s of scheduledOf(lane)) {
     el("rect", { x: x(s.start), y: cy - 3, width: Math.max(1, x(s.end) - x(s.start)), height: 6, fill: c.scheduled, opacity: 0.45 }, root);
   }
   for (const w of lane.waits) {
@@ -103,6 +109,10 @@ function drawLane(root, lane, top, { odd, domain, x, c }) {
       fill: blocking ? c.blocking : c.running, stroke: blocking ? c.blockingEdge : "none",
     }, root);
   }
+  for (const job of lane.jobs) {
+    el("rect", { x: x(job.start), y: cy - 6, width: Math.max(2, x(job.end) - x(job.start)), height: 12, rx: 2, fill: job.error ? c.error : c.thread }, root);
+  }
+  if (lane.net) drawConnections(root, lane, cy, { x, c });
   for (const { o } of lane.outputs) {
     const mx = x(o.t);
     el("path", { d: `M${mx} ${cy - 12}L${mx + 4} ${cy - 8}L${mx} ${cy - 4}L${mx - 4} ${cy - 8}Z`, fill: o.stream === "stderr" ? c.error : c.printed }, root);
@@ -111,6 +121,28 @@ function drawLane(root, lane, top, { odd, domain, x, c }) {
     const ex = x(task.ended);
     if (task.state === "error") el("circle", { cx: ex, cy, r: 5, fill: c.error }, root);
     else if (task.state === "cancelled") el("line", { x1: ex - 3, x2: ex + 3, y1: cy + 6, y2: cy - 6, stroke: c.cancelled, "stroke-width": 2 }, root);
+  }
+}
+
+/** The request phases' colours (css/base.css), read once per picture. */
+function phaseColours() {
+  const css = getComputedStyle(document.documentElement);
+  return new Map(PHASE_NAMES.map((name) => [name, css.getPropertyValue(`--c-${name}`).trim() || "#1c7ed6"]));
+}
+
+/** A network row's connections: a line each, its phases in their colours, its host:port, a red dot where one failed. */
+function drawConnections(root, lane, cy, { x, c }) {
+  if (!c.phases) c.phases = phaseColours();
+  for (const conn of lane.net.connections) {
+    const a = x(conn.start);
+    const b = Math.max(x(conn.end), a + 1);
+    el("line", { x1: a, x2: b, y1: cy, y2: cy, stroke: conn.error ? c.error : c.waiting, "stroke-width": 1.5 }, root);
+    for (const p of conn.phases) {
+      if (!c.phases.has(p.name)) continue;
+      el("rect", { x: x(p.start), y: cy - 5, width: Math.max(1.5, x(p.end) - x(p.start)), height: 10, fill: c.phases.get(p.name) }, root);
+    }
+    if (conn.error) el("circle", { cx: b, cy, r: 4, fill: c.error }, root);
+    text(root, { x: a + 2, y: cy + 12, "font-size": 9, fill: conn.error ? c.error : c.muted }, hostPort(conn).slice(0, 40));
   }
 }
 

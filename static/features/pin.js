@@ -1,14 +1,22 @@
 // "Pin to compare" on the main page: keep a run's timeline on screen, below
 // the next run's and on the same time scale, zooming and panning together.
-// This module draws the main timeline and the pinned one.
+// This module draws the main timeline and the pinned one; pin(trace) pins a
+// run of the page's own ("Run on two Pythons" pins the first of its runs).
 
 import { formatDuration, plural } from "../lib/format.js";
 import { asArray, num } from "../lib/values.js";
 import { clearTimeline, renderTimeline } from "../timeline/index.js";
 
+/** What the pinned card says of a run: its Python, length and tasks. */
+function pinNote(trace, hint) {
+  const python = typeof trace.python === "string" ? `Python ${trace.python} \u00b7 ` : "";
+  const tasks = asArray(trace.tasks).length;
+  return `${python}${formatDuration(num(trace.duration, 0))} \u00b7 ${plural(tasks, "task")} \u00b7 pinned at ${new Date().toLocaleTimeString()}${hint}`;
+}
+
 /**
  * The main page's timelines: draw(trace), clear(message), current() (the
- * controller of the main timeline, or null). currentTrace() is the trace the
+ * controller of the main timeline, or null), pin(trace, hint). currentTrace() is the trace the
  * Pin button pins; onSelectLine and onSelectOutput go to the main timeline.
  */
 export function pinnableTimelines({ box, card, pinnedBox, note, pinButton, unpinButton, currentTrace, onSelectLine, onSelectOutput }) {
@@ -38,14 +46,18 @@ export function pinnableTimelines({ box, card, pinnedBox, note, pinButton, unpin
     return timeline;
   }
 
+  /** Keep this run on screen; draw it now too unless the next run is on its way (draw: false). */
+  function pin(trace, { hint = "", draw: drawNow = true } = {}) {
+    pinned = { trace, view: null };
+    card.dataset.python = typeof trace.python === "string" ? trace.python : "";
+    note.textContent = pinNote(trace, hint);
+    if (drawNow) draw(trace);
+    card.scrollIntoView({ block: "nearest" });
+  }
+
   pinButton.addEventListener("click", () => {
     const trace = currentTrace();
-    if (!trace) return;
-    pinned = { trace, view: null };
-    const tasks = asArray(trace.tasks).length;
-    note.textContent = `${formatDuration(num(trace.duration, 0))} · ${plural(tasks, "task")} · pinned at ${new Date().toLocaleTimeString()}; change the code and run again to compare`;
-    draw(trace);
-    card.scrollIntoView({ block: "nearest" });
+    if (trace) pin(trace, { hint: "; change the code and run again to compare" });
   });
 
   unpinButton.addEventListener("click", () => {
@@ -63,5 +75,6 @@ export function pinnableTimelines({ box, card, pinnedBox, note, pinButton, unpin
       timeline = null;
     },
     current: () => timeline,
+    pin,
   };
 }

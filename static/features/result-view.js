@@ -5,9 +5,9 @@
 // compactly (a few notes, plain output rows). Everything from a run is
 // inserted as text.
 
-import { emptyNote } from "../lib/dom.js";
+import { element, emptyNote } from "../lib/dom.js";
 import { formatDuration, formatSeconds, plural } from "../lib/format.js";
-import { eventNotes, taskNames } from "../lib/trace.js";
+import { cutSentence, eventNotes, taskNames, traceCut } from "../lib/trace.js";
 import { asArray, asObject, isMissing, num, str, validLine } from "../lib/values.js";
 import { clearTimeline, renderTimeline } from "../timeline/index.js";
 import { STATUS_TITLE } from "./status.js";
@@ -21,6 +21,8 @@ const COMPACT_TITLES = { ...STATUS_TITLE, deadlock: "Deadlock: every task waits 
 const COMPACT_NOTE_KINDS = ["deadlock", "limit", "hint", "never_awaited", "never_retrieved", "blocking", "exception",
   "warning"];
 const COMPACT_MAX_NOTES = 3;
+// Output rows made at once: a run may print 30,000 short lines.
+const OUTPUT_PAGE = 1000;
 
 /** The timeline of a result view that draws one timeline in box. */
 export function singleTimeline(box, options = {}) {
@@ -46,6 +48,43 @@ export function singleTimeline(box, options = {}) {
 export function resultView({ statusLine, outputBox, outputCount = null, lines, timelines, compact = false,
   explain = showCompactNotes, linkOutput = () => true }) {
   let shownTrace = null;
+  // The printed lines of the trace shown ({o, index}), how many have a row,
+  // and the button that adds more; and the replay's moment (null: none).
+  let output = { printed: [], names: new Map(), shown: 0, more: null };
+  let replayAt = null;
+
+  /** Rows for up to `count` more printed lines, and a button for the rest. */
+  function showMoreOutput(count) {
+    const { printed, names } = output;
+    const end = Math.min(printed.length, output.shown + count);
+    const frag = document.createDocumentFragment();
+    for (let i = output.shown; i < end; i++) {
+      const { o, index } = printed[i];
+      const row = outputRow(o, names);
+      if (!compact) {
+        row.dataset.index = String(index);
+        row.dataset.t = String(num(o.t, 0));
+        row.tabIndex = 0;
+        row.title = "Show where this was printed on the timeline";
+      }
+      if (replayAt !== null && num(o.t, 0) > replayAt) row.classList.add("is-future");
+      frag.appendChild(row);
+    }
+    output.shown = end;
+    if (output.more) output.more.remove();
+    output.more = null;
+    const hidden = printed.length - end;
+    if (hidden > 0) {
+      output.more = element("button", {
+        type: "button", class: "btn-small output-more", "data-testid": "output-more",
+        text: `Show ${Math.min(hidden, OUTPUT_PAGE)} more of ${hidden} lines not shown`,
+      });
+      output.more.addEventListener("click", () => showMoreOutput(OUTPUT_PAGE));
+      frag.appendChild(output.more);
+    }
+    outputBox.appendChild(frag);
+  }
+
   const view = {
     statusLine,
     /** The trace shown, or null. */
@@ -60,45 +99,41 @@ export function resultView({ statusLine, outputBox, outputCount = null, lines, t
     /** Show a run's trace; clientSeconds is how long the request took. */
     show(trace, clientSeconds) {
       shownTrace = trace;
+      replayAt = null;
       const status = str(trace.status) || "error";
       const err = asObject(trace.error);
       const errLine = err && validLine(err.line) ? err.line : null;
       const names = taskNames(trace);
+      // The timeline first: it measures the page, which costs little before
+      // the rest of the result changes it.
+      timelines.draw(trace);
       statusLine.set(status, headline(trace, status, err, clientSeconds, compact));
       statusLine.box.dataset.cached = String(trace.cached === true);
+      statusLine.box.dataset.python = typeof trace.python === "string" ? trace.python : "";
       explain(statusLine, trace, { status, err, errLine, names });
       lines.markError(errLine);
       view.showOutput(trace, names);
-      timelines.draw(trace);
     },
 
-    /** The output rows of a trace, each printed line's time, task and text. */
+    /** The output rows of a trace, each printed line's time, task and text (the first OUTPUT_PAGE of them). */
     showOutput(trace, names) {
-      const all = asArray(trace.output);
-      const count = all.filter((o) => o && typeof o === "object").length;
+      const printed = [];
+      asArray(trace.output).forEach((o, index) => {
+        if (o && typeof o === "object") printed.push({ o, index });
+      });
       outputBox.replaceChildren();
-      if (outputCount) outputCount.textContent = count ? plural(count, "line") : "";
-      if (!count && !compact) {
+      if (outputCount) outputCount.textContent = printed.length ? plural(printed.length, "line") : "";
+      output = { printed, names, shown: 0, more: null };
+      if (!printed.length && !compact) {
         outputBox.appendChild(emptyNote(NO_OUTPUT));
         return;
       }
-      const frag = document.createDocumentFragment();
-      all.forEach((o, index) => {
-        if (!o || typeof o !== "object") return;
-        const row = outputRow(o, names);
-        if (!compact) {
-          row.dataset.index = String(index);
-          row.dataset.t = String(num(o.t, 0));
-          row.tabIndex = 0;
-          row.title = "Show where this was printed on the timeline";
-        }
-        frag.appendChild(row);
-      });
-      outputBox.appendChild(frag);
+      sizeOutputColumns(outputBox, printed, names);
+      showMoreOutput(OUTPUT_PAGE);
     },
-
     /** Back to no result: empty output, the timeline replaced by message. */
     clear(message) {
+      output = { printed: [], names: new Map(), shown: 0, more: null };
       outputBox.replaceChildren();
       if (!compact) outputBox.appendChild(emptyNote(NO_OUTPUT));
       if (outputCount) outputCount.textContent = "";
@@ -117,6 +152,7 @@ export function resultView({ statusLine, outputBox, outputCount = null, lines, t
 
     /** Replay: hide the output printed after t (null: show it all). */
     showOutputUntil(t) {
+      replayAt = t;
       for (const row of outputBox.querySelectorAll("[data-output-line]")) {
         row.classList.toggle("is-future", t !== null && Number(row.dataset.t) > t);
       }
@@ -124,6 +160,8 @@ export function resultView({ statusLine, outputBox, outputCount = null, lines, t
 
     /** Highlight the output row printed at this index, and bring it into view. */
     flashOutputRow(index) {
+      const position = output.printed.findIndex((p) => p.index === Number(index));
+      if (position >= output.shown) showMoreOutput(position + 1 - output.shown);
       const row = outputBox.querySelector(`[data-output-line][data-index="${Number(index)}"]`);
       if (!row) return;
       flashRow(outputBox, row);
@@ -134,8 +172,12 @@ export function resultView({ statusLine, outputBox, outputCount = null, lines, t
   return view;
 }
 
-/** What the status line says of a run: how it ended, and how long it took. */
+/** What the status line says of a run: how it ended, how long it took, and on which Python. */
 function headline(trace, status, err, clientSeconds, compact) {
+  return `${outcome(trace, status, err, clientSeconds, compact)}${typeof trace.python === "string" ? ` \u00b7 Python ${trace.python}` : ""}`;
+}
+
+function outcome(trace, status, err, clientSeconds, compact) {
   const clock = trace.clock === "real" ? "real clock" : "virtual clock";
   const loopTime = `${formatDuration(num(trace.duration, 0))} of loop time (${clock})`;
   // A cached answer is the stored trace of an earlier run of the same code.
@@ -158,7 +200,8 @@ function showCompactNotes(statusLine, trace, { names }) {
     const who = names.has(e.task) ? `${names.get(e.task)}: ` : "";
     statusLine.detail(`note note-${e.kind}`, `${formatSeconds(e.t)} \u00b7 ${who}${str(e.message)}`);
   }
-  if (trace.truncated) statusLine.detail("truncated", "The trace was cut: the run recorded more than the playground keeps.");
+  const cut = traceCut(trace);
+  if (cut) statusLine.detail("truncated", cutSentence(cut));
 }
 
 /** One printed line as an output row: time, task, text (all as text). */
@@ -179,6 +222,22 @@ function outputRow(o, names) {
   text.textContent = str(o.text).replace(/\n$/, "");
   row.append(t, task, text);
   return row;
+}
+
+/**
+ * The output's time and task columns as wide as their longest text (the
+ * task's at most 16 characters), so every row, a grid of its own, lines up.
+ */
+function sizeOutputColumns(outputBox, printed, names) {
+  let timeChars = 7;
+  let taskChars = 3;
+  for (const { o } of printed) {
+    timeChars = Math.max(timeChars, formatSeconds(o.t).length);
+    const task = isMissing(o.task) ? "" : names.get(o.task) || `task ${str(o.task)}`;
+    taskChars = Math.max(taskChars, Math.min(16, task.length));
+  }
+  outputBox.style.setProperty("--out-time-chars", String(timeChars));
+  outputBox.style.setProperty("--out-task-chars", String(taskChars));
 }
 
 function flashRow(outputBox, row) {

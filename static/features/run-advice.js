@@ -5,8 +5,8 @@
 // trace was cut. All of it as text.
 
 import { element, lineLink } from "../lib/dom.js";
-import { formatSeconds } from "../lib/format.js";
-import { eventNotes } from "../lib/trace.js";
+import { formatSeconds, plural } from "../lib/format.js";
+import { cutSentence, eventNotes, traceCut } from "../lib/trace.js";
 import { asArray, isMissing, num, str, validLine } from "../lib/values.js";
 
 const ADVICE = {
@@ -46,9 +46,8 @@ export function showRunAdvice(statusLine, trace, { status, err, errLine, names }
   }
   if (err) showTraceback(statusLine, err, errLine, onSelectLine);
   showNotes(statusLine, trace, names, onSelectLine);
-  if (trace.truncated) {
-    statusLine.detail("truncated", "The trace was cut: the run produced more events, tasks or output than the playground records. What is shown is everything up to the cut.");
-  }
+  const cut = traceCut(trace);
+  if (cut) statusLine.detail("truncated", `The run recorded more than the playground keeps. ${cutSentence(cut)}`);
 }
 
 function showWhatNext(statusLine, trace, status, err, errLine, names) {
@@ -73,16 +72,26 @@ function showWhatNext(statusLine, trace, status, err, errLine, names) {
   }
 }
 
+// Stuck tasks named under a deadlock's status: a gather of 100,000 can deadlock.
+const MAX_STUCK = 10;
+
+/** The first MAX_STUCK of these, joined, and how many more there are. */
+function someOf(items, join, more) {
+  const rest = items.length - MAX_STUCK;
+  return items.slice(0, MAX_STUCK).join(join) + (rest > 0 ? more(rest) : "");
+}
+
 /** Who is stuck in a deadlock: the server's words, or the tasks that never ended and what they waited on. */
 function deadlockDetail(trace, names) {
   const events = asArray(trace.events);
   const messages = events.filter((e) => e && e.kind === "deadlock" && e.message).map((e) => str(e.message));
-  if (messages.length) return messages.join(" ");
-  const waits = asArray(trace.waits);
+  if (messages.length) return someOf(messages, " ", (rest) => ` \u2026 and ${plural(rest, "more task")} waiting forever.`);
+  const lastWait = new Map();
+  for (const w of asArray(trace.waits)) if (w) lastWait.set(w.task, w);
   const stuck = [];
   for (const t of asArray(trace.tasks)) {
     if (!t || !isMissing(t.ended)) continue;
-    const last = waits.filter((w) => w && w.task === t.id).pop();
+    const last = lastWait.get(t.id);
     const on = last && last.on ? ` (on ${str(last.on)}${validLine(last.line) ? `, line ${last.line}` : ""})` : "";
     stuck.push(`${names.get(t.id)}${on}`);
   }
@@ -90,8 +99,9 @@ function deadlockDetail(trace, names) {
     .filter((e) => e && !isMissing(e.task) && /wait|deadlock|pending/i.test(str(e.kind)))
     .map((e) => names.get(e.task))
     .filter(Boolean);
-  if (stuck.length) return `Waiting forever: ${stuck.join(", ")}.`;
-  if (fromEvents.length) return `Waiting forever: ${[...new Set(fromEvents)].join(", ")}.`;
+  const more = (rest) => ` and ${plural(rest, "more task")}`;
+  if (stuck.length) return `Waiting forever: ${someOf(stuck, ", ", more)}.`;
+  if (fromEvents.length) return `Waiting forever: ${someOf([...new Set(fromEvents)], ", ", more)}.`;
   return "";
 }
 

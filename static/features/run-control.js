@@ -10,12 +10,12 @@
 export function runControl({ button, statusLine, staleArea = null, run: runOnce }) {
   let running = null;
   const control = {
-    /** Run, unless a run is under way; resolves when it is done. */
-    run() {
+    /** Run (or do task, another kind of run), unless a run is under way; resolves when it is done. */
+    run(task = runOnce) {
       if (running) return running;
       running = (async () => {
         try {
-          await runOnce();
+          await task();
         } finally {
           running = null;
         }

@@ -79,7 +79,9 @@ async function saveInto(node, status, save) {
 /**
  * Wire the header's Share, Download .py and Embed buttons. options: api (the
  * API client), currentSnippet() (what Share saves), isUrlMode(), and
- * downloadable() ({text, filename} for Download .py).
+ * downloadable() (for Download .py: {text, filename}, or {script: {code,
+ * python}, filename}, code the server makes a file of, its block naming
+ * its Python: POST /api/script).
  */
 export function initShare({ api, currentSnippet, isUrlMode, downloadable }) {
   const actions = $(".share-actions");
@@ -94,9 +96,15 @@ export function initShare({ api, currentSnippet, isUrlMode, downloadable }) {
   }
 
   $('[data-testid="share"]').addEventListener("click", shareDialog(save));
-  $('[data-testid="download"]').addEventListener("click", () => {
-    const { text, filename } = downloadable();
-    download(new Blob([text], { type: "text/x-python" }), filename);
+  $('[data-testid="download"]').addEventListener("click", async () => {
+    const { text, script, filename } = downloadable();
+    let saved = text;
+    if (script) {
+      const answer = await api.postJSON("api/script", script);
+      // Without the server, the code as it is: the file matters more than its block.
+      saved = answer.ok && answer.body && typeof answer.body.script === "string" ? answer.body.script : script.code;
+    }
+    download(new Blob([saved], { type: "text/x-python" }), filename);
   });
   $('[data-testid="embed"]').addEventListener("click", embedDialog(save, isUrlMode, actions ? actions.dataset.embedScript : ""));
   return { save };
@@ -142,7 +150,7 @@ function embedDialog(save, isUrlMode, embedScript) {
     element("h3", { text: "An iframe" }),
     copyRow(iframeField, "copy-embed-iframe"),
     element("h3", { text: "Or one script tag for every code block" }),
-    element("p", { class: "share-note", text: "Add the script once; each <pre data-asyncio-playground> block on the page becomes a runnable snippet. Options: data-clock, data-autorun, data-read-only, data-height." }),
+    element("p", { class: "share-note", text: "Add the script once; each <pre data-asyncio-playground> block on the page becomes a runnable snippet. Options: data-clock, data-python, data-autorun, data-read-only, data-height." }),
     copyRow(scriptField, "copy-embed-script"),
   ]);
   let embedded = null; // the saved snippet the fields show
@@ -159,6 +167,7 @@ function embedDialog(save, isUrlMode, embedScript) {
     const height = Math.min(900, Math.max(360, 300 + 19 * lines));
     iframeField.value = `<iframe src="${escapeHtml(src.href)}" title="asyncio playground snippet" width="100%" height="${height}" style="border:0" loading="lazy"></iframe>`;
     const attrs = [`data-clock="${embedded.snippet.clock}"`];
+    if (embedded.snippet.python) attrs.push(`data-python="${escapeHtml(String(embedded.snippet.python))}"`);
     if (autorunBox.checked) attrs.push("data-autorun");
     if (readOnlyBox.checked) attrs.push("data-read-only");
     scriptField.value = `<script src="${escapeHtml(embedScript)}" async></script>\n` +

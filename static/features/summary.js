@@ -1,12 +1,16 @@
 // The summary of a run, in words: how long it took, how busy the loop was,
-// what concurrency bought, and each blocking step with how to fix it.
+// what concurrency bought, and each blocking step with how to fix it; of a
+// cut trace, only what the part before the cut shows.
 //
 // summarize(trace) is pure (tested through the page); renderSummary draws
 // it into a container as text.
 
 import { element, lineLink } from "../lib/dom.js";
-import { formatDuration, formatSeconds, plural } from "../lib/format.js";
+import { formatCount, formatDuration, formatMoment, formatSeconds, plural } from "../lib/format.js";
+import { connectionTotals, connectionWords } from "../lib/connections.js";
+import { cutSentence, stoppedTasks, traceCut } from "../lib/trace.js";
 import { isMissing, num, objectsIn, str } from "../lib/values.js";
+import { buildModel, scheduledOf } from "../timeline/model.js";
 
 /** How to fix a blocking step, from its reason. */
 export function fixFor(reason) {
@@ -20,89 +24,166 @@ export function fixFor(reason) {
   return "A blocking call holds the loop; use its asyncio version or run it with await asyncio.to_thread(f).";
 }
 
-/** The most tasks whose waits overlap at one moment, and when. */
-function maxOverlap(intervals) {
-  const points = [];
-  for (const [a, b] of intervals) {
-    if (b > a) points.push([a, 1], [b, -1]);
-  }
-  points.sort((p, q) => p[0] - q[0] || p[1] - q[1]);
+/** The most of these [start, end) intervals that overlap at one moment (an end before a start at the same time). */
+function maxOverlap(starts, ends) {
+  starts.sort();
+  ends.sort();
   let current = 0;
   let best = 0;
-  for (const [, delta] of points) {
-    current += delta;
+  let e = 0;
+  for (let i = 0; i < starts.length; i++) {
+    while (e < ends.length && ends[e] <= starts[i]) {
+      e++;
+      current--;
+    }
+    current++;
     if (current > best) best = current;
   }
   return best;
 }
 
+/** A moment as a whole number of microseconds (the trace's precision), to look times up by. */
+const microseconds = (t) => Math.round(num(t, 0) * 1e6);
+
+/** The reason of the blocking slice that ended when this blocking event was noted, by time. */
+function blockingReasons(slices) {
+  const byEnd = new Map();
+  for (const s of slices) if (s.blocking === true) byEnd.set(microseconds(s.end), str(s.reason));
+  return (t) => {
+    const at = microseconds(t);
+    return byEnd.get(at) ?? byEnd.get(at - 1) ?? byEnd.get(at + 1);
+  };
+}
+
+/** The length of [start, end) before `until`. */
+const before = (start, end, until) => Math.max(0, Math.min(num(end, 0), until) - num(start, 0));
+
+/**
+ * The time tasks stood ready while the loop ran others, before `until`:
+ * the server's per-task figure for a whole trace, worked out from the steps
+ * and waits kept for a cut one (the figure would count past the cut).
+ */
+function readyTime(trace, tasks, until) {
+  if (until === Infinity) return tasks.reduce((sum, t) => sum + num(t.scheduled, 0), 0);
+  let ready = 0;
+  for (const lane of buildModel(trace).lanes) {
+    for (const segment of scheduledOf(lane)) ready += before(segment.start, segment.end, until);
+  }
+  return ready;
+}
+
+/**
+ * What the summary says of a trace. A cut trace (traceCut) holds every step
+ * and wait only up to its cut: its figures are of that part, and it states
+ * nothing the part left out could contradict.
+ */
 export function summarize(trace) {
   const tasks = objectsIn(trace.tasks);
   const waits = objectsIn(trace.waits);
   const slices = objectsIn(trace.slices);
+  const events = objectsIn(trace.events);
   const duration = num(trace.duration, 0);
-  const parents = new Set(tasks.map((t) => t.parent).filter((p) => !isMissing(p)));
+  const cut = traceCut(trace);
+  const until = cut ? Math.min(cut.at ?? 0, duration) : Infinity;
+  const parents = new Set();
+  for (const t of tasks) if (!isMissing(t.parent)) parents.add(t.parent);
   // Tasks that do the work: a task that created others mostly waits for
   // them, and counting its wait would count the same time twice.
-  const workers = tasks.filter((t) => !parents.has(t.id));
-  const workerIds = new Set(workers.map((t) => t.id));
-  const workWaits = waits.filter((w) => workerIds.has(w.task));
-  const waited = workWaits.reduce((sum, w) => sum + Math.max(0, num(w.end, 0) - num(w.start, 0)), 0);
-  const busy = tasks.length
-    ? tasks.reduce((sum, t) => sum + num(t.busy, 0), 0)
-    : slices.reduce((sum, s) => sum + Math.max(0, num(s.end, 0) - num(s.start, 0)), 0);
-  const overlap = maxOverlap(workWaits.map((w) => [num(w.start, 0), num(w.end, 0)]));
-  const scheduled = tasks.reduce((sum, t) => sum + num(t.scheduled, 0), 0);
-
-  let concurrency;
-  if (!tasks.length) {
-    concurrency = "No tasks ran.";
-  } else if (overlap >= 2 && waited > 0) {
-    concurrency = `${overlap} tasks overlapped: ${formatDuration(waited)} of waiting done in ${formatDuration(duration)}.`;
-  } else if (waited > 0) {
-    concurrency = `The waits ran one after another: ${formatDuration(waited)} of waiting took ${formatDuration(waited)}. Start the tasks together (asyncio.gather or create_task) to overlap them.`;
-  } else if (objectsIn(trace.events).some((e) => e.kind === "blocking")) {
-    concurrency = "Nothing overlapped: blocking steps held the loop, so the tasks ran one after another.";
-  } else {
-    concurrency = `${plural(tasks.length, "task")}, and none waited on anything.`;
+  const workerIds = new Set();
+  for (const t of tasks) if (!parents.has(t.id)) workerIds.add(t.id);
+  let busy = 0;
+  if (tasks.length && !cut) for (const t of tasks) busy += num(t.busy, 0);
+  else for (const s of slices) busy += before(s.start, s.end, until);
+  const starts = [];
+  const ends = [];
+  let waited = 0;
+  for (const w of waits) {
+    if (!workerIds.has(w.task)) continue;
+    const start = num(w.start, 0);
+    const end = Math.min(num(w.end, 0), until);
+    waited += Math.max(0, end - start);
+    if (end > start) {
+      starts.push(start);
+      ends.push(end);
+    }
   }
+  const overlap = maxOverlap(Float64Array.from(starts), Float64Array.from(ends));
+  const blockingEvents = events.filter((e) => e.kind === "blocking");
+  const span = cut ? until : duration;
+  const facts = { tasks: tasks.length, overlap, waited, span, blocking: blockingEvents.length > 0 };
 
-  const warnings = objectsIn(trace.events)
-    .filter((e) => e.kind === "blocking")
-    .map((e) => {
-      const slice = slices.find((s) => s.blocking === true && Math.abs(num(s.end, 0) - num(e.t, 0)) < 1e-6);
-      const reason = slice ? str(slice.reason) : str(e.message);
-      return { message: str(e.message), fix: fixFor(reason), line: Number.isInteger(e.line) ? e.line : null, t: num(e.t, 0) };
-    });
+  const reasonAt = blockingReasons(slices);
+  const warnings = blockingEvents.map((e) => {
+    const reason = reasonAt(e.t) ?? str(e.message);
+    return { message: str(e.message), fix: fixFor(reason), line: Number.isInteger(e.line) ? e.line : null, t: num(e.t, 0) };
+  });
 
   return {
     total: duration,
+    cut,
+    span,
     busy,
-    loopShare: duration > 0 ? Math.min(1, busy / duration) : 0,
+    loopShare: span > 0 ? Math.min(1, busy / span) : 0,
     waited,
-    scheduled,
+    scheduled: readyTime(trace, tasks, until),
     overlap,
     tasks: tasks.length,
-    concurrency,
+    stopped: stoppedTasks(trace).size,
+    concurrency: cut ? cutConcurrency(facts) : concurrency(facts),
+    network: connectionTotals(trace),
     warnings,
   };
+}
+
+/** What concurrency bought, in words, for a whole trace. */
+function concurrency({ tasks, overlap, waited, span, blocking }) {
+  if (!tasks) return "No tasks ran.";
+  if (overlap >= 2 && waited > 0) return `${overlap} tasks overlapped: ${formatDuration(waited)} of waiting done in ${formatDuration(span)}.`;
+  if (waited > 0) {
+    return `The waits ran one after another: ${formatDuration(waited)} of waiting took ${formatDuration(waited)}. Start the tasks together (asyncio.gather or create_task) to overlap them.`;
+  }
+  if (blocking) return "Nothing overlapped: blocking steps held the loop, so the tasks ran one after another.";
+  return `${plural(tasks, "task")}, and none waited on anything.`;
+}
+
+/**
+ * The same for a cut trace: only what its first part shows, which the rest
+ * of the run cannot undo (tasks that waited at the same time did).
+ */
+function cutConcurrency({ tasks, overlap, waited, span }) {
+  const first = `the first ${formatMoment(span)}`;
+  if (overlap >= 2 && waited > 0) {
+    return `In ${first}, ${overlap} tasks waited at the same time: ${formatDuration(waited)} of waiting done in ${formatDuration(span)}. The picture stops there, so how much the whole run overlapped is not known.`;
+  }
+  if (!tasks) return `The picture stops at ${formatMoment(span)}, before any task of the run is in it.`;
+  return `The picture stops at ${formatMoment(span)}, too early to tell how much the tasks overlapped.`;
 }
 
 /** Draw the summary as text; lines with a snippet line become buttons. */
 export function renderSummary(container, trace, { onSelectLine } = {}) {
   const s = summarize(trace);
   const figures = element("dl", { class: "summary-figures" });
-  const add = (term, value, testid) => {
-    const dd = element("dd", { text: value });
-    if (testid) dd.dataset.testid = testid;
+  const add = (term, value, testid, note = "") => {
+    const dd = element("dd", { text: value, "data-testid": testid });
+    if (note) dd.append(" ", element("span", { class: "summary-note", text: note }));
     figures.append(element("div", {}, [element("dt", { text: term }), dd]));
   };
+  const part = s.cut ? `the first ${formatMoment(s.span)}` : "the run";
   add("Total", formatDuration(s.total), "summary-total");
-  add("Busy on the loop", `${formatDuration(s.busy)} (${Math.round(s.loopShare * 100)}% of the run)`, "summary-busy");
-  add("Tasks", String(s.tasks));
-  add("Ready, waiting for the loop", formatDuration(s.scheduled));
+  if (typeof trace.python === "string") add("Python", trace.python, "summary-python");
+  add("Busy on the loop", formatDuration(s.busy), "summary-busy", `(${Math.round(s.loopShare * 100)}% of ${part})`);
+  const unfinished = s.stopped === s.tasks ? "none finished" : `${formatCount(s.stopped)} unfinished`;
+  const stopped = s.stopped ? `${unfinished}: still running or waiting when the run was stopped` : "";
+  add("Tasks", formatCount(s.tasks), "summary-tasks", [s.cut ? "in the picture" : "", stopped].filter(Boolean).join("; "));
+  const summed = s.tasks > 1 ? `summed over ${plural(s.tasks, "task")}` : "";
+  add("Ready, waiting for the loop", formatDuration(s.scheduled), "summary-ready", [summed, s.cut ? `in ${part}` : ""].filter(Boolean).join(", "));
+  if (s.network.count) {
+    const words = connectionWords(s.network);
+    add("Network", words.count, "summary-network", `(${words.detail})`);
+  }
   const words = element("p", { class: "summary-concurrency", "data-testid": "summary-concurrency", text: s.concurrency });
   container.replaceChildren(figures, words);
+  if (s.cut) container.prepend(element("p", { class: "summary-cut", "data-testid": "summary-cut", text: cutSentence(s.cut) }));
   if (s.warnings.length) container.append(warningList(s.warnings, onSelectLine));
   return s;
 }

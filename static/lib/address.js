@@ -1,19 +1,21 @@
-// The page's address: the code, clock and URL list a link carries in its
-// fragment (#code=...&clock=..., #urls=...), and the query's options.
+// The page's address: the code, clock, Python and URL list a link carries in
+// its fragment (#code=...&clock=...&python=..., #urls=...), and the query's
+// options.
 
-/** The fragment of a link to this code: #code=...&clock=... */
-export function codeFragment(code, clock) {
+/** The fragment of a link to this code: #code=...&clock=...(&python=..., when one is given) */
+export function codeFragment(code, clock, python = null) {
   // encodeURIComponent keeps spaces as %20 (URLSearchParams would write "+").
-  return `#code=${encodeURIComponent(code)}&clock=${encodeURIComponent(clock)}`;
+  const fragment = `#code=${encodeURIComponent(code)}&clock=${encodeURIComponent(clock)}`;
+  return python ? `${fragment}&python=${encodeURIComponent(python)}` : fragment;
 }
 
 const fragmentParams = () => new URLSearchParams(location.hash.replace(/^#/, ""));
 
-/** The code of a #code=... fragment: {code, clock, run}, or null. */
+/** The code of a #code=... fragment: {code, clock, python, run}, or null. */
 export function readCodeFragment() {
   const params = fragmentParams();
   if (!params.has("code")) return null;
-  return { code: params.get("code") || "", clock: params.get("clock"), run: params.get("run") === "1" };
+  return { code: params.get("code") || "", clock: params.get("clock"), python: params.get("python"), run: params.get("run") === "1" };
 }
 
 /** The parameters of a #urls=... fragment (URL mode), or null. */

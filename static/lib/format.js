@@ -25,5 +25,11 @@ export function formatBytes(n) {
 /** A moment of the run to the millisecond: "0.250 s". */
 export const formatSeconds = (t) => `${num(t, 0).toFixed(3)} s`;
 
-/** "1 task", "3 tasks". */
-export const plural = (count, word) => `${count} ${word}${count === 1 ? "" : "s"}`;
+/** A moment of the run as formatSeconds, or as a duration ("35 µs") in its first 10 ms, which milliseconds would not tell apart. */
+export const formatMoment = (t) => (num(t, 0) > 0 && num(t, 0) < 0.01 ? formatDuration(t) : formatSeconds(t));
+
+/** A count as people read it: "12,345". */
+export const formatCount = (count) => (Number.isFinite(count) ? count.toLocaleString("en-US") : String(count));
+
+/** "1 task", "3 tasks", "12,345 tasks". */
+export const plural = (count, word) => `${formatCount(count)} ${word}${count === 1 ? "" : "s"}`;

@@ -16,8 +16,20 @@ export const lineOf = (v) => (validLine(v) ? v : null);
 /** v if it is an array, otherwise []. */
 export const asArray = (v) => (Array.isArray(v) ? v : []);
 
-/** The objects of v (a list from a trace), leaving out anything else. */
-export const objectsIn = (v) => asArray(v).filter((item) => item && typeof item === "object");
+// The lists of a trace are read by the timeline, the summary, the table...
+// and never changed: each is filtered once.
+const objectsOf = new WeakMap();
+
+/** The objects of v (a list from a trace), leaving out anything else. Not to be changed: it may be shared. */
+export function objectsIn(v) {
+  if (!Array.isArray(v)) return [];
+  let objects = objectsOf.get(v);
+  if (!objects) {
+    objects = v.every((item) => item && typeof item === "object") ? v : v.filter((item) => item && typeof item === "object");
+    objectsOf.set(v, objects);
+  }
+  return objects;
+}
 
 /** v if it is an object, otherwise null. */
 export const asObject = (v) => (v && typeof v === "object" ? v : null);

@@ -3,7 +3,7 @@
 // status, timeline, output; it tells the parent page its height.
 //
 // Options, in the query or the fragment: code (fragment only), clock
-// (virtual | real), autorun=1, readonly=1.
+// (virtual | real), python (an id: 3.14), autorun=1, readonly=1.
 //
 // (Not to be confused with static/embed.js, the script authors put on their
 // own pages, which makes the iframes that load this page.)
@@ -15,6 +15,7 @@ import { StatusBox } from "../features/status.js";
 import { addressOptions, codeFragment, optionIsOn } from "../lib/address.js";
 import { apiClient } from "../lib/api.js";
 import { $, readPageData } from "../lib/dom.js";
+import { defaultPython, readPythons, versionOf } from "../lib/pythons.js";
 import { str } from "../lib/values.js";
 
 const HEIGHT_MESSAGE = "asyncio-playground:height";
@@ -32,6 +33,8 @@ const snippet = (() => {
 const options = addressOptions();
 const code = snippet ? str(snippet.code) : options.get("code") || "";
 const clock = chosenClock();
+const pythons = readPythons();
+const python = chosenPython();
 const readOnly = optionIsOn(options, "readonly", "read-only");
 const autorun = optionIsOn(options, "autorun", "run");
 
@@ -42,7 +45,15 @@ function chosenClock() {
   return snippet && snippet.clock === "real" ? "real" : "virtual";
 }
 
+/** The Python the options ask for, else the snippet's, else the server's default. */
+function chosenPython() {
+  return options.get("python") || (snippet && typeof snippet.python === "string" ? snippet.python : defaultPython(pythons));
+}
+
 $('[data-testid="clock"]').textContent = `${clock} clock`;
+const pythonLabel = $('[data-testid="python"]');
+pythonLabel.textContent = python ? `Python ${versionOf(pythons, python)}` : "";
+pythonLabel.dataset.python = python || "";
 
 // -------------------------------------------------------------- parts
 
@@ -71,9 +82,9 @@ const view = resultView({
 });
 
 async function run() {
-  control.start("Running\u2026");
+  control.start(python ? `Running on Python ${versionOf(pythons, python)}\u2026` : "Running\u2026");
   try {
-    const answer = await api.postRun("api/run", { code: editor.getValue(), clock });
+    const answer = await api.postRun("api/run", python ? { code: editor.getValue(), clock, python } : { code: editor.getValue(), clock });
     if (!answer.ok) {
       view.showRequestError(answer.message);
       return;
@@ -94,7 +105,7 @@ function updateOpenLink() {
   const edited = !snippet || editor.getValue() !== code;
   if (!edited) return;
   const target = new URL(root, location.origin);
-  target.hash = codeFragment(editor.getValue(), clock);
+  target.hash = codeFragment(editor.getValue(), clock, python);
   $('[data-testid="open-in-playground"]').setAttribute("href", target.href);
 }
 editor.on("changes", updateOpenLink);

@@ -1,7 +1,8 @@
 // The main page (/ and a shared snippet's /s/<id>): builds the editor, the
 // result view and every feature, and ties them together: Run in code mode
-// and in URL mode, the result cards, the address bar (#code=..., #urls=...,
-// ?example=..., ?mode=urls), and window.playground, the handle the browser
+// and in URL mode, the Python picker and "Run on two Pythons", the result
+// cards, the address bar (#code=...&python=..., #urls=..., ?example=...,
+// ?python=..., ?mode=urls), and window.playground, the handle the browser
 // tests and bench/render.py use.
 
 import { editorLines, pythonEditor } from "../features/editor.js";
@@ -10,6 +11,7 @@ import { modeSwitch } from "../features/mode-switch.js";
 import { downloadChromeTrace } from "../features/perfetto.js";
 import { downloadPng, downloadSvg } from "../features/picture.js";
 import { pinnableTimelines } from "../features/pin.js";
+import { pythonPicker } from "../features/python-picker.js";
 import { initReplay } from "../features/replay.js";
 import { resultView } from "../features/result-view.js";
 import { showRunAdvice } from "../features/run-advice.js";
@@ -21,7 +23,10 @@ import { renderTaskTable } from "../features/tasktable.js";
 import { initUrlMode } from "../features/urlmode/index.js";
 import { codeFragment, readCodeFragment, readUrlsFragment, replaceAddress } from "../lib/address.js";
 import { apiClient } from "../lib/api.js";
+import { connectionsOf } from "../lib/connections.js";
 import { $ } from "../lib/dom.js";
+import { download } from "../lib/download.js";
+import { readPythons } from "../lib/pythons.js";
 import { num, str } from "../lib/values.js";
 
 
@@ -67,6 +72,12 @@ const menu = exampleMenu($("#example-select"), examples, {
     loadExample(name);
     editor.focus();
   },
+});
+const python = pythonPicker({
+  select: $("#python-select"),
+  compareButton: $('[data-testid="run-two-pythons"]'),
+  pythons: readPythons(),
+  onChange: pythonChanged,
 });
 const modes = modeSwitch({
   playground: $("#playground"),
@@ -128,6 +139,7 @@ const urlMode = initUrlMode({
   requestError,
   running: control,
   openInCodeMode,
+  python: () => python.value,
   setHash: (hash) => replaceAddress("", hash),
   timelineBox,
 });
@@ -135,10 +147,11 @@ const urlMode = initUrlMode({
 initShare({
   api,
   isUrlMode: () => modes.current === "urls",
-  currentSnippet: () => (modes.current === "urls" ? urlMode.snippet() : { mode: "code", code: editor.getValue(), clock: currentClock() }),
+  currentSnippet: () => (modes.current === "urls" ? urlMode.snippet()
+    : { mode: "code", code: editor.getValue(), clock: currentClock(), python: python.value }),
   downloadable: () => (modes.current === "urls"
     ? { text: urlMode.code.code, filename: "fetch_urls.py" }
-    : { text: editor.getValue(), filename: "snippet.py" }),
+    : { script: { code: editor.getValue(), python: python.value }, filename: "snippet.py" }),
 });
 
 // ------------------------------------------------------------ results
@@ -151,6 +164,8 @@ function showTrace(trace, clientSeconds) {
   renderSummary(cards.summaryBody, trace, { onSelectLine: lines.select });
   cards.tasks.hidden = false;
   renderTaskTable(cards.tasksBody, trace, { onSelectLine: lines.select });
+  // The request phases' legend, in code mode too when the run used the network.
+  document.querySelector('[data-testid="phase-legend"]')?.toggleAttribute("data-network", connectionsOf(trace).length > 0);
   replay.load(num(trace.duration, 0));
   cards.pin.disabled = false;
 }
@@ -160,6 +175,7 @@ function resetCards() {
   replay.load(0);
   cards.summary.hidden = true;
   cards.tasks.hidden = true;
+  document.querySelector('[data-testid="phase-legend"]')?.removeAttribute("data-network");
   for (const button of [...exportButtons.keys(), cards.pin]) button.disabled = true;
 }
 
@@ -182,30 +198,64 @@ function run() {
   return modes.current === "urls" ? urlMode.run() : runCode();
 }
 
+/** Run the code on a Python: its trace, or null once the status line says why there is none. */
+async function runOn(code, clock, pythonId) {
+  const answer = await api.postRun("api/run", { code, clock, python: pythonId });
+  if (!answer.ok) {
+    requestError(answer.message, answer.code);
+    return null;
+  }
+  const body = answer.body;
+  if (!body || typeof body !== "object" || Array.isArray(body)) {
+    requestError("The server sent an answer the page cannot read.");
+    return null;
+  }
+  return body;
+}
+
 async function runCode() {
   const code = editor.getValue();
   const clock = currentClock();
-  replaceAddress("", codeFragment(code, clock));
+  const picked = python.value;
+  replaceAddress("", codeFragment(code, clock, picked));
   lines.clearError();
-  const started = performance.now();
-  control.start("Running\u2026");
+  control.start(`Running on Python ${python.version()}\u2026`);
   try {
-    const answer = await api.postRun("api/run", { code, clock });
-    if (!answer.ok) {
-      requestError(answer.message, answer.code);
-      return;
-    }
-    const body = answer.body;
-    if (!body || typeof body !== "object" || Array.isArray(body)) {
-      requestError("The server sent an answer the page cannot read.");
-      return;
-    }
-    urlMode.hideCompare();
-    showTrace(body, (performance.now() - started) / 1000);
+    await runAndShow(code, clock, picked);
   } finally {
     control.stop();
   }
 }
+
+/** Run on one Python and show its result, timed from the request to the answer. */
+async function runAndShow(code, clock, picked) {
+  const started = performance.now();
+  const trace = await runOn(code, clock, picked);
+  if (!trace) return;
+  urlMode.hideCompare();
+  showTrace(trace, (performance.now() - started) / 1000);
+}
+
+/** "Run on two Pythons": the code on the other Python, pinned, then on the picked one, above it on one scale. */
+async function runOnTwoPythons() {
+  const other = python.other();
+  if (!other || modes.current !== "code") return;
+  const code = editor.getValue();
+  const clock = currentClock();
+  const picked = python.value;
+  replaceAddress("", codeFragment(code, clock, picked));
+  lines.clearError();
+  control.start(`Running on Python ${python.version(other)}, then on Python ${python.version()}\u2026`);
+  try {
+    const first = await runOn(code, clock, other);
+    if (!first) return;
+    timelines.pin(first, { hint: `: the same code, pinned to compare with Python ${python.version()}`, draw: false });
+    await runAndShow(code, clock, picked);
+  } finally {
+    control.stop();
+  }
+}
+$('[data-testid="run-two-pythons"]').addEventListener("click", () => control.run(runOnTwoPythons));
 
 // ----------------------------------------------------- code and modes
 
@@ -213,6 +263,15 @@ const currentClock = () => (clockSelect.value === "real" ? "real" : "virtual");
 
 function setClock(clock) {
   if (clock === "real" || clock === "virtual") clockSelect.value = clock;
+}
+
+/** The reader picked a Python: the address keeps it with the code (a reload loses neither); URL mode's code names it. */
+function pythonChanged(id) {
+  if (modes.current === "urls") {
+    urlMode.pythonChanged();
+    return;
+  }
+  replaceAddress("", codeFragment(editor.getValue(), currentClock(), id));
 }
 
 /** Put code in the editor (with a fresh undo history unless keepHistory) and show which example it is. */
@@ -227,6 +286,9 @@ function loadExample(name, { updateUrl = true } = {}) {
   const example = menu.find(name);
   if (!example) return false;
   putCode(example.code);
+  if (example.python && !python.suit(example.python)) {
+    statusLine.set("idle", `This example needs Python ${example.python} or newer, which this playground does not have: it will fail on Python ${python.version()}.`);
+  }
   if (updateUrl) replaceAddress(`?example=${encodeURIComponent(example.name)}`, "");
   return true;
 }
@@ -277,6 +339,7 @@ function openShared() {
   if (data.mode !== "code" || typeof data.code !== "string") return false;
   putCode(data.code);
   clockSelect.value = data.clock === "real" ? "real" : "virtual";
+  python.set(str(data.python));
   editor.focus();
   return true;
 }
@@ -285,7 +348,10 @@ function start() {
   const fragment = readCodeFragment();
   const query = new URLSearchParams(location.search);
   const urls = readUrlsFragment();
-  if (!fragment && !urls && openShared()) return; // /s/<id>; edits in the fragment win
+  const shared = !fragment && !urls && openShared(); // /s/<id>; edits in the fragment win
+  // ?python= picks the Python for whatever the page opens; #python= wins.
+  if (query.has("python")) python.set(query.get("python"));
+  if (shared) return;
   if (urls) {
     openUrls(urls, { focus: urls.get("run") !== "1" });
     return;
@@ -297,9 +363,10 @@ function start() {
   if (fragment) {
     putCode(fragment.code);
     setClock(fragment.clock);
+    if (fragment.python) python.set(fragment.python);
     if (fragment.run) control.run();
   } else if (query.has("example") && loadExample(query.get("example"), { updateUrl: false })) {
-    // loaded
+    if (query.has("python")) python.set(query.get("python")); // the address's Python wins over the example's
   } else if (examples.length) {
     menu.select(examples[0].name);
   }
@@ -315,6 +382,7 @@ window.addEventListener("hashchange", () => {
   const fragment = readCodeFragment();
   if (!fragment) return;
   modes.set("code", { focus: false });
+  if (fragment.python) python.set(fragment.python);
   if (fragment.code === editor.getValue()) return;
   putCode(fragment.code, { keepHistory: true });
   setClock(fragment.clock);
@@ -327,7 +395,7 @@ if (/Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent || "")) {
 }
 
 window.playground = {
-  editor, run: control.run, selectLine: lines.select, renderTrace: showTrace, examples, setMode: modes.set, urlMode,
+  editor, run: control.run, selectLine: lines.select, renderTrace: showTrace, examples, setMode: modes.set, urlMode, python,
   timeline: () => view.timeline,
 };
 start();

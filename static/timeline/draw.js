@@ -14,11 +14,12 @@ export const MIN_SPAN = 1e-7;
 
 /** Draw state's view of its model into container (the frame is built if it is not there). */
 export function draw(container, state) {
+  // Measured before anything is drawn: a measure after a change lays out the page.
+  state.width = container.clientWidth;
   if (!state.frame || state.frame.scroll.parentNode !== container) state.frame = buildFrame(container, state);
   state.rows = visibleRows(state);
-  const geo = layout(state, container);
+  const geo = layout(state, state.width);
   state.geo = geo;
-  state.width = container.clientWidth;
   if (state.model.lanes.length === 0) {
     drawNothing(state.frame);
     return;
@@ -35,6 +36,7 @@ export function draw(container, state) {
   const band = drawBand(state, geo, scale, ticks);
   const view = { first: band.first, model: state.model, collapsed: state.collapsed, flashed: state.flashed, geo, scale };
   for (let row = band.first; row < band.last; row++) drawLane(band.root, state.rows[row], row, view);
+  if (state.model.cutAt !== null) drawCut(band, geo, scale, state.model.cutAt);
   if (state.cursor !== null) drawCursor(band, geo, scale, state.cursor);
 }
 
@@ -77,6 +79,17 @@ function drawAxis(state, { width, x0, x1 }, { x }, ticks) {
     const label = svg("text", { class: "tl-tick-label", x: tx, y: AXIS_H - 9, "text-anchor": anchor }, axis);
     label.textContent = tick.label;
   }
+  const { cutAt } = state.model;
+  if (cutAt !== null && x(cutAt) >= x0 && x(cutAt) <= x1) {
+    const cx = x(cutAt);
+    svg("line", { class: "tl-cut", x1: cx, x2: cx, y1: 0, y2: AXIS_H }, axis);
+    const room = x1 - cx > 110;
+    // Over the tick labels it may cover: the cut says more about what is drawn.
+    const labelW = 80;
+    svg("rect", { class: "tl-cut-label-bg", x: room ? cx + 1 : cx - labelW - 1, y: 0, width: labelW, height: 12 }, axis);
+    const label = svg("text", { class: "tl-cut-label", x: room ? cx + 4 : cx - 4, y: 9, "text-anchor": room ? "start" : "end" }, axis);
+    label.textContent = "trace cut here";
+  }
   if (state.cursor !== null) {
     const cx = x(state.cursor);
     if (cx >= x0 && cx <= x1) svg("path", { class: "tl-cursor-head", d: `M${cx - 5} 2L${cx + 5} 2L${cx} 9Z` }, axis);
@@ -98,7 +111,9 @@ function drawBand(state, { width, laneH, x0, plotW }, { x }, ticks) {
   root.setAttribute("height", String(height));
   root.setAttribute("viewBox", `0 0 ${width} ${height}`);
   root.style.top = `${AXIS_H + first * laneH}px`;
-  root.setAttribute("aria-label", `Timeline of ${plural(state.model.lanes.length, "lane")} over ${formatDuration(state.model.domain)}`);
+  const { cutAt } = state.model;
+  const cutWords = cutAt === null ? "" : `; the trace was cut at ${formatDuration(cutAt)}, and the steps and waits after it are not drawn`;
+  root.setAttribute("aria-label", `Timeline of ${plural(state.model.lanes.length, "lane")} over ${formatDuration(state.model.domain)}${cutWords}`);
 
   const defs = svg("defs", null, root);
   for (const [id, cls] of [["tl-dash", "tl-dash"], ["tl-dash-hover", "tl-dash tl-dash-hover"]]) {
@@ -126,6 +141,15 @@ export function rowsInView(state) {
   const first = Math.max(0, Math.floor(viewTop / laneH) - OVERSCAN);
   const last = Math.min(state.rows.length, Math.ceil((viewTop + (scroll.clientHeight || 400)) / laneH) + OVERSCAN);
   return [first, last];
+}
+
+/** A cut trace: past the cut, the steps and waits are not all there; a line marks it and the rest is greyed. */
+function drawCut({ root, height }, { x0, x1 }, { x }, cutAt) {
+  const cx = x(cutAt);
+  if (cx > x1) return;
+  const from = Math.max(cx, x0);
+  svg("rect", { class: "tl-cut-after", x: from, y: 0, width: Math.max(0, x1 - from), height }, root);
+  if (cx >= x0) svg("line", { class: "tl-cut", x1: cx, x2: cx, y1: 0, y2: height }, root);
 }
 
 /** Replay: what has not happened yet is shaded, and a cursor marks now. */

@@ -40,9 +40,9 @@ export function buildFrame(container, state) {
 }
 
 /** The sizes of a drawing at the container's width: lane height, label width, plot edges. */
-export function layout(state, container) {
+export function layout(state, containerWidth) {
   const { model } = state;
-  const width = Math.max(280, container.clientWidth || 600);
+  const width = Math.max(280, containerWidth || 600);
   const count = state.rows.length;
   const compact = model.lanes.length > 24 || width < 520;
   const laneH = model.lanes.length <= 8 && !compact ? 44 : compact ? 24 : 34;
@@ -52,11 +52,14 @@ export function layout(state, container) {
   return { width, count, compact, laneH, barH: compact ? 10 : 14, labelW, x0, x1, plotW: Math.max(40, x1 - x0) };
 }
 
-/** The lanes shown: all but those under a folded task. */
+/** The lanes shown: all but those under a folded task (the lanes are in tree order, so they follow it). */
 export function visibleRows(state) {
-  const hidden = (lane) => {
-    for (let p = lane.parentLane; p; p = p.parentLane) if (state.collapsed.has(p)) return true;
-    return false;
-  };
-  return state.model.lanes.filter((lane) => !hidden(lane));
+  const rows = [];
+  let foldedDepth = Infinity;
+  for (const lane of state.model.lanes) {
+    if (lane.depth > foldedDepth) continue;
+    foldedDepth = state.collapsed.has(lane) ? lane.depth : Infinity;
+    rows.push(lane);
+  }
+  return rows;
 }

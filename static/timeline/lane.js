@@ -7,8 +7,10 @@
 import { formatDuration } from "../lib/format.js";
 import { svgElement as svg } from "../lib/dom.js";
 import { asObject, isMissing, lineOf, num, str } from "../lib/values.js";
-import { describeTask, requestSummary } from "./describe.js";
-import { PHASE_LABEL, countDescendants } from "./model.js";
+import { STOPPED_WORDS } from "../lib/trace.js";
+import { describeJob, describeTask, requestSummary } from "./describe.js";
+import { PHASE_LABEL, countDescendants, scheduledOf } from "./model.js";
+import { drawConnections } from "./netdraw.js";
 
 const INDENT = 12;
 const MAX_INDENT_LEVELS = 6;
@@ -33,6 +35,9 @@ export function drawLane(root, lane, row, view) {
   lane.row = row;
   const attrs = { class: "tl-lane" };
   if (lane.task) attrs["data-task-id"] = str(lane.id);
+  else if (lane.child) attrs["data-child"] = str(lane.child.pid);
+  else if (lane.thread !== null) attrs["data-thread"] = lane.thread;
+  else if (lane.net) attrs[lane.net.task ? "data-network-of" : "data-lane"] = lane.net.task ? str(lane.net.task.id) : "network";
   else attrs["data-lane"] = "none";
   const g = svg("g", attrs, root);
   if (lane.task && lane.task.state) g.classList.add(`tl-state-${str(lane.task.state).replace(/[^a-z_]/gi, "")}`);
@@ -49,6 +54,8 @@ export function drawLane(root, lane, row, view) {
   drawScheduled(at);
   drawWaits(at);
   drawSlices(at);
+  if (lane.jobs.length) drawJobs(at);
+  if (lane.net) drawConnections(at);
   drawPrints(at);
   drawEnd(at);
 }
@@ -146,28 +153,37 @@ function drawPhases({ plot, lane, hits, who, cy, view }) {
   }
 }
 
-/** Segments as few elements as possible: those closer than a pixel merge. */
+/**
+ * Segments as few elements as possible: those closer than a pixel merge
+ * into one element, sized once its run of merges ends. Returns one
+ * {item, a, b, el} per segment.
+ */
 function mergedRects(items, x, minWidth, make) {
   let last = null;
   const placed = [];
+  const close = () => {
+    if (last && last.grown) last.el.setAttribute("width", String(last.b - last.a));
+  };
   for (const item of items) {
     const a = x(item.start);
     const b = Math.max(x(item.end), a + minWidth);
     if (last && a <= last.b + 0.5 && x(item.end) - a < 1) {
       last.b = Math.max(last.b, b);
-      last.el.setAttribute("width", String(last.b - last.a));
+      last.grown = true;
     } else {
-      last = { a, b, el: make(a, b, item) };
+      close();
+      last = { a, b, el: make(a, b, item), grown: false };
     }
     placed.push({ item, a, b, el: last.el });
   }
+  close();
   return placed;
 }
 
 /** Scheduled: ready to run, waiting for the loop (hatched, thin). */
 function drawScheduled({ plot, lane, hits, who, cy, view }) {
   const { x, visible, range } = view.scale;
-  const scheduled = lane.scheduled.filter((s) => visible(s.start, s.end));
+  const scheduled = scheduledOf(lane).filter((s) => visible(s.start, s.end));
   for (const placed of mergedRects(scheduled, x, 1, (a, b) =>
     svg("rect", { class: "tl-item tl-scheduled", x: a, y: cy - 3, width: b - a, height: 6 }, plot))) {
     const s = placed.item;
@@ -187,7 +203,17 @@ function barLabel(plot, placed, { className, y, minRoom }, text, { geo }) {
   t.textContent = truncate(text, Math.floor((room - 8) / 6));
 }
 
-/** Waits: dashed, labelled with what is awaited when there is room. */
+/** A bar whose right edge is torn (zig-zag): it did not end there, the run was stopped. */
+function raggedBar(a, b, top, height) {
+  const tooth = Math.min(5, (b - a) / 2);
+  const q = height / 4;
+  return `M${a} ${top}H${b}L${b - tooth} ${top + q}L${b} ${top + 2 * q}L${b - tooth} ${top + 3 * q}L${b} ${top + height}H${a}Z`;
+}
+
+/** The end of a wait the stop cut off: a zig-zag across the line. */
+const raggedEnd = (b, cy) => `M${b} ${cy - 5}L${b - 3} ${cy - 2}L${b} ${cy + 1}L${b - 3} ${cy + 4}`;
+
+/** Waits: dashed, labelled with what is awaited when there is room; a wait the stop cut off ends in a zig-zag. */
 function drawWaits({ plot, lane, hits, who, cy, view }) {
   const { x, visible, range } = view.scale;
   const waits = lane.waits.filter((w) => visible(w.start, w.end));
@@ -195,12 +221,18 @@ function drawWaits({ plot, lane, hits, who, cy, view }) {
     svg("rect", { class: "tl-item tl-wait", x: a, y: cy - 1, width: b - a, height: 2 }, plot))) {
     const w = placed.item;
     const on = str(w.on);
+    const cutOff = w.cut_off === true;
+    const job = lane.jobOfWait ? lane.jobOfWait.get(w) : undefined;
+    if (job) placed.el.dataset.thread = str(job.thread);
+    if (cutOff) svg("path", { class: "tl-cut-off-end", d: raggedEnd(placed.b, cy) }, plot);
     barLabel(plot, placed, { className: "tl-wait-label", y: cy + 12, minRoom: 60 }, on, view);
     hits.push({
       kind: "wait", a: placed.a, b: placed.b, el: placed.el, line: lineOf(w.line),
       text: () => {
         const lines = [who, `waiting ${range(w.start, w.end)} (${formatDuration(num(w.end, 0) - num(w.start, 0))})`];
+        if (cutOff) lines.push(STOPPED_WORDS.waiting);
         if (on) lines.push(`on ${on}${lineOf(w.line) ? ` at line ${w.line}` : ""}`);
+        if (job) lines.push(job.program ? `the program ran as ${str(job.thread)}: see its lane below` : `the function ran in ${job.thread.startsWith("process ") ? "" : "thread "}${str(job.thread)}: see its lane below`);
         if (Array.isArray(w.chain) && w.chain.length > 1) lines.push(w.chain.map(str).join(" \u2192 "));
         return lines;
       },
@@ -208,20 +240,25 @@ function drawWaits({ plot, lane, hits, who, cy, view }) {
   }
 }
 
-/** Slices: solid bars; blocking ones in the warning colour, with their reason. */
+/**
+ * Slices: solid bars; blocking ones in the warning colour, with their
+ * reason; one the stop cut off with a torn right edge, never merged.
+ */
 function drawSlices({ plot, lane, hits, who, cy, view }) {
   const { x, visible, range } = view.scale;
   const { barH } = view.geo;
   const slices = lane.slices.filter((s) => visible(s.start, s.end));
-  const running = slices.filter((s) => s.blocking !== true);
-  const blocking = slices.filter((s) => s.blocking === true);
+  const whole = slices.filter((s) => s.cut_off !== true);
+  const running = whole.filter((s) => s.blocking !== true);
+  const blocking = whole.filter((s) => s.blocking === true);
   const sliceHit = (placed, isBlocking) => {
     const s = placed.item;
     hits.push({
       kind: "slice", a: placed.a, b: placed.b, el: placed.el, line: lineOf(s.line),
       text: () => {
         const lines = [who, `${isBlocking ? "blocking the loop" : "running"} ${range(s.start, s.end)} (${formatDuration(num(s.end, 0) - num(s.start, 0))})`];
-        if (str(s.reason)) lines.push(str(s.reason));
+        if (s.cut_off === true) lines.push(STOPPED_WORDS.running);
+        if (str(s.reason) && str(s.reason) !== STOPPED_WORDS.running) lines.push(str(s.reason));
         if (lineOf(s.line)) lines.push(`line ${s.line}`);
         return lines;
       },
@@ -238,6 +275,47 @@ function drawSlices({ plot, lane, hits, who, cy, view }) {
   })) {
     sliceHit(placed, true);
     barLabel(plot, placed, { className: "tl-block-label", y: cy + barH / 2 + 11, minRoom: 70 }, str(placed.item.reason), view);
+  }
+  for (const s of slices.filter((item) => item.cut_off === true)) {
+    const isBlocking = s.blocking === true;
+    const a = x(s.start);
+    const b = Math.max(x(s.end), a + 6);
+    const el = svg("g", { class: `tl-item tl-cut-off${isBlocking ? " tl-blocking" : ""}`, "data-cut-off": "running" }, plot);
+    svg("path", { class: isBlocking ? "tl-blocking-bar" : "tl-slice", d: raggedBar(a, b, cy - barH / 2, barH) }, el);
+    const placed = { item: s, a, b, el };
+    sliceHit(placed, isBlocking);
+    if (isBlocking) barLabel(plot, placed, { className: "tl-block-label", y: cy + barH / 2 + 11, minRoom: 70 }, str(s.reason), view);
+  }
+}
+
+/**
+ * An executor thread's jobs: one bar each, labelled with its function where
+ * there is room; a job that raised has the error colour, one the stop cut
+ * off a torn end.
+ */
+function drawJobs({ plot, lane, hits, who, cy, view }) {
+  const { x, visible, range } = view.scale;
+  const { barH } = view.geo;
+  for (const job of lane.jobs) {
+    if (!visible(job.start, job.end)) continue;
+    const a = x(job.start);
+    const b = Math.max(x(job.end), a + 2);
+    const cutOff = job.cut_off === true;
+    const failed = !isMissing(job.error) && str(job.error) !== "";
+    const attrs = { class: `tl-item tl-job${failed ? " tl-job-error" : ""}${cutOff ? " tl-cut-off" : ""}`, "data-fn": str(job.fn) };
+    const el = cutOff
+      ? svg("path", { ...attrs, d: raggedBar(a, b, cy - barH / 2, barH) }, plot)
+      : svg("rect", { ...attrs, x: a, y: cy - barH / 2, width: b - a, height: barH, rx: 2 }, plot);
+    barLabel(plot, { a, b }, { className: "tl-job-label", y: cy + barH / 2 + 11, minRoom: 40 }, job.program ? str(job.fn) : `${str(job.fn)}()`, view);
+    hits.push({
+      kind: "job", a, b, el, line: lineOf(job.line),
+      text: () => {
+        const lines = [who, describeJob(job, view.model.names), `${job.program ? "running" : "in the thread"} ${range(job.start, job.end)}`];
+        if (failed && !job.program) lines.push(`raised ${str(job.error)}`);
+        if (cutOff) lines.push(STOPPED_WORDS.running);
+        return lines;
+      },
+    });
   }
 }
 
@@ -270,7 +348,7 @@ function drawPrints({ plot, lane, hits, who, view }) {
 function drawEnd({ plot, lane, hits, who, cy, view }) {
   const task = lane.task;
   const { x, visible, fmt } = view.scale;
-  if (!task || isMissing(task.ended) || !visible(task.ended, task.ended)) return;
+  if (!task || lane.stopped || isMissing(task.ended) || !visible(task.ended, task.ended)) return;
   const ended = task.ended;
   const ex = x(ended);
   const state = str(task.state);

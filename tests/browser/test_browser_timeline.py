@@ -5,7 +5,6 @@ Screenshots of the main states go to test-artifacts/ for review."""
 
 from __future__ import annotations
 
-import json
 import re
 import urllib.parse
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.support.browsing import screenshot, wait_for_status
-from tests.support.traces import synthetic_trace
+from tests.support.traces import hand_to_page, synthetic_trace
 
 pytestmark = pytest.mark.browser
 
@@ -85,11 +84,19 @@ def lane_box(page: Page, task_name: str) -> dict[str, float]:
     return box  # type: ignore[no-any-return]
 
 
+def assert_nested_names(names: list[str]) -> None:
+    """NESTED's lanes: the children right under their parent. The leaves are
+    Task-3 and Task-4 on 3.11, Task-2 and Task-3 on 3.12+ (where a task
+    given a name takes no number)."""
+    assert names[:2] == ["Task-1", "parent"]
+    assert names[2:] in (["Task-3", "Task-4"], ["Task-2", "Task-3"])
+
+
 def test_lanes_form_a_tree_that_folds(page: Page, live_server: str) -> None:
     run_code(page, live_server, NESTED)
     expect(lanes(page)).to_have_count(4)
     names = page.locator('[data-testid="timeline"] .tl-name').all_text_contents()
-    assert names == ["Task-1", "parent", "Task-3", "Task-4"]  # children right under their parent
+    assert_nested_names(names)
     screenshot(page, "timeline-tree")
     page.locator('[data-testid="timeline"] .tl-toggle').nth(1).click()
     expect(lanes(page)).to_have_count(2)
@@ -111,8 +118,7 @@ def test_the_page_asks_for_the_compact_trace_and_draws_it(page: Page, live_serve
     assert body["format"] == "columnar" and isinstance(body["slices"]["start"], list)
     # Expanded back in api.js: the lanes, their names and the output, as from v1.
     expect(lanes(page)).to_have_count(4)
-    assert page.locator('[data-testid="timeline"] .tl-name').all_text_contents() == [
-        "Task-1", "parent", "Task-3", "Task-4"]
+    assert_nested_names(page.locator('[data-testid="timeline"] .tl-name').all_text_contents())
     expect(page.locator('[data-testid="output"]')).to_contain_text("leaf 2")
 
 
@@ -200,7 +206,9 @@ def test_replay_plays_the_run_and_the_slider_scrubs(page: Page, live_server: str
     slider = page.get_by_test_id("replay-slider")
     slider.fill("500")
     expect(visible).to_have_count(3)
-    expect(page.get_by_test_id("replay-time")).to_have_text(re.compile(r"0\.50\d s"))
+    # Half of a run of a little over 1 s (more on a loaded machine: virtual
+    # time counts the steps' real CPU time).
+    expect(page.get_by_test_id("replay-time")).to_have_text(re.compile(r"0\.5[0-4]\d s"))
     slider.fill("1000")
     expect(visible).to_have_count(6)
     page.get_by_test_id("replay-speed").select_option("fit")
@@ -262,7 +270,9 @@ def test_task_table_lists_every_task_with_its_figures(page: Page, live_server: s
                                            "Scheduled", "Steps"]
     second = table.locator('tbody tr[data-task-id="2"]')
     cells = second.locator("th, td").all_text_contents()
-    assert cells[:3] == ["Task-2", "say_hello", "done"] and cells[6] == "1.00 s" and cells[8] == "2"
+    # Waiting is the virtual second plus the loop's own real time around the
+    # jump: a few milliseconds more when the machine preempts it there.
+    assert cells[:3] == ["Task-2", "say_hello", "done"] and cells[6] in ("1.00 s", "1.01 s") and cells[8] == "2"
     table.locator('button[data-sort="busy"]').click()
     expect(table.locator('th[aria-sort="descending"]')).to_have_count(1)
     table.locator('button[data-sort="name"]').click()
@@ -349,8 +359,8 @@ def test_hostile_names_stay_text_in_the_table_summary_and_tooltip(page: Page, li
 
 def test_twenty_thousand_tasks_stay_usable(page: Page, live_server: str) -> None:
     page.goto(f"{live_server}/?example=gather")
-    trace = synthetic_trace(20_000)
-    page.evaluate("(trace) => window.playground.renderTrace(trace, 0.5)", json.loads(json.dumps(trace)))
+    reader = hand_to_page(page, "madeUpTrace", synthetic_trace(20_000))
+    page.evaluate(f"() => window.playground.renderTrace({reader}, 0.5)")
     drawn = lanes(page).count()
     assert 0 < drawn < 200, f"{drawn} lanes drawn at once: only those in view should be"
     # The big gather folds under main at first; unfolding shows its tasks.
@@ -359,6 +369,6 @@ def test_twenty_thousand_tasks_stay_usable(page: Page, live_server: str) -> None
     scroll.evaluate("(el) => { el.scrollTop = el.scrollHeight; }")
     expect(page.locator('[data-testid="timeline"] g[data-task-id="20001"]')).to_have_count(1)
     assert lanes(page).count() < 200
-    expect(page.get_by_test_id("task-table").locator("tbody tr")).to_have_count(500)
+    expect(page.get_by_test_id("task-table").locator("tbody tr")).to_have_count(200)
     assert page.evaluate("performance.getEntriesByName('timeline-render').length") >= 1
     screenshot(page, "timeline-20000")

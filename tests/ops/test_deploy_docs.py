@@ -50,6 +50,8 @@ def shown(value: object) -> str:
         return f"`{str(value).lower()}`"
     if isinstance(value, float) and value.is_integer():
         return f"`{int(value)}`"
+    if value == "":
+        return "(empty)"
     return f"`{value}`"
 
 
@@ -57,8 +59,8 @@ def test_the_defaults_in_the_table_are_the_codes() -> None:
     table = documented()
     for item in fields(Settings):
         key = item.name.upper()
-        if item.name in NESTED or key in TEST_ONLY or key in ("CONCURRENCY", "QUEUE_SIZE",
-                                                                 "DATABASE_URL", "INSTANCE_PATH"):
+        if item.name in NESTED or key in TEST_ONLY or key in ("CONCURRENCY", "QUEUE_SIZE", "DATABASE_URL",
+                                                                 "INSTANCE_PATH"):
             continue  # "number of cores", set by gunicorn.conf.py, or described rather than given
         assert table[key] == shown(item.default), key
     for item in fields(Limits):

@@ -56,6 +56,8 @@ def test_metrics_count_runs_refusals_and_jail_starts(app: Flask, client: FlaskCl
 
     assert grew("playground_runs_total", status="ok") == 3
     assert grew("playground_runs_total", status="error") == 1
+    default = services(app).sandbox.pythons.default
+    assert default is not None and grew("playground_python_runs_total", python=default) == 4
     assert grew("playground_run_cache_answers_total") == 1
     assert grew("playground_run_seconds_count") == 4
     assert grew("playground_queue_wait_seconds_count") == 4

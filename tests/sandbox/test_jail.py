@@ -17,12 +17,14 @@ from playground.sandbox.limits import Limits
 from playground.sandbox.pool import WarmPool
 from playground.sandbox.runner import run_snippet
 from tests.support.jails import jail_processes
+from tests.support.pythonruns import PYTHON_IDS, jail_on
 from tests.support.traces import printed
 
 
-@pytest.fixture(scope="module")
-def jail() -> Bubblewrap:
-    return Bubblewrap()
+@pytest.fixture(scope="module", params=PYTHON_IDS)
+def jail(request: pytest.FixtureRequest) -> Bubblewrap:
+    """A jail of each Python: what holds for one holds for all."""
+    return jail_on(request.param)
 
 
 def run(jail: Bubblewrap, code: str, **limits: Any) -> dict[str, Any]:
@@ -89,12 +91,15 @@ def test_no_host_files(jail: Bubblewrap) -> None:
         for path in ("/etc/passwd", "/etc/shadow", "/root", "/home", "/proc/1/environ",
                      "/work", {here!r}, "/usr/share", "/var", "/sys"):
             print(path, os.path.exists(path))
+        print(sorted(os.listdir("/etc")), sorted(os.listdir("/etc/ssl")))
         print(sorted(os.listdir("/")))
     """)
     assert trace["status"] == "ok", trace["error"]
     lines = printed(trace)
-    assert all(line.endswith("False") for line in lines[:-1]), lines
-    assert set(eval(lines[-1])) <= {"bin", "dev", "lib", "lib64", "sandbox", "tmp", "usr"}
+    assert all(line.endswith("False") for line in lines[:-2]), lines
+    assert lines[-2] == "['services', 'ssl'] ['certs']"
+    # /etc holds only what TLS and port names need (the trust store, services).
+    assert set(eval(lines[-1])) <= {"bin", "dev", "etc", "lib", "lib64", "sandbox", "tmp", "usr"}
 
 
 def test_root_is_read_only_and_tmp_is_fresh(jail: Bubblewrap) -> None:
@@ -232,7 +237,7 @@ def test_a_jail_forks_every_run_until_one_is_killed(jail: Bubblewrap) -> None:
 
     def run_in_pool(code: str) -> dict[str, Any]:
         try:
-            return run_snippet(jail, code, "virtual", limits, 0, jailed=pool.take(0)).to_json()
+            return run_snippet(jail, code, "virtual", limits, 0, jailed=pool.take(0, jail.pythons.get(None))).to_json()
         finally:
             pool.replace(0)
 

@@ -8,7 +8,6 @@ import textwrap
 import threading
 import time
 from dataclasses import fields
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,8 +17,10 @@ from playground import create_app
 from playground.sandbox.admission import Admission, Busy
 from playground.sandbox.jail import Bubblewrap, JailCommand, Unsandboxed
 from playground.sandbox.limits import LIMIT_MESSAGES, LIMIT_STATUS, NO_FILTER_MESSAGE, Limits, limit_message
+from playground.sandbox.pythons import Python
 from playground.sandbox.runner import run_snippet
 from playground.sandbox.service import Sandbox
+from playground.sandbox.stream import StreamParser
 from playground.tracer.capture import MAX_LINE_CHARS, RecordedStream
 from playground.web.headers import embeddable
 from tests.support.jails import jail_processes
@@ -62,41 +63,53 @@ def test_the_filter_is_in_force_and_the_tracer_still_works(jail: Bubblewrap) -> 
 
 
 class FilterRequired(Unsandboxed):
-    """No jail, but a prelude that must install the filter, with a seccomp
-    binding that fails in the way ``failure`` says."""
+    """No jail, but a prelude that must install the filter, with libseccomp
+    failing in the way ``failure`` says (code run before the fork server)."""
 
     seccomp = True
 
-    def __init__(self, fake_bindings: Path) -> None:
-        self.fake_bindings = fake_bindings
+    def __init__(self, failure: str) -> None:
+        super().__init__()
+        self.failure = failure
 
-    def command(self, slot: int, limits: Limits) -> JailCommand:
-        command = super().command(slot, limits)
-        command.argv[-1] = f"import sys; sys.path.insert(0, {str(self.fake_bindings)!r}); " + command.argv[-1]
+    def command(self, slot: int, limits: Limits, python: Python) -> JailCommand:
+        command = super().command(slot, limits, python)
+        command.argv[-1] = self.failure + "\n" + command.argv[-1]
         return command
 
 
+# Each replaces ctypes.CDLL, through which the filter reaches libseccomp.
 FAILURES = {
-    "missing": "raise ImportError('no libseccomp here')\n",
+    "missing": textwrap.dedent("""
+        import ctypes
+        _real = ctypes.CDLL
+        def _cdll(name, *args, **kwargs):
+            if name and "seccomp" in str(name):
+                raise OSError("no libseccomp here")
+            return _real(name, *args, **kwargs)
+        ctypes.CDLL = _cdll
+    """),
     "load_fails": textwrap.dedent("""
-        ALLOW = KILL_PROCESS = MASKED_EQ = NE = 0
-        class Attr:
-            ACT_BADARCH = CTL_TSYNC = 0
-        def ERRNO(number): return number
-        def Arg(*args): return args
-        class SyscallFilter:
-            def __init__(self, defaction): pass
-            def set_attr(self, *args): pass
-            def add_rule(self, *args): pass
-            def load(self): raise OSError(22, "Invalid argument")
+        import ctypes
+        _real = ctypes.CDLL
+        class _Refusing:
+            def __init__(self, library):
+                self._library = library
+            def __getattr__(self, name):
+                if name == "seccomp_load":
+                    return lambda *args: -22  # EINVAL
+                return getattr(self._library, name)
+        def _cdll(name, *args, **kwargs):
+            library = _real(name, *args, **kwargs)
+            return _Refusing(library) if name and "seccomp" in str(name) else library
+        ctypes.CDLL = _cdll
     """),
 }
 
 
 @pytest.mark.parametrize("failure", list(FAILURES))
-def test_without_the_filter_the_snippet_never_runs(tmp_path: Path, failure: str) -> None:
-    (tmp_path / "seccomp.py").write_text(FAILURES[failure])
-    jail = FilterRequired(tmp_path)
+def test_without_the_filter_the_snippet_never_runs(failure: str) -> None:
+    jail = FilterRequired(FAILURES[failure])
     trace = run_snippet(jail, "print('ran unfiltered')", "virtual", Limits()).to_json()
     assert trace["status"] == "crashed"
     assert "ran unfiltered" not in str(trace["output"])
@@ -127,7 +140,7 @@ def test_every_limit_has_a_status_and_a_message_naming_its_value() -> None:
              "max_events": "123 events", "max_tasks": "45 tasks", "horizon_seconds": "99 s",
              "file_size_bytes": "300 KiB", "tmp_bytes": "2048 KiB of space, or its 77 files",
              "open_files": "17 open files", "processes": "9 processes", "channel_bytes": "3 MiB",
-             "max_rejected": "5 bad messages", "answer_bytes": "7168 KiB", "parse_cpu_ratio": "more than 1.5 times"}
+             "max_rejected": "5 bad messages", "answer_bytes": "7 MiB", "parse_cpu_ratio": "more than 1.5 times"}
     for name, template in LIMIT_MESSAGES.items():
         assert shown[name] in limit_message(template, odd), name
 
@@ -273,3 +286,28 @@ def test_a_run_stopped_at_a_limit_shows_the_time_it_ran(jail: Bubblewrap) -> Non
     assert 1.4 <= trace["duration"] <= trace["wall"] + 0.05
     [limit] = [event for event in trace["events"] if event["kind"] == "limit"]
     assert limit["t"] == trace["duration"]
+
+
+def test_a_server_behind_on_a_big_trace_still_reads_how_the_run_ended(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run exits with a backlog of trace in its pipe that the server
+    (slowed here, as on a loaded machine) takes seconds to read: it reads on
+    until the pipe is empty, not a fixed half second after the exit."""
+    feed = StreamParser.feed
+
+    def slow_feed(self: StreamParser, data: bytes) -> None:
+        time.sleep(0.15)
+        feed(self, data)
+
+    monkeypatch.setattr(StreamParser, "feed", slow_feed)
+    code = """
+        import asyncio
+        async def work(i):
+            await asyncio.sleep(0)
+        async def main():
+            await asyncio.gather(*(work(i) for i in range(5000)))
+        asyncio.run(main())
+        print("all done")
+    """
+    trace = run_snippet(Unsandboxed(), textwrap.dedent(code), "virtual", Limits())
+    assert trace.status == "ok" and [line.text for line in trace.output] == ["all done"]
+    assert len(trace.tasks) == 5001

@@ -15,6 +15,8 @@ from playground.tracer.protocol import EXIT_BAD_SETTINGS, EXIT_NO_FILTER, RunRep
 LIMITS = Limits()
 MEMORY_ERROR = {"type": "MemoryError", "message": ""}
 THREADS = {"type": "RuntimeError", "message": "can't start new thread"}
+# A peak resident memory that shows the run reached its memory limit.
+NEAR_THE_LIMIT_KIB = int(LIMITS.memory_bytes * 0.8) // 1024
 NO_SPACE = {"type": "OSError", "message": "[Errno 28] No space left on device"}
 
 
@@ -43,10 +45,11 @@ def evidence(**changes: object) -> Evidence:
     (evidence(stop_reason="rejected", claimed_status=None, returncode=None, truncated=True), "output_limit",
      ("max_rejected",)),
     (evidence(returncode=-signal.SIGXCPU, claimed_status=None), "cpu_limit", ("cpu_seconds",)),
-    (evidence(returncode=-signal.SIGKILL, claimed_status=None, wall=6.0), "cpu_limit", ("cpu_seconds",)),
+    (evidence(returncode=-signal.SIGKILL, claimed_status=None, wall=LIMITS.cpu_seconds + 1.0), "cpu_limit",
+     ("cpu_seconds",)),
     # A MemoryError is the memory limit's with evidence: the run's peak, or
     # the cgroup's refusals; the cgroup's OOM kill needs no claim at all.
-    (evidence(claimed_status="memory_limit", errors=(MEMORY_ERROR,), report=report(max_rss_kib=200 * 1024)),
+    (evidence(claimed_status="memory_limit", errors=(MEMORY_ERROR,), report=report(max_rss_kib=NEAR_THE_LIMIT_KIB)),
      "memory_limit", ("memory_bytes",)),
     (evidence(claimed_status="memory_limit", errors=(MEMORY_ERROR,), report=report(), cgroup=usage(memory=1)),
      "memory_limit", ("memory_bytes",)),
@@ -65,11 +68,16 @@ def evidence(**changes: object) -> Evidence:
     # No outside evidence exists for open files: never a limit.
     (evidence(claimed_status="error", errors=({"type": "OSError", "message": "[Errno 24] Too many"},)),
      "error", ()),
-    (evidence(returncode=-signal.SIGKILL, claimed_status=None, report=report(cpu_seconds=5.2)), "cpu_limit",
+    (evidence(returncode=-signal.SIGKILL, claimed_status=None, report=report(cpu_seconds=LIMITS.cpu_seconds + 0.2)),
+     "cpu_limit",
      ("cpu_seconds",)),
     (evidence(returncode=-signal.SIGKILL, claimed_status=None, wall=6.0, report=report(cpu_seconds=0.1)),
      "crashed", ()),
     (evidence(claimed_status="error", errors=({"type": "ValueError", "message": "boom"},)), "error", ()),
+    # Out of memory in the tracer or while ending, where the snippet could not catch it.
+    (evidence(returncode=87, claimed_status=None, report=report(max_rss_kib=NEAR_THE_LIMIT_KIB)), "memory_limit",
+     ("memory_bytes",)),
+    (evidence(returncode=87, claimed_status=None, report=report()), "crashed", ()),
     (evidence(truncated=True, task_count=2), "ok", ("max_events",)),
     (evidence(truncated=True, task_count=LIMITS.max_tasks), "ok", ("max_tasks",)),
     (evidence(truncated=True, answer_cut=True), "ok", ("answer_bytes",)),

@@ -9,8 +9,10 @@ import struct
 from array import array
 from dataclasses import fields
 
+from playground.sandbox.stillopen import MAX_OPEN_JOBS
 from playground.sandbox.stream import StreamParser
 from playground.tracer import protocol
+from playground.tracer.channel import wait_payloads
 
 S = 1_000_000_000  # one second on the wire, in nanoseconds
 
@@ -102,6 +104,46 @@ def test_a_tasks_frame_announces_tasks_each_checked() -> None:
     assert [(t.id, t.name, t.coro, t.parent, t.line) for t in trace.tasks] == [
         (1, "Task-1", "main", None, 4), (2, "Task-2", "work", 1, 7)]
     assert b.rejected == 4  # the duplicate id 2, and one per bad frame after it
+
+
+def waits_frame(count: int, numbers_: bytes, labels: object) -> bytes:
+    return frame(protocol.FRAME_WAITS, struct.pack(protocol.FRAME_TASKS_COUNT, count) + numbers_
+                 + json.dumps(labels).encode())
+
+
+def test_a_waits_frame_carries_waits_that_share_labels_each_checked() -> None:
+    b = builder()
+    b.feed(line(["task", 1, "Task-1", "main", None, None, 0], ["task", 2, "Task-2", "work", 1, None, 0]))
+    sleep = ["asyncio.sleep(1)", "work", "asyncio.sleep"]
+    b.feed(waits_frame(5, numbers(1, 0, S, 4, 1,  2, 0, S, 9, 0,  99, 0, S, -1, 0,  2, S, 0, -1, 0,  2, 0, S, -1, 7),
+                       [sleep, [None, "main"]]))
+    b.feed(waits_frame(3, numbers(1, 0, S, -1, 0), [sleep]))  # 3 waits said, 1 sent
+    b.feed(waits_frame(1, numbers(1, 0, S, -1, 0), [["on", 42]]))  # a chain that is not text
+    b.feed(waits_frame(1, numbers(1, 0, S, -1, 0), "not a list"))
+    trace = b.finish()
+    assert [(w.task, w.start, w.end, w.on, w.line, w.chain) for w in trace.waits] == [
+        (1, 0.0, 1.0, None, 4, ["main"]), (2, 0.0, 1.0, "asyncio.sleep(1)", 9, ["work", "asyncio.sleep"])]
+    assert [t.waiting for t in trace.tasks] == [1.0, 1.0]
+    # Task 99 is unknown, one wait ends before it starts, one names no label;
+    # then one per bad frame.
+    assert b.rejected == 6
+
+
+def test_waits_travel_in_frames_from_the_tracer() -> None:
+    """The tracer's waits frames, as its channel builds them, read back
+    whole: split to fit, and a label too long for any frame cut."""
+    waits = [(1, i, i + S, f"on {i % 3}", None if i % 5 else i, ("main", f"f{i % 3}")) for i in range(3000)]
+    waits.append((1, 0, S, "x" * 100_000, None, ("main",)))
+    payloads = wait_payloads(waits)
+    assert len(payloads) > 2 and all(len(payload) <= protocol.MAX_FRAME_BYTES for payload in payloads)
+    b = builder(max_items=10_000)
+    b.feed(line(["task", 1, "Task-1", "main", None, None, 0])
+           + b"".join(frame(protocol.FRAME_WAITS, payload) for payload in payloads))
+    trace = b.finish()
+    assert b.rejected == 0 and len(trace.waits) == len(waits)
+    assert [(w.on, w.line, w.chain) for w in trace.waits[:3]] == [
+        ("on 0", 0, ["main", "f0"]), ("on 1", None, ["main", "f1"]), ("on 2", None, ["main", "f2"])]
+    assert trace.waits[-1].on == "x" * protocol.MAX_NAME_CHARS
 
 
 def test_bad_frames_are_skipped_to_the_next_line() -> None:
@@ -211,3 +253,65 @@ def test_the_json_has_every_field_of_the_trace() -> None:
     data = trace.to_json()
     assert set(data) == {f.name for f in fields(trace)}
     assert json.loads(json.dumps(data)) == data
+
+
+def test_what_was_open_at_a_stop_is_kept_up_to_it_and_marked_cut_off() -> None:
+    b = builder()
+    b.feed(line(["task", 1, "Task-1", "main", None, None, 0], ["task", 2, "Task-2", "work", 1, None, 0],
+                ["running", 1, S // 10, 3],  # superseded: a step ends after it began
+                ["step", 1, S // 10, S // 5],
+                ["waiting", [[2, S // 5, "asyncio.sleep(9)", 7, ["work", "asyncio.sleep"]],
+                             [1, S // 5, "gather(1 task)", 4, ["main", "gather"]]]],
+                ["wait", 1, S // 5, S // 2, "gather(1 task)", 4, ["main", "gather"]],  # it ended: not open
+                ["running", 1, S // 2, 5],
+                ["job_start", 1, "asyncio_0", "blocking_io", 2, S // 4, 8],
+                ["job_start", 2, "asyncio_1", "quick", 99, S // 4, None],  # task 99 never announced
+                ["job", 2, S // 3, "ValueError"]))
+    b.close_open(2.0)
+    trace = b.finish()
+    assert [(s.task, s.start, s.end, s.blocking, s.line, s.cut_off) for s in trace.slices] == [
+        (1, 0.1, 0.2, False, None, None), (1, 0.5, 2.0, True, 5, True)]
+    assert [(w.task, w.start, w.end, w.on, w.cut_off) for w in trace.waits] == [
+        (1, 0.2, 0.5, "gather(1 task)", None), (2, 0.2, 2.0, "asyncio.sleep(9)", True)]
+    assert [(j.thread, j.fn, j.task, j.start, j.end, j.line, j.error, j.cut_off) for j in trace.jobs] == [
+        ("asyncio_1", "quick", None, 0.25, 0.333333, None, "ValueError", None),
+        ("asyncio_0", "blocking_io", 2, 0.25, 2.0, 8, None, True)]
+    assert b.rejected == 0
+    assert (trace.tasks[1].waiting, trace.tasks[0].busy) == (1.8, 1.6)
+
+
+def test_a_job_or_connection_told_before_its_task_is_announced_keeps_its_task() -> None:
+    """A job's thread and a connection tell of their task at once; the loop
+    announces the task with its next batch."""
+    b = builder()
+    b.feed(line(["job_start", 1, "asyncio_0", "blocking_io", 2, 0, 5], ["job", 1, S // 10, None],
+                ["conn_start", 1, 2, "example.com", 443, 0, 6], ["conn", 1, S // 5, [["connect", 0, S // 10]], None],
+                ["conn_start", 2, 77, "example.com", 443, 0, 6], ["conn", 2, S // 5, [], "refused"]))
+    b.feed(line(["task", 1, "Task-1", "main", None, None, 0], ["task", 2, "Task-2", "work", 1, 3, 0]))
+    trace = b.finish()
+    assert [job.task for job in trace.jobs] == [2]
+    assert [(c.id, c.task, c.error) for c in trace.connections] == [(1, 2, None), (2, None, "refused")]
+    assert trace.connections[0].phases == [{"name": "connect", "start": 0.0, "end": 0.1}]
+    assert b.rejected == 0
+
+
+def test_open_items_that_break_the_contract_are_rejected() -> None:
+    b = builder()
+    b.feed(line(["task", 1, "Task-1", "main", None, None, 0],
+                ["running", 7, 0, None],  # an unknown task
+                ["waiting", "not a list"], ["waiting", [[1, 0, "on", None]]], ["waiting", [[1, 0, 5, None, []]]],
+                ["job", 3, S, None],  # never started
+                ["job_start", 4, "t", "f", None, 0, None], ["job_start", 4, "t", "f", None, 0, None],  # twice
+                ["job_start", 5, "t", 42, None, 0, None],  # a function name that is not text
+                ["job_start", 6, "t", "f", None, S, None], ["job", 6, 0, None]))  # ends before it starts
+    b.close_open(1.0)
+    trace = b.finish()
+    assert b.rejected == 8
+    assert [(j.fn, j.cut_off) for j in trace.jobs] == [("f", True)]  # job 4; job 6 went with its bad end
+    assert trace.slices == [] and trace.waits == []
+
+
+def test_open_jobs_are_capped() -> None:
+    b = builder(max_items=1000, max_line_bytes=64 * 1024)
+    b.feed(line(*[["job_start", i, "t", "f", None, 0, None] for i in range(1, MAX_OPEN_JOBS + 3)]))
+    assert b.rejected == 2

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from playwright.sync_api import Browser, FrameLocator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, FrameLocator, Locator, Page, expect, sync_playwright
 
 from tests.support import ROOT
 
@@ -62,3 +62,11 @@ def screenshot(page: Page, name: str) -> None:
 
 def wait_for_status(target: Page | FrameLocator, expected: str, timeout: float = 30_000) -> None:
     expect(target.get_by_test_id("status")).to_have_attribute("data-status", expected, timeout=timeout)
+
+
+def hover(page: Page, locator: Locator) -> None:
+    """Move the mouse over the middle of what ``locator`` finds, scrolled into view."""
+    locator.scroll_into_view_if_needed()
+    box = locator.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2)

@@ -2,10 +2,14 @@
 their authors wrote them (tests/corpus/, listed with source and licence in
 tests/corpus/sources.json).
 
-Each snippet runs twice: in the playground, through a real jail on the
-virtual clock (``run_snippet(Bubblewrap(), code, "virtual", Limits())``), and
-with plain python3 (the interpreter the jail uses) as ``python3 main.py`` in a
-fresh temporary folder, stdin empty. Three things are compared:
+Each snippet runs twice on every Python the server offers (the host's and
+the Pythons' root's, tests/support/pythonruns.py): in the playground,
+through a real jail of that Python on the virtual clock (forked from a warm
+jail, as the server runs it; its network through the server's guard as by
+default), and with that same version's plain interpreter (with the
+packages the playground offers for it) as ``python3 main.py`` in a fresh
+temporary folder, stdin empty; a Python of the root runs there as that root
+sees the world (``rootview.inside``, the folder bound). Three things are compared:
 
 - what it printed on stdout, line by line as a terminal shows it (a carriage
   return overwrites), after ``masked`` hides what differs between any two runs:
@@ -18,7 +22,8 @@ fresh temporary folder, stdin empty. Three things are compared:
   start, with the same modules already imported (``usercustomize``).
 
 A snippet the manifest calls "faithful" must match; one it calls "differs"
-carries the reason and must still differ, so that a fix shows up here as
+carries the reason and must still differ (an entry's ``versions`` may say
+otherwise for some Python, with why), so that a fix shows up here as
 "now faithful: update the manifest". The python3 side of every snippet is
 started once per module (``Python3Runs``): the CPU-heavy ones and those that
 use a port alone first, then the rest in the background, a few at a time and
@@ -31,7 +36,6 @@ of their sleeps. A snippet that differs only as a loaded machine explains
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import os
 import re
@@ -48,10 +52,17 @@ from typing import Any
 
 import pytest
 
-from playground.sandbox.jail import Bubblewrap, JailUnavailable
+from playground.egress.broker import Egress
+from playground.egress.policy import EgressPolicy
+from playground.sandbox.jail import Bubblewrap
 from playground.sandbox.limits import Limits
+from playground.sandbox.pythons import Python
+from playground.sandbox.rootview import inside
 from playground.sandbox.runner import run_snippet
+from playground.sandbox.sitepackages import site_for
+from playground.urls.limits import FetchLimits
 from tests.support import ROOT
+from tests.support.pythonruns import PYTHON_IDS, PYTHONS, JailedRuns
 
 CORPUS = ROOT / "tests" / "corpus"
 MANIFEST = CORPUS / "sources.json"
@@ -81,15 +92,23 @@ class Snippet:
     cause: str = ""  # the reason in a word or two, to group by: "network", "threads"
     note: str = ""  # what else to know about how it compares
     edits: str = ""  # what was added to the authors' code, if anything
-    compare: str = "lines"  # "lines", "sorted" (order is not the snippet's) or "shape" (random values)
+    # "lines", "sorted" (order is not the snippet's), "shape" (random values)
+    # or "ending" (what it prints is a race's outcome: only how it ended counts)
+    compare: str = "lines"
     mask: tuple[str, ...] = ()  # further patterns this snippet's output varies by
     duration: bool = True  # False: its timing is random, so it is not compared
     python3_timeout: float = PYTHON3_TIMEOUT
     exclusive: bool = False  # runs alone: it uses much CPU, or a port another snippet uses
+    # Python id -> what differs on that version ("expect", "why", "cause", ...).
+    versions: dict[str, dict[str, Any]] = field(default_factory=dict, hash=False)
 
     @property
     def code(self) -> str:
         return (CORPUS / self.file).read_text()
+
+    def on(self, python_id: str) -> Snippet:
+        """The entry as it holds for one Python."""
+        return dataclasses.replace(self, **self.versions.get(python_id, {}))
 
 
 def load_manifest() -> list[Snippet]:
@@ -190,9 +209,9 @@ def usercustomize(preload: tuple[str, ...]) -> str:
     )
 
 
-def preloaded_modules(jail: Bubblewrap) -> tuple[str, ...]:
+def preloaded_modules(jail: Bubblewrap, python: Python) -> tuple[str, ...]:
     """The standard modules a snippet finds already imported in the playground."""
-    trace = run_snippet(jail, "import sys\nprint(*sorted(sys.modules))", "virtual", Limits()).to_json()
+    trace = run_snippet(jail, "import sys\nprint(*sorted(sys.modules))", "virtual", Limits(), python=python).to_json()
     names = " ".join(playground_lines(trace)).split()
     # Private modules are left to the public ones that import them: importing
     # _asyncio before asyncio, for one, breaks asyncio.current_task().
@@ -212,27 +231,34 @@ def interrupted(process: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
         return process.communicate()
 
 
-@functools.cache
-def version_of(python: str) -> str:
-    """"3.11" for a Python 3.11 interpreter."""
-    return subprocess.run([python, "-c", "import sys; print(*sys.version_info[:2], sep='.')"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+def python3_command(python: Python, folder: str, packages: Path | None) -> list[str]:
+    """``python3 main.py`` in ``folder``: the host's as it is, a root's as
+    that root sees the world, the folder (and its packages) bound where they are."""
+    if python.root is None:
+        return [python.executable, "main.py"]
+    read_only = {str(packages): str(packages)} if packages is not None else None
+    return inside(python, [python.executable, "main.py"], {folder: folder}, writable=True, read_only=read_only,
+                  chdir=folder, env={"HOME": folder})
 
 
-def run_python3(snippet: Snippet, python: str, preload: tuple[str, ...] = (),
+def run_python3(snippet: Snippet, python: Python, preload: tuple[str, ...] = (),
                 stagger: Stagger | None = None) -> Python3Run:
     """``python3 main.py`` in a fresh folder, as someone would run the snippet."""
     with tempfile.TemporaryDirectory(prefix="corpus-") as folder:
         Path(folder, "main.py").write_text(snippet.code)
-        site = Path(folder, ".local", "lib", f"python{version_of(python)}", "site-packages")
+        site = Path(folder, ".local", "lib", f"python{python.id}", "site-packages")
         site.mkdir(parents=True)
         (site / "usercustomize.py").write_text(usercustomize(preload))
+        packages = site_for(python)
+        if packages is not None:
+            # The packages the playground offers (aiohttp), as if installed.
+            (site / "playground.pth").write_text(f"{packages}\n")
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": folder}
         if stagger is not None:
             stagger.wait()
         launched = time.monotonic()
         process = subprocess.Popen(
-            [python, "main.py"], cwd=folder, env=env, stdin=subprocess.DEVNULL,
+            python3_command(python, folder, packages), cwd=folder, env=env, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
         )
         try:
@@ -254,8 +280,9 @@ class Python3Runs:
     one after another (while nothing else runs), then the others in the
     background, a few at a time."""
 
-    python: str
+    python: Python
     preload: tuple[str, ...] = ()
+    playground: JailedRuns | None = None  # the other side, on the same Python
     futures: dict[str, Future[Python3Run]] = field(default_factory=dict)
 
     def start(self, snippets: list[Snippet]) -> Python3Runs:
@@ -276,8 +303,15 @@ class Python3Runs:
         return self.futures[file].result()
 
 
-def run_playground(jail: Bubblewrap, snippet: Snippet) -> dict[str, Any]:
-    return run_snippet(jail, snippet.code, "virtual", Limits()).to_json()
+# Code mode's network as a server has it by default: names resolve as on
+# this machine, and the guard refuses what it refuses anywhere.
+EGRESS = Egress(EgressPolicy.from_limits(FetchLimits(), enabled=True))
+
+
+def run_playground(runs: Python3Runs, snippet: Snippet) -> dict[str, Any]:
+    """The snippet in the playground, on the same Python, forked from a warm jail as the server does."""
+    assert runs.playground is not None
+    return runs.playground.run(snippet.code, "virtual", egress=EGRESS, dedent=False)
 
 
 # What differs between two runs of the same snippet on the same machine, in
@@ -346,7 +380,7 @@ def differences(snippet: Snippet, python3: Python3Run, trace: dict[str, Any]) ->
     found = []
     ours = masked(playground_lines(trace), snippet)
     theirs = masked(python3_lines(python3.stdout.replace(python3.folder + "/", "")), snippet)
-    if ours != theirs:
+    if ours != theirs and snippet.compare != "ending":
         found.append(f"stdout: playground {ours!r} != python3 {theirs!r}")
     if playground_ending(trace) != python3.ending:
         detail = f" ({trace['error'].get('message')})" if trace.get("error") else ""
@@ -357,48 +391,53 @@ def differences(snippet: Snippet, python3: Python3Run, trace: dict[str, Any]) ->
     return found
 
 
-def worth_another_try(found: list[str], python3: Python3Run, trace: dict[str, Any]) -> bool:
+def worth_another_try(found: list[str]) -> bool:
     """Whether another pair of runs might match: a loaded machine slows a real
-    run (never speeds it up), and timers due at the same moment fire in the
+    run (python3's, and the playground's where it waits on real work: threads,
+    processes, the network), and timers due at the same moment fire in the
     order of their drift, on a real clock and on the virtual one (which moves
     on by the time code takes to run); how a run ended does not change."""
-    if not found or any(line.startswith("ending:") for line in found):
-        return False
-    slower = python3.wall > trace["duration"]
-    return all(line.startswith("stdout:") or slower for line in found)
+    return bool(found) and not any(line.startswith("ending:") for line in found)
 
 
-def compared(snippet: Snippet, python3: Python3Run, trace: dict[str, Any],
-             runs: Python3Runs, jail: Bubblewrap) -> list[str]:
+def compared(snippet: Snippet, python3: Python3Run, trace: dict[str, Any], runs: Python3Runs) -> list[str]:
     """``differences``; while they are only what the machine's load explains,
-    both sides run again, up to ``RETRIES`` times: python3's quickest time
-    counts, and any pair of runs that print the same."""
+    both sides run again, up to ``RETRIES`` times. Every run of either side is
+    kept and the closest pair counts: timers due together make a snippet print
+    one of a few orders on either side, and a python3 run counts with the
+    quickest time of the runs that printed what it printed."""
+    python3s, traces = [python3], [trace]
     found = differences(snippet, python3, trace)
     for _ in range(RETRIES):
-        if not worth_another_try(found, python3, trace):
+        if not worth_another_try(found):
             break
-        again = run_python3(snippet, runs.python, runs.preload)
-        python3 = dataclasses.replace(again, wall=min(again.wall, python3.wall))
-        if any(line.startswith("stdout:") for line in found):
-            trace = run_playground(jail, snippet)
-        found = differences(snippet, python3, trace)
+        python3s.append(run_python3(snippet, runs.python, runs.preload))
+        if any(line.startswith("stdout:") for line in found) or trace["duration"] > python3.wall:
+            traces.append(run_playground(runs, snippet))
+        pairs = [(quickest(python3s, like=each), ours) for each in python3s for ours in traces]
+        found, python3, trace = min(((differences(snippet, theirs, ours), theirs, ours)
+                                     for theirs, ours in pairs), key=lambda diff: len(diff[0]))
     return found
 
 
-@pytest.fixture(scope="module")
-def jail() -> Bubblewrap:
-    try:
-        return Bubblewrap()
-    except JailUnavailable as exc:
-        pytest.skip(str(exc))
+def quickest(python3s: list[Python3Run], like: Python3Run) -> Python3Run:
+    """``like`` with the quickest wall time of the runs that
+    printed the same: a loaded machine slows a real run, never speeds it up."""
+    same = [run.wall for run in python3s if run.stdout == like.stdout]
+    return dataclasses.replace(like, wall=min(same))
 
 
-@pytest.fixture(scope="module")
-def python3_runs(jail: Bubblewrap) -> Iterator[Python3Runs]:
-    runs = Python3Runs(jail.python, preloaded_modules(jail)).start(SNIPPETS)
+@pytest.fixture(scope="module", params=PYTHON_IDS)
+def python3_runs(request: pytest.FixtureRequest, tracer_jail: Bubblewrap) -> Iterator[Python3Runs]:
+    """The python3 side of every snippet on one Python (the test's parameter)."""
+    python = PYTHONS.get(request.param)
+    runs = Python3Runs(python, preloaded_modules(tracer_jail, python), JailedRuns(tracer_jail, python))
+    runs.start(SNIPPETS)
     yield runs
     for future in runs.futures.values():
         future.exception()  # let none outlive the module
+    if runs.playground is not None:
+        runs.playground.close()
 
 
 def test_the_manifest_lists_every_snippet_once_with_its_source() -> None:
@@ -409,14 +448,19 @@ def test_the_manifest_lists_every_snippet_once_with_its_source() -> None:
         assert snippet.source and snippet.licence and snippet.title, snippet.file
         assert snippet.expect in ("faithful", "differs"), snippet.file
         assert snippet.expect == "faithful" or (snippet.why and snippet.cause), f"{snippet.file} differs: say why"
-        assert snippet.compare in ("lines", "sorted", "shape"), snippet.file
+        assert snippet.compare in ("lines", "sorted", "shape", "ending"), snippet.file
+        for python_id, differs in snippet.versions.items():
+            assert python_id in PYTHON_IDS and set(differs) <= {field.name for field in dataclasses.fields(Snippet)}
+            on = snippet.on(python_id)
+            assert on.expect == "faithful" or (on.why and on.cause), f"{snippet.file} differs on {python_id}: say why"
 
 
 @pytest.mark.parametrize("snippet", SNIPPETS, ids=[s.file for s in SNIPPETS])
 def test_the_playground_runs_the_snippet_as_python3_does(
-        snippet: Snippet, jail: Bubblewrap, python3_runs: Python3Runs) -> None:
-    trace = run_playground(jail, snippet)
-    found = compared(snippet, python3_runs.result(snippet.file), trace, python3_runs, jail)
+        snippet: Snippet, python3_runs: Python3Runs) -> None:
+    snippet = snippet.on(python3_runs.python.id)
+    trace = run_playground(python3_runs, snippet)
+    found = compared(snippet, python3_runs.result(snippet.file), trace, python3_runs)
     if snippet.expect == "faithful":
         assert found == [], f"{snippet.file} is no longer faithful:\n" + "\n".join(found)
     else:

@@ -4,6 +4,8 @@ working toward it, and a real deadlock is still caught."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.support.traces import RunTrace, events, near, printed
 
 
@@ -116,3 +118,124 @@ def test_a_real_deadlock_is_still_caught_beside_an_idle_pool(run_trace: RunTrace
     """)
     assert trace["status"] == "deadlock"
     assert printed(trace) == ["quick job"]
+
+
+def test_each_executor_job_is_told_with_its_thread_function_task_and_line(run_trace: RunTrace) -> None:
+    trace = run_trace("""
+        import asyncio, time
+        from concurrent.futures import ThreadPoolExecutor
+
+        def blocking_io(seconds):
+            time.sleep(seconds)
+            return seconds
+
+        def fails():
+            raise ValueError("no")
+
+        async def main():
+            await asyncio.to_thread(blocking_io, 0.3)
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, blocking_io, 0.2)
+            with ThreadPoolExecutor(thread_name_prefix="mine") as pool:
+                try:
+                    await asyncio.wrap_future(pool.submit(fails))
+                except ValueError:
+                    print("it failed")
+
+        asyncio.run(main())
+    """)
+    assert trace["status"] == "ok" and printed(trace) == ["it failed"]
+    jobs = [(job["thread"], job["fn"], job["task"], job["line"], job["error"]) for job in trace["jobs"]]
+    # The second job runs on the first thread when that thread told the pool
+    # it was idle before the job came (as a rule), else on a new one.
+    second_thread = jobs[1][0] if jobs[1][0] in ("asyncio_0", "asyncio_1") else "asyncio_0"
+    assert jobs == [("asyncio_0", "blocking_io", 1, 13, None), (second_thread, "blocking_io", 1, 15, None),
+                    ("mine_0", "fails", 1, 18, "ValueError")]
+    first, second = trace["jobs"][:2]
+    assert near(first["end"] - first["start"], 0.3) and near(second["end"] - second["start"], 0.2)
+    # The task waits on each job from the end of the step that submitted it
+    # (the thread starts on it at once) until the job is done.
+    waits = [wait for wait in trace["waits"] if wait["on"] and "blocking_io" in wait["on"]]
+    assert [wait["on"] for wait in waits] == ["to_thread(blocking_io)", "run_in_executor(blocking_io)"]
+    for wait, job in zip(waits, trace["jobs"], strict=False):
+        assert abs(wait["start"] - job["start"]) < 0.05 and job["end"] <= wait["end"]
+
+
+def test_the_time_functions_keep_their_names(run_trace: RunTrace) -> None:
+    trace = run_trace("""
+        import time
+        print(time.sleep.__name__, time.time.__qualname__, time.monotonic.__module__, time.strftime.__name__)
+    """)
+    assert printed(trace) == ["sleep time time strftime"]
+
+
+# A run stopped at a limit shows what was open up to the moment it was stopped.
+
+def cut_off(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [item for item in items if item.get("cut_off")]
+
+
+def test_waits_open_at_the_wall_limit_run_to_the_stop(run_trace: RunTrace) -> None:
+    trace = run_trace("""
+        import asyncio
+        async def nap(i):
+            await asyncio.sleep(20)
+        async def main():
+            await asyncio.gather(nap(1), nap(2))
+        asyncio.run(main())
+    """, clock="real", wall_seconds=1.5)
+    assert trace["status"] == "timeout" and near(trace["duration"], 1.5)
+    waits = cut_off(trace["waits"])
+    assert sorted(wait["on"] for wait in waits) == ["asyncio.sleep(20)", "asyncio.sleep(20)", "gather(2 tasks)"]
+    assert all(wait["end"] == trace["duration"] for wait in waits)
+    assert all(task["waiting"] > 1.0 for task in trace["tasks"])
+
+
+def test_a_step_holding_the_loop_at_the_stop_runs_to_it(run_trace: RunTrace) -> None:
+    trace = run_trace("""
+        import asyncio
+        async def spin():
+            while True:
+                pass
+        async def patient():
+            await asyncio.sleep(5)
+        async def main():
+            await asyncio.gather(patient(), spin())
+        asyncio.run(main())
+    """, wall_seconds=3, cpu_seconds=30)
+    assert trace["status"] == "timeout"
+    # Told once it has held the loop for a second (TELL_OPEN_AFTER_NS).
+    [running] = cut_off(trace["slices"])
+    spinner = next(task for task in trace["tasks"] if task["coro"] == "spin")
+    # The busy line: the loop's test (3.11 to 3.13) or its body (3.14+ counts the jump back to it).
+    assert running["task"] == spinner["id"] and running["line"] in (4, 5) and running["blocking"]
+    assert running["end"] == trace["duration"] and running["end"] - running["start"] > 1.0
+    assert running["reason"] == "still running when the run was stopped"
+    assert sorted(wait["on"] for wait in cut_off(trace["waits"])) == ["asyncio.sleep(5)", "gather(2 tasks)"]
+
+
+def test_a_thread_job_running_at_the_stop_runs_to_it(run_trace: RunTrace) -> None:
+    trace = run_trace("""
+        import asyncio, time
+        async def main():
+            await asyncio.to_thread(time.sleep, 30)
+        asyncio.run(main())
+    """, wall_seconds=1.5)
+    assert trace["status"] == "timeout"
+    [job] = trace["jobs"]
+    assert (job["fn"], job["task"], job["cut_off"], job["end"]) == ("sleep", 1, True, trace["duration"])
+    [wait] = trace["waits"]
+    assert wait["on"] == "to_thread(sleep)" and wait["cut_off"]
+
+
+def test_a_run_that_ends_by_itself_has_nothing_cut_off(run_trace: RunTrace) -> None:
+    trace = run_trace("""
+        import asyncio, time
+        async def main():
+            time.sleep(0.2)
+            await asyncio.to_thread(time.sleep, 0.1)
+            await asyncio.sleep(1)
+        asyncio.run(main())
+    """, clock="real")
+    assert trace["status"] == "ok"
+    assert not cut_off(trace["slices"]) and not cut_off(trace["waits"]) and not cut_off(trace["jobs"])

@@ -1,6 +1,7 @@
 """The tracer on real asyncio snippets: tasks, steps, waits, output, errors,
-and the virtual clock. These run the tracer without a jail (the jail has its
-own tests), so they are quick and about what the tracer records."""
+and the virtual clock. These run in the real jail on every Python the server
+offers (``run_trace`` of tests/tracer/conftest.py: a test ``test_x[3.14]``
+ran on 3.14), each run forked from a warm jail, so they stay quick."""
 
 from __future__ import annotations
 

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import shutil
 import socket
 import ssl
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ from playground.services import services
 from playground.urls.fetcher import STRATEGIES, Fetcher
 from playground.urls.limits import FetchLimits
 from playground.urls.ssrf import parse_allow
+from tests.support.certs import self_signed
 from tests.support.resolvers import StaticResolver
 from tests.support.urlserver import LocalServer, local_server
 
@@ -232,16 +231,7 @@ def test_connection_failures_are_each_urls_result(server: LocalServer) -> None:
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    if shutil.which("openssl") is None:
-        pytest.fail("openssl is needed to make the TLS test's certificate")
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )
-    return cert, key
+    return self_signed(tmp_path_factory.mktemp("tls"))
 
 
 def test_tls_handshake_is_its_own_phase_and_bad_certificates_fail(certificate: tuple[Path, Path]) -> None:

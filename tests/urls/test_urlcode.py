@@ -37,7 +37,9 @@ def test_runnable_twin_runs_with_the_strategys_concurrency(run_trace: Any, strat
     assert "aiohttp" not in code.replace("aiohttp.ClientSession()", "")
     trace = run_trace(code)
     assert trace["status"] == "ok", trace["error"]
-    assert trace["duration"] == pytest.approx(EXPECTED_DURATION[strategy], abs=0.01)
+    # The virtual clock also counts the time the code takes to run: a few
+    # milliseconds here, above 10 on a loaded machine; the strategies differ by 0.5 s.
+    assert trace["duration"] == pytest.approx(EXPECTED_DURATION[strategy], abs=0.05)
     printed = [line["text"] for line in trace["output"]]
     assert sorted(printed[:-1]) == sorted(f"{url}: simulated after 0.5 s" for url in URLS)
     assert printed[-1].startswith("3 URLs in ")

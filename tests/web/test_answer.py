@@ -12,8 +12,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from playground import create_app
+from playground.model.answer import ITEM_BYTES, ITEMS_PER_CHUNK, Items, dumps, encode_answer, json_size, plain_ascii
 from playground.model.columnar import expand_columnar
-from playground.model.trace import Event, Slice, Trace
+from playground.model.trace import MAX_ID, MAX_TIME, Connection, Event, Output, Slice, TaskRecord, Trace, Wait
 from playground.sandbox.limits import Limits
 from playground.services import services
 from playground.web.runs import encoded
@@ -35,7 +36,7 @@ def test_the_trace_is_encoded_once(client: FlaskClient, monkeypatch: pytest.Monk
     iterencode = json.JSONEncoder.iterencode
 
     def counted(self: json.JSONEncoder, o: Any, _one_shot: bool = False) -> Any:
-        if isinstance(o, dict) and "tasks" in o:
+        if isinstance(o, list) and o and isinstance(o[0], dict) and "coro" in o[0]:  # the tasks
             encodings.append(1)
         return iterencode(self, o, _one_shot)
 
@@ -91,3 +92,42 @@ def test_an_answer_that_passes_its_cap_all_the_same_goes_without_its_items() -> 
         assert data["truncated"] and data["slices"] == []
         assert data["limits"] == [{"name": "answer_bytes", "value": 64 * 1024}]
         assert "64 KiB" in data["events"][0]["message"]
+
+
+def test_each_item_bound_holds_for_its_longest_numbers() -> None:
+    """ITEM_BYTES is an upper bound of each item's v1 JSON besides its texts:
+    with every id and line at MAX_ID and every time at its longest."""
+    longest_time = MAX_TIME - 1e-6
+    task = TaskRecord(MAX_ID, "", "", MAX_ID, MAX_ID, longest_time, longest_time, "cancelled", None,
+                      busy=longest_time, waiting=longest_time, scheduled=longest_time, steps=MAX_ID)
+    items = {
+        "task": task.to_json(),
+        "slice": Slice(MAX_ID, longest_time, longest_time, False, None, MAX_ID).to_json(),
+        "wait": Wait(MAX_ID, longest_time, longest_time, None, MAX_ID, []).to_json(),
+        "output": vars(Output(longest_time, MAX_ID, "stdout", "")),
+        "event": vars(Event(longest_time, "", MAX_ID, "", MAX_ID)),
+        "connection": Connection(MAX_ID, MAX_ID, "", 65535, longest_time, longest_time, MAX_ID,
+                                 [{"name": "first_byte", "start": longest_time, "end": longest_time}] * 5,
+                                 None, MAX_ID, MAX_ID, True).to_json(),
+    }
+    for kind, item in items.items():
+        size = len(dumps(item)) + 1  # and the comma after it
+        assert size <= ITEM_BYTES[kind], (kind, size)
+
+
+def test_plain_ascii_text_is_sized_without_encoding() -> None:
+    texts = [chr(code) for code in range(256)] + ["Task-100001", "a b", "", "é", "x" * 300]
+    for text in texts:
+        if plain_ascii(text):
+            assert json_size(text) == len(text) + 2, repr(text)
+    assert plain_ascii("Task-100001") and not plain_ascii('"') and not plain_ascii("\\") and not plain_ascii("\n")
+
+
+def test_an_answer_encoded_a_chunk_at_a_time_is_the_trace_whole() -> None:
+    trace = Trace(status="ok", clock="virtual", duration=1.0)
+    trace.tasks = [TaskRecord(i, f"Task-{i}", "work", None, 3, 0.0) for i in range(1, 2 * ITEMS_PER_CHUNK + 7)]
+    trace.slices = [Slice(1, i / 1e4, i / 1e4 + 1e-5, False, None, None, True if i == 5 else None)
+                    for i in range(ITEMS_PER_CHUNK + 1)]
+    trace.output = [Output(0.5, 1, "stdout", "é")]
+    assert json.loads(encode_answer(trace.to_answer())) == json.loads(dumps(trace.to_json()))
+    assert encode_answer({"empty": Items([], dict)}) == b'{"empty":[]}'

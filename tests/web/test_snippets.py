@@ -311,7 +311,8 @@ def test_download_as_a_python_file(client: FlaskClient) -> None:
     assert response.status_code == 200
     assert response.mimetype == "text/x-python"
     assert response.headers["Content-Disposition"] == f'attachment; filename="{body["id"]}.py"'
-    assert response.get_data(as_text=True) == CODE
+    # The file says which Python the snippet is for (PEP 723); the default, here.
+    assert response.get_data(as_text=True) == '# /// script\n# requires-python = ">=3.11"\n# ///\n\n' + CODE
     # A URL list downloads as the aiohttp code that fetches it.
     urls = share(client, mode="urls", urls=["https://example.com/"], strategy="taskgroup")
     text = client.get(f"/s/{urls['id']}.py").get_data(as_text=True)

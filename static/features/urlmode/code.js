@@ -25,8 +25,8 @@ function outcomes(trace) {
   });
 }
 
-/** The code pane in host; form is the urlForm, api the API client, openButton opens the code in code mode. */
-export function urlCode({ host, openButton, form, api }) {
+/** The code pane in host; form is the urlForm, api the API client, openButton opens the code in code mode, python() the id of the Python the code is for. */
+export function urlCode({ host, openButton, form, api, python }) {
   const editor = CodeMirror(host, {
     value: "",
     mode: "python",
@@ -55,6 +55,7 @@ export function urlCode({ host, openButton, form, api }) {
       return;
     }
     const body = { urls: items, strategy: form.strategy(), limit: form.limit() };
+    if (python()) body.python = python();
     if (measured && measured.took.length === items.length) body.took = measured.took;
     if (measured && measured.outcomes.length === items.length) body.outcomes = measured.outcomes;
     const answer = await api.postJSON("api/fetch/code", body);

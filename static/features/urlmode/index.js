@@ -18,9 +18,10 @@ import { urlForm } from "./form.js";
  * Wire URL mode into the main page. options: api (the API client),
  * statusLine (StatusBox), showOutput(trace, names), requestError(message,
  * code, advice), running ({start(text), stop()}: the Run button's busy
- * state), openInCodeMode(code), setHash(fragment), timelineBox.
+ * state), openInCodeMode(code), python() (the id of the Python picked, which
+ * the equivalent code names), setHash(fragment), timelineBox.
  */
-export function initUrlMode({ api, statusLine, showOutput, requestError, running, openInCodeMode, setHash, timelineBox }) {
+export function initUrlMode({ api, statusLine, showOutput, requestError, running, openInCodeMode, python, setHash, timelineBox }) {
   const openButton = $('[data-testid="open-in-code"]');
   const form = urlForm({
     onChange: (what) => {
@@ -28,7 +29,7 @@ export function initUrlMode({ api, statusLine, showOutput, requestError, running
       code.schedule();
     },
   });
-  const code = urlCode({ host: $('[data-testid="url-code"]'), openButton, form, api });
+  const code = urlCode({ host: $('[data-testid="url-code"]'), openButton, form, api, python });
   const compare = compareCard(form.label);
   openButton.addEventListener("click", () => {
     if (code.runnable) openInCodeMode(code.runnable);
@@ -115,6 +116,8 @@ export function initUrlMode({ api, statusLine, showOutput, requestError, running
       code.update();
     },
     hideCompare: compare.hide,
+    /** The Python picked changed: the code names it. */
+    pythonChanged: () => code.schedule(),
     /** Fill the form from a fragment's parameters. */
     load(params) {
       form.load(params);
