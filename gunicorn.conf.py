@@ -3,14 +3,16 @@
 Runs wait on jails, not on the CPU of the web process (each jail is a
 process of its own), so by default one worker with threads serves a node:
 its admission sees every jail slot, so a run is refused only when the whole
-node is busy, and each run's work in the server is small. There are more
-threads than admission lets runs hold (a running and a waiting run per core,
-by default), so the health check, the page, ``/metrics`` and a refusal with
-503 are always answered at once.
+node is busy, and each run's work in the server is small. Each running or
+waiting run holds a thread, so there are more threads than admission lets
+runs hold (``CONCURRENCY`` running and at most ``QUEUE_MAX_WAITING``
+waiting, plus 16), and the health check, the page, ``/metrics`` and a
+refusal with 503 are always answered at once: 64 clients pressing Run in a
+loop, and the pages around them, are served together.
 
 ``PLAYGROUND_WORKERS`` > 1 runs more workers; each then has its own
-admission (``PLAYGROUND_CONCURRENCY`` jails and ``PLAYGROUND_QUEUE_SIZE``
-waiting, per worker) and its own range of jail uids: worker *k* of the
+admission (``PLAYGROUND_CONCURRENCY`` jails, per worker) and its own range
+of jail uids: worker *k* of the
 workers alive at once uses ``JAIL_UID_BASE + k * CONCURRENCY + slot``, so no
 two jails of the node share a uid, also while a graceful restart (HUP,
 ``max_requests``) runs old and new workers side by side.
@@ -50,17 +52,19 @@ def _setting(name: str, default: float) -> float:
 SETTINGS = Settings.load()
 
 
-CORES = os.cpu_count() or 2
-
 bind = os.environ.get("PLAYGROUND_BIND", "127.0.0.1:8000")
 worker_class = "gthread"
 workers = int(_setting("WORKERS", 1))
-threads = int(_setting("THREADS", 2 * CORES + 8))
+# Threads beyond the runs admission lets in: pages, /healthz, /metrics, URL
+# mode, refusals.
+SPARE_THREADS = 16
+threads = int(_setting("THREADS", SETTINGS.concurrency + SETTINGS.queue_max_waiting + SPARE_THREADS))
 
-# The longest a request can take: a wait in the queue, a jail's start, the
-# run's wall-clock limit, and the kill. gunicorn must never cut one short,
-# and a graceful restart lets every run in progress finish.
-_LONGEST_REQUEST = (SETTINGS.queue_wait_seconds + START_SECONDS
+# The longest a request can take: a wait in the queue (at most the predicted
+# wait, itself at most QUEUE_WAIT_SECONDS, plus QUEUE_WAIT_SECONDS), a jail's
+# start, the run's wall-clock limit, and the kill. gunicorn must never cut
+# one short, and a graceful restart lets every run in progress finish.
+_LONGEST_REQUEST = (2 * SETTINGS.queue_wait_seconds + START_SECONDS
                     + SETTINGS.limits.wall_seconds + KILL_WAIT_SECONDS)
 timeout = math.ceil(_LONGEST_REQUEST) + 30
 graceful_timeout = math.ceil(_LONGEST_REQUEST) + 5

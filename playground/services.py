@@ -40,8 +40,9 @@ class Services:
                 entries=settings.run_cache_entries,
                 max_bytes=settings.run_cache_bytes,
                 # A reader waits for the same snippet's run at most as long as
-                # that run can take, queue included.
-                wait_seconds=settings.queue_wait_seconds + settings.limits.wall_seconds + WAIT_MARGIN_SECONDS,
+                # that run can take, queue included (an admitted run waits at
+                # most twice QUEUE_WAIT_SECONDS: see playground.sandbox.admission).
+                wait_seconds=2 * settings.queue_wait_seconds + settings.limits.wall_seconds + WAIT_MARGIN_SECONDS,
             ),
             snippets=SnippetStore.open(settings.database_url, instance_path),
         )

@@ -21,6 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from limits import parse_many
+
 from playground.sandbox.limits import Limits
 from playground.sandbox.pythons import DEFAULT_ROOT
 from playground.sharing import runcache
@@ -56,10 +58,15 @@ class Settings:
     default_python: str = ""
     jail_uid_base: int = 61000
     concurrency: int = CORES
-    # As many waiting as running: past that a run is refused at once, rather
-    # than waiting behind runs that may each take the whole wall limit.
-    queue_size: int = CORES
+    # A run is refused when its predicted wait for a jail slot passes this
+    # (playground.sandbox.admission); an admitted run waits at most its
+    # predicted wait plus this.
     queue_wait_seconds: float = 10.0
+    # A guard of the request threads, not the admission rule: each waiting
+    # run holds one of gunicorn's threads (THREADS defaults to CONCURRENCY +
+    # this + 16), so past this many waiting a run is refused whatever the
+    # wait. Twice the 64 clients a node is sized for.
+    queue_max_waiting: int = 128
     # Keep a jail started ahead for each slot (see playground.sandbox.pool).
     warm_pool: bool = True
     # Whether code mode reaches the network through the server's guard
@@ -74,7 +81,11 @@ class Settings:
     # Give up on a call to Redis after this long, so a lost Redis is never a
     # hang; each node then counts in memory until it is back.
     ratelimit_storage_timeout_seconds: float = 0.5
-    ratelimit_run: str = "30/minute;300/hour"
+    # Seconds of jail slot one client address may use (each run counts the
+    # time it held its slot, at least the server's own cost of a run; see
+    # playground.web.ratelimit): a class behind one address gets one slot's
+    # whole time for a minute, and a third of it over an hour.
+    ratelimit_run_seconds: str = "60/minute;1200/hour"
     ratelimit_fetch: str = "20/minute;200/hour"
     ratelimit_share: str = "30/minute;500/hour"
     # Proxies in front of the server that set X-Forwarded-For (0: none), so
@@ -155,9 +166,19 @@ def _parse(owner: type, key: str, name: str, value: Any) -> Any:
     default = next(item for item in fields(owner) if item.name == name)
     kind = type(default.default) if default.default is not dataclasses.MISSING else str
     try:
-        return _convert(kind, value)
+        converted = _convert(kind, value)
     except (TypeError, ValueError) as exc:
         raise SettingsError(f"Setting {key!r} must be {_KIND_WORDS[kind]}, not {value!r}.") from exc
+    if owner is Settings and name in _RATE_LIMITS:
+        try:
+            parse_many(converted)
+        except ValueError as exc:
+            raise SettingsError(f"Setting {key!r} must be rate limits such as '60/minute;1200/hour', "
+                                f"not {value!r}.") from exc
+    return converted
+
+
+_RATE_LIMITS = frozenset({"ratelimit_run_seconds", "ratelimit_fetch", "ratelimit_share"})
 
 
 _KIND_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}

@@ -17,7 +17,7 @@ from playground.egress.broker import Egress
 from playground.egress.policy import EgressPolicy
 from playground.model.trace import Trace
 from playground.ops import metrics
-from playground.sandbox.admission import Admission, Busy
+from playground.sandbox.admission import Admission, Busy, Cancelled, OnQueued
 from playground.sandbox.forkclient import start_run
 from playground.sandbox.jail import Jail, JailUnavailable, make_jail
 from playground.sandbox.limits import Limits
@@ -26,7 +26,7 @@ from playground.sandbox.pythons import Python, Pythons, UnknownPython
 from playground.sandbox.runner import Clock, run_snippet
 from playground.settings import Settings
 
-__all__ = ["Busy", "JailUnavailable", "Pythons", "Sandbox", "UnknownPython"]
+__all__ = ["Busy", "Cancelled", "JailUnavailable", "Pythons", "Sandbox", "UnknownPython"]
 
 HEALTH_CACHE_SECONDS = 5.0
 HEALTH_SNIPPET = "print('ok')"
@@ -52,8 +52,8 @@ class Sandbox:
     @classmethod
     def from_settings(cls, settings: Settings) -> Sandbox:
         limits = settings.limits
-        admission = Admission(slots=settings.concurrency, queue=settings.queue_size,
-                              wait_seconds=settings.queue_wait_seconds)
+        admission = Admission(slots=settings.concurrency, wait_seconds=settings.queue_wait_seconds,
+                              max_waiting=settings.queue_max_waiting)
         # Each worker process of a node has its own slots, so its own uids.
         uid_base = settings.jail_uid_base + settings.worker_index * admission.slots
         try:
@@ -103,9 +103,16 @@ class Sandbox:
         if self.egress is not None:
             self.egress.close()
 
-    def run(self, code: str, clock: Clock, wait: bool = True, python: str | None = None) -> Trace:
-        """Run a snippet on the Python of id ``python`` (None: the default);
-        raises ``Busy``, ``UnknownPython`` or ``JailUnavailable``."""
+    def run(self, code: str, clock: Clock, wait: bool = True, python: str | None = None, *, client: str = "",
+            on_queued: OnQueued | None = None, cancelled: threading.Event | None = None) -> Trace:
+        """Run a snippet on the Python of id ``python`` (None: the default)
+        for ``client`` (its address: admission is fair between clients).
+
+        Raises ``Busy`` at once when the predicted wait for a slot is too
+        long (``retry_after``: that wait), or when the run waited past its
+        deadline; ``Cancelled`` when ``cancelled`` is set while it waits;
+        ``UnknownPython`` or ``JailUnavailable``. While it waits,
+        ``on_queued(position, wait_seconds)`` hears where it stands."""
         if self.jail is None:
             raise JailUnavailable(self.unavailable or "No jail is configured.")
         interpreter = self.jail.pythons.get(python)
@@ -113,7 +120,8 @@ class Sandbox:
         if pool is not None:
             pool.start()
         asked = time.monotonic()
-        with self.admission.slot(wait, prefer=self._warm_for(interpreter)) as slot:
+        with self.admission.slot(wait, self._warm_for(interpreter), client=client, on_queued=on_queued,
+                                 cancelled=cancelled) as slot:
             metrics.QUEUE_WAIT_SECONDS.observe(time.monotonic() - asked)
             metrics.RUNS_IN_PROGRESS.inc()
             try:

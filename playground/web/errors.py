@@ -7,11 +7,9 @@ traceback; the messages say what to do next.
 from __future__ import annotations
 
 from flask import Flask, Response, jsonify, request
-from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from playground.ops import metrics
-from playground.web import ratelimit
 
 RETRY_AFTER_SECONDS = 5
 
@@ -21,13 +19,10 @@ MESSAGES = {
     405: "This address does not take that method.",
     413: "The request body is too large.",
     415: "Send the request as JSON (Content-Type: application/json).",
-    429: "Too many requests from you: wait a moment and try again.",
+    429: "Too many requests from your address.",
     500: "The server failed on this request. It has been logged; try again.",
-    503: "The server is busy: try again in a few seconds.",
+    503: "The playground is busy right now.",
 }
-
-
-RATE_LIMITED_MESSAGE = "Too many requests from your address: the limit is {limit}. Try again in {wait} s."
 
 
 class APIError(HTTPException):
@@ -58,12 +53,6 @@ def register(app: Flask) -> None:
     @app.errorhandler(APIError)
     def api_error(error: APIError) -> Response:
         return error_response(error.code or 500, error.error_code, error.message, error.retry_after)
-
-    @app.errorhandler(RateLimitExceeded)
-    def rate_limited(error: RateLimitExceeded) -> Response:
-        wait = ratelimit.retry_after(RETRY_AFTER_SECONDS)
-        return error_response(429, "rate_limited", RATE_LIMITED_MESSAGE.format(limit=error.limit.limit, wait=wait),
-                              wait)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response | HTTPException:

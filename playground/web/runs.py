@@ -11,6 +11,7 @@ keeps those bytes.
 from __future__ import annotations
 
 import gzip
+import math
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
@@ -23,7 +24,8 @@ from playground.sandbox.limits import ANSWER_MESSAGE, Limits, limit_message
 from playground.sandbox.service import Busy, JailUnavailable, UnknownPython
 from playground.services import services
 from playground.sharing.examples import EXAMPLES
-from playground.web.errors import RETRY_AFTER_SECONDS, APIError
+from playground.web.errors import APIError
+from playground.web.ratelimit import charge_run, check_run, client_address
 from playground.web.requests import RunRequest, json_body
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -31,7 +33,8 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 # Traces are repetitive JSON: above this size, gzip them for clients that
 # accept it (a 20,000-task trace shrinks about eightfold).
 COMPRESS_ABOVE_BYTES = 16 * 1024
-BUSY_MESSAGE = "The playground is busy and its queue is full: try again in a few seconds."
+# Read by learners; the page adds when it tries again (Retry-After).
+BUSY_MESSAGE = "Many people are running code right now, so yours cannot start yet."
 SANDBOX_RETRY_SECONDS = 60
 
 
@@ -39,9 +42,14 @@ SANDBOX_RETRY_SECONDS = 60
 def run() -> Response:
     found = services()
     asked = RunRequest.parse(json_body(RunRequest.FIELDS), found.sandbox.limits, found.sandbox.pythons)
+    client = client_address()
 
     def compute() -> dict[str, Any]:
-        trace = found.sandbox.run(asked.code, asked.clock, python=asked.python)
+        # Only a real run counts against the client's slot-seconds: never a
+        # cached answer, nor one shared with another request's run.
+        check_run(client)
+        trace = found.sandbox.run(asked.code, asked.clock, python=asked.python, client=client)
+        charge_run(client, trace.wall)
         g.run_status = trace.status
         return encoded(trace, asked.answer_format, found.sandbox.limits)
 
@@ -51,8 +59,8 @@ def run() -> Response:
         # default never answers with another version's trace).
         answer = found.run_cache.run(asked.code, asked.clock, compute, variant=asked.answer_format,
                                      python=asked.python or "")
-    except Busy:
-        raise APIError(503, "busy", BUSY_MESSAGE, retry_after=RETRY_AFTER_SECONDS) from None
+    except Busy as busy:  # the predicted wait for a slot is too long
+        raise APIError(503, "busy", BUSY_MESSAGE, retry_after=max(1, math.ceil(busy.retry_after))) from None
     except UnknownPython as exc:  # the request named a Python, and there are none
         raise APIError(400, "unknown_python", str(exc)) from None
     except JailUnavailable as exc:
