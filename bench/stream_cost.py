@@ -172,8 +172,7 @@ def measure(name: str, rounds: int, jail_kind: str = "none") -> list[dict[str, A
     from playground import create_app
     from playground.services import services
 
-    app = create_app({"TESTING": True, "SANDBOX": jail_kind, "RATELIMIT_ENABLED": False, "CONCURRENCY": 1,
-                      "QUEUE_SIZE": 1})
+    app = create_app({"TESTING": True, "SANDBOX": jail_kind, "RATELIMIT_ENABLED": False, "CONCURRENCY": 1})
     client = app.test_client()
     sandbox = services(app).sandbox
     assert client.post("/api/run", json={"code": "print('warm')"}).status_code == 200  # imports, the pool
@@ -216,8 +215,7 @@ def measure_two_at_once(name: str) -> dict[str, Any]:
     from playground import create_app
     from playground.services import services
 
-    app = create_app({"TESTING": True, "SANDBOX": "none", "RATELIMIT_ENABLED": False, "CONCURRENCY": 2,
-                      "QUEUE_SIZE": 2})
+    app = create_app({"TESTING": True, "SANDBOX": "none", "RATELIMIT_ENABLED": False, "CONCURRENCY": 2})
     sandbox = services(app).sandbox
     assert app.test_client().post("/api/run", json={"code": "print('warm')"}).status_code == 200
     if sandbox.pool is not None:

@@ -59,7 +59,7 @@ def test_the_defaults_in_the_table_are_the_codes() -> None:
     table = documented()
     for item in fields(Settings):
         key = item.name.upper()
-        if item.name in NESTED or key in TEST_ONLY or key in ("CONCURRENCY", "QUEUE_SIZE", "DATABASE_URL",
+        if item.name in NESTED or key in TEST_ONLY or key in ("CONCURRENCY", "DATABASE_URL",
                                                                  "INSTANCE_PATH"):
             continue  # "number of cores", set by gunicorn.conf.py, or described rather than given
         assert table[key] == shown(item.default), key

@@ -73,9 +73,11 @@ def test_metrics_count_runs_refusals_and_jail_starts(app: Flask, client: FlaskCl
 
 
 def test_metrics_are_not_rate_limited_and_answers_carry_a_request_id() -> None:
-    app = create_app({"TESTING": True, "RATELIMIT_RUN": "1/minute"})
+    app = create_app({"TESTING": True, "RATELIMIT_RUN_SECONDS": "1/minute"})
     client = app.test_client()
-    assert client.post("/api/run", json={"code": "print(1)"}).status_code == 200
+    # A real-clock run of more than a second spends the second.
+    assert client.post("/api/run", json={"code": "import time\ntime.sleep(1.1)", "clock": "real"}).status_code \
+        == 200
     refused = client.post("/api/run", json={"code": "print(1)"})
     assert refused.status_code == 429
     metrics = [client.get("/metrics") for _ in range(20)]
@@ -98,7 +100,7 @@ def test_a_trusted_proxys_request_id_is_kept() -> None:
 
 def test_under_gunicorn_logs_are_json_and_metrics_add_up_the_workers(tmp_path: Path) -> None:
     log_path = tmp_path / "server.log"
-    env = {"PLAYGROUND_WORKERS": "2", "PLAYGROUND_CONCURRENCY": "1", "PLAYGROUND_QUEUE_SIZE": "2",
+    env = {"PLAYGROUND_WORKERS": "2", "PLAYGROUND_CONCURRENCY": "1",
            "PLAYGROUND_RATELIMIT_ENABLED": "false"}
     code = f"import os\nprint(os.getuid())\nprint({MARKER!r})"
     with log_path.open("wb") as log, gunicorn_node(env, stderr=log) as (url, _):

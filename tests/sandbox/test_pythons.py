@@ -135,7 +135,7 @@ def test_runs_alternating_between_two_pythons_find_warm_jails() -> None:
     warm: "the same code on two Pythons", over and over, starts no jail
     after the first switch."""
     jail = Bubblewrap(pythons=PYTHONS)
-    sandbox = Sandbox(jail, Limits(), Admission(slots=2, queue=2, wait_seconds=10))
+    sandbox = Sandbox(jail, Limits(), Admission(slots=2, wait_seconds=10))
     sandbox.start()
     other = next(id_ for id_ in PYTHON_IDS if id_ != jail.pythons.default)
     try:

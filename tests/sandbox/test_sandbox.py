@@ -5,7 +5,6 @@ security headers and the health check."""
 from __future__ import annotations
 
 import textwrap
-import threading
 import time
 from dataclasses import fields
 from typing import Any
@@ -14,7 +13,7 @@ import pytest
 from flask import Flask
 
 from playground import create_app
-from playground.sandbox.admission import Admission, Busy
+from playground.sandbox.admission import Admission
 from playground.sandbox.jail import Bubblewrap, JailCommand, Unsandboxed
 from playground.sandbox.limits import LIMIT_MESSAGES, LIMIT_STATUS, NO_FILTER_MESSAGE, Limits, limit_message
 from playground.sandbox.pythons import Python
@@ -116,7 +115,7 @@ def test_without_the_filter_the_snippet_never_runs(failure: str) -> None:
     assert [e["message"] for e in trace["events"] if e["kind"] == "sandbox"] == [NO_FILTER_MESSAGE]
     assert any("seccomp" in line["text"] for line in trace["output"] if line["stream"] == "stderr")
     # The health check sees it and says why.
-    sandbox = Sandbox(jail, Limits(), Admission(1, 1, 1.0))
+    sandbox = Sandbox(jail, Limits(), Admission(1, 1.0))
     assert NO_FILTER_MESSAGE in (sandbox.health() or "")
 
 
@@ -163,37 +162,10 @@ def test_a_long_line_is_wrapped_for_the_server() -> None:
     assert sink.text.split("\n")[:4] == ["a" * 4000, "a" * 4000, "a" * 1000, "b" * 10]
 
 
-# Admission.
-
-def test_admission_refuses_at_once_past_the_queue_and_after_the_wait() -> None:
-    admission = Admission(slots=1, queue=1, wait_seconds=0.3)
-    with admission.slot():
-        with pytest.raises(Busy), admission.slot(wait=False):
-            pass
-        waiter_result: list[str] = []
-
-        def waiter() -> None:
-            try:
-                with admission.slot():
-                    waiter_result.append("ran")
-            except Busy:
-                waiter_result.append("busy")
-
-        thread = threading.Thread(target=waiter)
-        thread.start()
-        time.sleep(0.1)
-        started = time.monotonic()
-        with pytest.raises(Busy), admission.slot():  # the queue (one place) is taken
-            pass
-        assert time.monotonic() - started < 0.05
-        thread.join()
-        assert waiter_result == ["busy"]  # waited its 0.3 s, then refused
-    with admission.slot() as number:
-        assert number == 0
-
+# Admission (its own tests: test_admission.py).
 
 def test_health_never_queues_behind_busy_jails(jail: Bubblewrap) -> None:
-    sandbox = Sandbox(jail, Limits(), Admission(slots=1, queue=4, wait_seconds=10))
+    sandbox = Sandbox(jail, Limits(), Admission(slots=1, wait_seconds=10))
     with sandbox.admission.slot():
         started = time.monotonic()
         assert sandbox.health() is None  # every slot runs code: jails start
@@ -207,22 +179,40 @@ def test_health_never_queues_behind_busy_jails(jail: Bubblewrap) -> None:
 
 # Rate limits.
 
-def test_rate_limit_answers_429_per_client() -> None:
-    app = create_app({"TESTING": True, "SANDBOX": "bwrap", "RATELIMIT_RUN": "2/minute"})
+# A real-clock run that holds its slot a little over a second.
+SECOND_LONG = {"code": "import time\ntime.sleep(1.1)", "clock": "real"}
+
+
+def test_the_run_limit_counts_slot_seconds_per_client() -> None:
+    app = create_app({"TESTING": True, "SANDBOX": "bwrap", "RATELIMIT_RUN_SECONDS": "1/minute"})
     client = app.test_client()
-    for _ in range(2):
-        assert client.post("/api/run", json={"code": "print(1)"}).status_code == 200
-    refused = client.post("/api/run", json={"code": "print(1)"})
+    assert client.post("/api/run", json={"code": "print(1)"}).status_code == 200  # costs the floor
+    assert client.post("/api/run", json=SECOND_LONG).status_code == 200  # spends the second
+    refused = client.post("/api/run", json={"code": "print(2)"})
     assert refused.status_code == 429
-    assert refused.get_json()["error"]["code"] == "rate_limited"
-    assert "2 per 1 minute" in refused.get_json()["error"]["message"]
+    error = refused.get_json()["error"]
+    assert error["code"] == "rate_limited" and "1 s per minute" in error["message"]
+    assert "try again" not in error["message"].lower()  # the page says when it tries again
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
-    # Refused before any work: even a body that would be 400 gets 429.
-    assert client.post("/api/run", data="{", content_type="application/json").status_code == 429
     other = client.post("/api/run", json={"code": "print(1)"}, environ_base={"REMOTE_ADDR": "192.0.2.7"})
     assert other.status_code == 200
     assert client.get("/healthz").status_code == 200
     assert client.get("/api/examples").status_code == 200
+
+
+def test_cached_answers_do_not_count_against_the_run_limit() -> None:
+    app = create_app({"TESTING": True, "SANDBOX": "bwrap", "RATELIMIT_RUN_SECONDS": "1/minute"})
+    client = app.test_client()
+    first = client.post("/api/run", json={"code": "print('cached')"})
+    assert first.status_code == 200 and first.get_json()["cached"] is False
+    # Counted at the floor (20 ms) each, these would pass the second.
+    for _ in range(60):
+        again = client.post("/api/run", json={"code": "print('cached')"})
+        assert again.status_code == 200 and again.get_json()["cached"] is True
+    assert client.post("/api/run", json=SECOND_LONG).status_code == 200
+    # The second is spent: a new run waits, the cached answer does not.
+    assert client.post("/api/run", json={"code": "print('new')"}).status_code == 429
+    assert client.post("/api/run", json={"code": "print('cached')"}).get_json()["cached"] is True
 
 
 def test_url_mode_has_its_own_rate_limit() -> None:
@@ -237,12 +227,12 @@ def test_url_mode_has_its_own_rate_limit() -> None:
 
 
 def test_behind_a_trusted_proxy_the_client_address_counts() -> None:
-    app = create_app({"TESTING": True, "SANDBOX": "bwrap", "RATELIMIT_RUN": "1/minute", "TRUSTED_PROXIES": 1})
+    app = create_app({"TESTING": True, "SANDBOX": "bwrap", "RATELIMIT_RUN_SECONDS": "1/minute",
+                      "TRUSTED_PROXIES": 1})
     client = app.test_client()
 
     def run(address: str) -> int:
-        return client.post("/api/run", json={"code": "print(1)"},
-                           headers={"X-Forwarded-For": address}).status_code
+        return client.post("/api/run", json=SECOND_LONG, headers={"X-Forwarded-For": address}).status_code
 
     assert run("198.51.100.1") == 200
     assert run("198.51.100.2") == 200

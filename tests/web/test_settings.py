@@ -13,7 +13,7 @@ from playground.settings import Settings, SettingsError
 def test_defaults_then_environment_then_test_config() -> None:
     settings = Settings.load(
         {"PLAYGROUND_QUEUE_WAIT_SECONDS": "3.5", "PLAYGROUND_WARM_POOL": "0", "PLAYGROUND_LIMIT_CPU_SECONDS": "2",
-         "PLAYGROUND_URL_ALLOW": "127.0.0.1:8080", "PLAYGROUND_RATELIMIT_RUN": "5/minute", "HOME": "/root"},
+         "PLAYGROUND_URL_ALLOW": "127.0.0.1:8080", "PLAYGROUND_RATELIMIT_RUN_SECONDS": "5/minute", "HOME": "/root"},
         {"LIMIT_CPU_SECONDS": 3, "SANDBOX": "none"},
     )
     assert settings.queue_wait_seconds == 3.5
@@ -21,7 +21,7 @@ def test_defaults_then_environment_then_test_config() -> None:
     assert settings.limits.cpu_seconds == 3  # test_config wins
     assert settings.limits.wall_seconds == 10.0  # untouched default
     assert settings.urls.allow == frozenset({("127.0.0.1", 8080)})
-    assert settings.ratelimit_run == "5/minute"
+    assert settings.ratelimit_run_seconds == "5/minute"
     assert settings.sandbox == "none"
 
 
@@ -34,6 +34,9 @@ def test_defaults_then_environment_then_test_config() -> None:
     ({}, {"CONCURRENCY": 2.5}, "'CONCURRENCY' must be a whole number"),
     ({}, {"SANDBOX": 1}, "'SANDBOX' must be text"),
     ({}, {"QUEUE_WAIT_SECONDS": True}, "'QUEUE_WAIT_SECONDS' must be a number"),
+    ({"PLAYGROUND_QUEUE_SIZE": "4"}, {}, "Unknown setting 'QUEUE_SIZE'"),  # admission is by time now
+    ({}, {"RATELIMIT_RUN_SECONDS": "lots"}, "'RATELIMIT_RUN_SECONDS' must be rate limits"),
+    ({"PLAYGROUND_RATELIMIT_SHARE": "30 a minute"}, {}, "'RATELIMIT_SHARE' must be rate limits"),
 ])
 def test_a_wrong_setting_refuses_to_start(environ: dict[str, str], overrides: dict[str, object], why: str) -> None:
     with pytest.raises(SettingsError, match=why):
