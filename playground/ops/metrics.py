@@ -43,6 +43,10 @@ RUN_SECONDS = Histogram("playground_run_seconds",
 QUEUE_WAIT_SECONDS = Histogram("playground_queue_wait_seconds",
                                "Time a run waited for a free jail slot (admitted runs only).",
                                buckets=WAIT_BUCKETS)
+QUEUE_PREDICTED_WAIT_SECONDS = Histogram("playground_queue_predicted_wait_seconds",
+                                         ("Predicted wait for a jail slot of each run that asked (0: a slot "
+                                          "was free); past QUEUE_WAIT_SECONDS the run is refused."),
+                                         buckets=WAIT_BUCKETS)
 JAIL_START_SECONDS = Histogram("playground_jail_start_seconds",
                                ("Time from asking for a run to its process waiting for a snippet "
                                 "(a jail's start included when one had to start)."),

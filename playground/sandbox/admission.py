@@ -96,12 +96,14 @@ class _Plan:
 
 class Admission:
     def __init__(self, slots: int, wait_seconds: float, max_waiting: int = 128,
-                 prior_cost: float = PRIOR_COST_SECONDS, now: Callable[[], float] = time.monotonic) -> None:
+                 prior_cost: float = PRIOR_COST_SECONDS, now: Callable[[], float] = time.monotonic,
+                 on_predicted: Callable[[float], None] | None = None) -> None:
         self.slots = slots
         self.wait_seconds = wait_seconds
         self.max_waiting = max_waiting
         self.cost = prior_cost  # seconds a run holds a slot, lately
         self._now = now
+        self._on_predicted = on_predicted  # hears each asking run's predicted wait (metrics)
         self._lock = threading.Lock()
         self._free = list(range(slots))  # free the longest first
         self._running: dict[int, tuple[str, float]] = {}  # slot -> (client, since)
@@ -144,13 +146,19 @@ class Admission:
         ticket = _Ticket(client, prefer)
         with self._lock:
             now = self._now()
-            if self._free and not self._waiting:
-                return self._take(ticket, now)
-            position, start = self._places(now, ticket)[ticket]
-            predicted = max(0.0, start - now)
-            if not wait or predicted > self.wait_seconds or self._waiting >= self.max_waiting:
-                raise Busy(predicted)
-            self._enqueue(ticket)
+            number = self._take(ticket, now) if self._free and not self._waiting else None
+            if number is None:
+                position, start = self._places(now, ticket)[ticket]
+                predicted = max(0.0, start - now)
+                admitted = wait and predicted <= self.wait_seconds and self._waiting < self.max_waiting
+                if admitted:
+                    self._enqueue(ticket)
+        if self._on_predicted is not None:
+            self._on_predicted(0.0 if number is not None else predicted)
+        if number is not None:
+            return number
+        if not admitted:
+            raise Busy(predicted)
         deadline = now + predicted + self.wait_seconds
         try:
             if on_queued is not None:

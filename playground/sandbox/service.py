@@ -53,7 +53,8 @@ class Sandbox:
     def from_settings(cls, settings: Settings) -> Sandbox:
         limits = settings.limits
         admission = Admission(slots=settings.concurrency, wait_seconds=settings.queue_wait_seconds,
-                              max_waiting=settings.queue_max_waiting)
+                              max_waiting=settings.queue_max_waiting,
+                              on_predicted=metrics.QUEUE_PREDICTED_WAIT_SECONDS.observe)
         # Each worker process of a node has its own slots, so its own uids.
         uid_base = settings.jail_uid_base + settings.worker_index * admission.slots
         try:
