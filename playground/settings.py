@@ -83,9 +83,9 @@ class Settings:
     ratelimit_storage_timeout_seconds: float = 0.5
     # Seconds of jail slot one client address may use (each run counts the
     # time it held its slot, at least the server's own cost of a run; see
-    # playground.web.ratelimit): a class behind one address gets one slot's
-    # whole time for a minute, and a third of it over an hour.
-    ratelimit_run_seconds: str = "60/minute;1200/hour"
+    # playground.web.ratelimit): a class behind one address may keep one slot
+    # busy for a minute, and half a slot over an hour (docs/live.md).
+    ratelimit_run_seconds: str = "60/minute;1800/hour"
     ratelimit_fetch: str = "20/minute;200/hour"
     ratelimit_share: str = "30/minute;500/hour"
     # Proxies in front of the server that set X-Forwarded-For (0: none), so
@@ -173,7 +173,7 @@ def _parse(owner: type, key: str, name: str, value: Any) -> Any:
         try:
             parse_many(converted)
         except ValueError as exc:
-            raise SettingsError(f"Setting {key!r} must be rate limits such as '60/minute;1200/hour', "
+            raise SettingsError(f"Setting {key!r} must be rate limits such as '60/minute;1800/hour', "
                                 f"not {value!r}.") from exc
     return converted
 

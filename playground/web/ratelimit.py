@@ -8,7 +8,7 @@ reached, each node counts in memory until it is back, so a lost Redis never
 fails a request.
 
 **Runs** are limited by what they use: seconds of a jail slot
-(``RATELIMIT_RUN_SECONDS``, e.g. ``"60/minute;1200/hour"``, in the
+(``RATELIMIT_RUN_SECONDS``, e.g. ``"60/minute;1800/hour"``, in the
 notation of the ``limits`` library). A run counts the time it held its slot
 (the trace's ``wall``), at least ``RUN_FLOOR_SECONDS``, the server's own
 cost of a run (measured: ``bench/load.py`` prints it as CPU per run).
