@@ -29,8 +29,12 @@ count, and fair between clients (the client's address):
   far above what the wait lets queue in normal use (see settings.py).
 
 A waiting run can be told where it stands (``on_queued(position,
-wait_seconds)``, position 0 = it is next) and can be cancelled (an event
-set by its client; the wait ends within ``POLL_SECONDS``).
+wait_seconds)``, position 0 = it is next: at once when it starts to wait,
+then when its place changes, at most every ``REPORT_EVERY_SECONDS``, or its
+predicted wait moves off the countdown) and can be cancelled (an event set
+by its client; the wait ends within ``POLL_SECONDS`` with ``Cancelled``).
+Either way, and when ``on_queued`` raises, the run leaves the queue (or
+gives back the slot it was just handed) before the exception goes on.
 """
 
 from __future__ import annotations
