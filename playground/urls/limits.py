@@ -56,7 +56,7 @@ def size_text(n: int) -> str:
 TOO_MANY_URLS = "This run has {count} URLs; the limit is {max_urls} a run."
 NO_URLS = "Give at least one URL, one a line."
 BAD_LIMIT = "Field 'limit' must be a whole number from 1 to {concurrency}."
-BUSY = "Too many URL runs are going on right now: try again in a few seconds."
+BUSY = "Too many URL runs are going on right now."  # the page adds when it tries again
 
 BODY_CUT = "Only the first {size} of the body were read; the rest was not downloaded."
 REQUEST_TIMEOUT = "No complete answer within the {request_seconds:g} s limit for one URL (stopped while {phase})."

@@ -43,7 +43,7 @@ OEMBED_CHROME_PX = 300
 PROVIDER_NAME = "asyncio playground"
 
 NOT_FOUND = "No snippet has this id. Check the link, or share the snippet again."
-STORE_DOWN = "Snippets cannot be saved or read right now: try again in a minute."
+STORE_DOWN = "Snippets cannot be saved or read right now."  # the page adds when it tries again
 
 
 def load_or_404(snippet_id: str, api: bool) -> StoredSnippet:
