@@ -43,9 +43,11 @@ from playground.web.errors import RETRY_AFTER_SECONDS, APIError, error_response
 
 EXTENSION = "playground.limiter"
 BUDGET = "playground.run_budget"
-# What a run costs the server beyond its slot's time (receiving it, handing
-# it to a warm jail, reading its trace, answering): bench/load.py measures
-# 12 to 15 ms of CPU per run of the gather example, server and jail together.
+# The least a run counts: what any run costs the node. Measured on 2 cores
+# with the gather example: its trace's wall is about 9 ms, it holds its slot
+# about 13 ms (handing the code to a warm run, forking the next), and the
+# server and the jail spend 12 to 15 ms of CPU on it (bench/load.py's "CPU
+# ms/run"), 2 ms of it in the request's own thread.
 RUN_FLOOR_SECONDS = 0.02
 # Slot-seconds are counted in milliseconds (the storage counts integers).
 _MILLIS = 1000
