@@ -5,6 +5,7 @@ security headers and the health check."""
 from __future__ import annotations
 
 import textwrap
+import threading
 import time
 from dataclasses import fields
 from typing import Any
@@ -213,6 +214,25 @@ def test_cached_answers_do_not_count_against_the_run_limit() -> None:
     # The second is spent: a new run waits, the cached answer does not.
     assert client.post("/api/run", json={"code": "print('new')"}).status_code == 429
     assert client.post("/api/run", json={"code": "print('cached')"}).get_json()["cached"] is True
+
+
+def test_answers_shared_with_another_requests_run_do_not_count() -> None:
+    app = create_app({"TESTING": True, "SANDBOX": "bwrap", "RATELIMIT_RUN_SECONDS": "1/minute"})
+    # Half a second of real time on the virtual clock (a blocking step): cached, and long enough to share.
+    shared = {"code": "import time\ntime.sleep(0.5)\nprint('shared')"}
+    answers: list[Any] = []
+
+    def ask() -> None:
+        answers.append(app.test_client().post("/api/run", json=shared).get_json())
+
+    readers = [threading.Thread(target=ask) for _ in range(40)]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join(60)
+    assert len(answers) == 40 and sorted(answer["cached"] for answer in answers) == [False] + [True] * 39
+    # One run's half second (and its floor) counted; 39 more floors would pass the second.
+    assert app.test_client().post("/api/run", json={"code": "print('fresh')"}).status_code == 200
 
 
 def test_url_mode_has_its_own_rate_limit() -> None:
