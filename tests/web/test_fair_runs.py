@@ -28,11 +28,23 @@ def sleeper(seconds: float, number: int) -> dict[str, Any]:
     return {"code": f"import time\ntime.sleep({seconds})  # run {number}", "clock": "real"}
 
 
+def warmed(app: Flask) -> Flask:
+    """``app`` once its slots' warm jails are up: on a loaded machine, a
+    burst that comes while they start can find a slot's jail unable to fork
+    a run (503 ``sandbox_unavailable``, "it exited"; the queue by count did
+    the same when it let a burst wait), which is not what these tests are
+    about."""
+    sandbox = services(app).sandbox
+    sandbox.start()
+    assert sandbox.pool is not None and sandbox.pool.settle()
+    return app
+
+
 @pytest.fixture
 def two_slots() -> Iterator[Flask]:
     app = create_app({"TESTING": True, "SANDBOX": "bwrap", "RATELIMIT_ENABLED": False, "CONCURRENCY": 2,
                       "QUEUE_WAIT_SECONDS": 30})
-    yield app
+    yield warmed(app)
     services(app).sandbox.close()
 
 
@@ -77,7 +89,7 @@ def test_one_clients_long_runs_leave_another_clients_quick_run_the_next_slot(two
     answers.post("quick", {"code": "print('quick')"}, "198.51.100.3")
     answers.join()
     names = [name for name, _, _, _ in answers.order]
-    assert all(status == 200 for _, status, _, _ in answers.order), answers.order
+    assert [body for _, status, _, body in answers.order if status != 200] == []
     # The quick run took the first slot that freed: at most the two long
     # runs that were running when it came ended before it.
     assert names.index("quick") <= 2, names
@@ -90,14 +102,15 @@ def test_a_burst_of_quick_runs_that_fits_the_wait_is_never_refused(two_slots: Fl
     for number in range(24):
         answers.post(f"quick {number}", {"code": f"print({number})"}, f"198.51.100.{10 + number % 4}")
     answers.join()
-    assert [status for _, status, _, _ in answers.order] == [200] * 24
+    refused = [body for _, status, _, body in answers.order if status != 200]
+    assert refused == []
     assert sorted(int(printed(body)[0]) for _, _, _, body in answers.order) == list(range(24))
 
 
 def test_a_run_whose_predicted_wait_is_too_long_is_refused_at_once() -> None:
     app = create_app({"TESTING": True, "SANDBOX": "bwrap", "RATELIMIT_ENABLED": False, "CONCURRENCY": 1,
                       "QUEUE_WAIT_SECONDS": 3})
-    admission = services(app).sandbox.admission
+    admission = services(warmed(app)).sandbox.admission
     try:
         admission.cost = 6.0  # runs lately held their slot six seconds each
         answers = Answers(app)
