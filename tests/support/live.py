@@ -14,11 +14,13 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Told:
-    """One event: its name, its data (JSON, read), and seconds since the post."""
+    """One event: its name, its data (JSON, read), seconds since the post,
+    and the bytes of its data."""
 
     name: str
     data: Any
     at: float
+    size: int
 
 
 class LiveClient:
@@ -49,7 +51,7 @@ class LiveClient:
             elif line.startswith(b"data: "):
                 data += line[len(b"data: "):]
             elif not line and data:
-                yield Told(name, json.loads(data), time.monotonic() - self.posted)
+                yield Told(name, json.loads(data), time.monotonic() - self.posted, len(data))
                 name, data = "message", b""
 
     def all_events(self) -> list[Told]:
