@@ -18,7 +18,7 @@ from playground.model.answer import Items
 VERSION = 1
 
 Status = Literal[
-    "ok", "error", "timeout", "cpu_limit", "memory_limit", "output_limit", "deadlock", "crashed"
+    "ok", "error", "timeout", "cpu_limit", "memory_limit", "output_limit", "deadlock", "crashed", "stopped"
 ]
 TaskState = Literal["done", "error", "cancelled", "pending"]
 
@@ -246,7 +246,7 @@ class Trace:
         # By hand rather than dataclasses.asdict, which deep-copies every
         # value: a 20,000-task trace is built many times faster this way.
         data = dict(vars(self))
-        for name, as_json in _ITEM_JSON.items():
+        for name, as_json in ITEM_JSON.items():
             data[name] = [as_json(item) for item in data[name]]
         return data
 
@@ -254,7 +254,7 @@ class Trace:
         """``to_json`` as the answer encodes it: each list of items made
         JSON objects a chunk at a time (see ``playground.model.answer.Items``)."""
         data = dict(vars(self))
-        for name, as_json in _ITEM_JSON.items():
+        for name, as_json in ITEM_JSON.items():
             data[name] = Items(data[name], as_json)
         return data
 
@@ -263,7 +263,8 @@ def _fields(item: Any) -> dict[str, Any]:
     return dict(vars(item))
 
 
-_ITEM_JSON: dict[str, Callable[[Any], dict[str, Any]]] = {
+# Each list of a trace's items, and how one of its items is made JSON.
+ITEM_JSON: dict[str, Callable[[Any], dict[str, Any]]] = {
     "tasks": TaskRecord.to_json, "slices": Slice.to_json, "waits": Wait.to_json, "jobs": Job.to_json,
     "connections": Connection.to_json, "children": Child.to_json,
     "output": _fields, "events": _fields,
