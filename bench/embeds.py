@@ -35,20 +35,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.support.browsing import BROWSER_ENV, chromium  # noqa: E402
+from tests.support.live import print_sleep_print  # noqa: E402
 from tests.support.servers import gunicorn_node  # noqa: E402
 from tests.support.tutorial import Tutorial, autorun_tutorial  # noqa: E402
 
 EMBEDS = 12
-PRINT_THEN_SLEEP = """\
-import asyncio
-
-async def main():
-    print("first line")
-    await asyncio.sleep(3)
-    print("last line, round {round}")
-
-asyncio.run(main())
-"""
 # Each frame's drawing of its run, on the tutorial page's clock (ms since it started); null: none yet.
 SHOWN_AT = """(frame) => {
     const [drawn] = performance.getEntriesByName("timeline-render");
@@ -96,7 +87,7 @@ def tutorial_round(browser: Browser, url: str, height: int) -> tuple[list[float]
 
 
 def first_output_round(page: Page, base: str, round_number: int) -> tuple[float, float, str]:
-    code = PRINT_THEN_SLEEP.format(round=round_number)
+    code = print_sleep_print(3, last=f"last line, round {round_number}")
     page.goto("about:blank")  # a load of its own: a fragment alone would not reload the page
     page.goto(f"{base}/#code={urllib.parse.quote(code)}&clock=real")
     expect(page.get_by_test_id("status")).to_have_attribute("data-status", "idle")

@@ -116,6 +116,7 @@ async function run() {
 function autorunInTurn() {
   const mine = autorunTurn(autorunAsks);
   turn = mine;
+  if (autorunAsks) statusLine.set("idle", "This snippet runs by itself in a moment, after the ones before it on the page. Press Run to run it now.");
   mine.given.then(async () => {
     if (turn !== mine) return; // run by hand meanwhile: that ended the turn
     turn = null;

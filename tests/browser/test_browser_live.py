@@ -17,22 +17,13 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.support.browsing import BROWSER_ENV, screenshot, wait_for_status
-from tests.support.live import LiveClient
+from tests.support.live import LiveClient, print_sleep_print
 from tests.support.servers import gunicorn_node, request
 
 pytestmark = pytest.mark.browser
 
 # Prints at once, sleeps 2 s on the real clock, prints again.
-PRINT_SLEEP_PRINT = """\
-import asyncio
-
-async def main():
-    print("first line")
-    await asyncio.sleep(2)
-    print("second line")
-
-asyncio.run(main())
-"""
+PRINT_SLEEP_PRINT = print_sleep_print(2)
 # Prints five times a second for longer than any test waits.
 TICKING = """\
 import asyncio
@@ -145,7 +136,7 @@ class Occupant:
 def test_a_busy_playground_is_tried_again_after_a_countdown(page: Page, one_place: str) -> None:
     occupant = Occupant(one_place)
     try:
-        page.goto(page_with(one_place, PRINT_SLEEP_PRINT.replace("2)", "0.2)"), clock="virtual"))
+        page.goto(page_with(one_place, print_sleep_print(0.2), clock="virtual"))
         status = page.get_by_test_id("status")
         wait_for_status(page, "waiting", timeout=5_000)
         expect(status).to_contain_text(re.compile(r"The playground is busy\. Trying again in \d+ s"))
@@ -209,7 +200,7 @@ def test_a_queued_run_says_where_it_waits(page: Page, queueing: str) -> None:
     try:
         if not server_tells_queued(queueing):
             pytest.skip("this server does not tell `queued` yet (it comes with admission by time)")
-        page.goto(page_with(queueing, PRINT_SLEEP_PRINT.replace("2)", "0.2)"), clock="virtual"))
+        page.goto(page_with(queueing, print_sleep_print(0.2), clock="virtual"))
         expect(page.get_by_test_id("status")).to_contain_text(
             re.compile(r"Waiting for a free place: (yours is next|\d+ runs? ahead)"), timeout=5_000)
         expect(page.get_by_test_id("status")).to_have_attribute("data-status", "running")
