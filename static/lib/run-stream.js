@@ -71,8 +71,8 @@ function streamError(data) {
     ok: false,
     message: str(error.message) || "The playground could not run the code.",
     code,
-    // A refusal once queued is the stream's 503 or 429: the code says which.
-    status: code === "rate_limited" ? 429 : retry !== null ? 503 : 200,
+    // A refusal once queued, with when to retry, is the stream's 429 or 503: the code says which.
+    status: retry === null ? null : code === "rate_limited" ? 429 : 503,
     retryAfter: retry,
   };
 }
