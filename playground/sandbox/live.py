@@ -20,8 +20,8 @@ import time
 from typing import Any
 
 from playground.model.answer import dumps
-from playground.model.trace import Trace
 from playground.sandbox.progress import Progress
+from playground.sandbox.stream import StreamParser
 
 # 24 random bytes: a run's id cannot be guessed, so only its client can stop it.
 RUN_ID_BYTES = 24
@@ -84,13 +84,14 @@ class LiveRun:
             return None
         return max(0.0, self._last_batch + BATCH_INTERVAL_SECONDS - time.monotonic())
 
-    def send_batch(self, trace: Trace, duration: float, force: bool = False) -> None:
-        """Tell what ``trace`` gained since the last batch, if one is due."""
-        if not self._pending or (not force and self.batch_in()):
+    def send_batch(self, builder: StreamParser, duration: float) -> None:
+        """Tell what the trace ``builder`` makes gained since the last batch,
+        if one is due."""
+        if not self._pending or self.batch_in():
             return
         self._pending = False
         self._last_batch = time.monotonic()
-        body = self._progress.batch(trace, duration)
+        body = self._progress.batch(builder.trace, duration, builder.still_open)
         if body is not None:
             self.events.put(("trace", body))
 

@@ -250,7 +250,7 @@ def _watch(jailed: JailRun, payload: bytes, builder: StreamParser, limits: Limit
             if builder.stopped:
                 return stopped("rejected")
             if live is not None:
-                live.send_batch(builder.trace, heard)
+                live.send_batch(builder, heard)
     return stopped(None)
 
 

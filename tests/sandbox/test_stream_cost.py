@@ -19,6 +19,7 @@ import pytest
 from playground.sandbox.jail import Bubblewrap
 from playground.sandbox.limits import Limits
 from playground.sandbox.runner import run_snippet
+from playground.tracer.protocol import MAX_KEPT_PAST_CUT
 from tests.support.traces import printed
 
 Trace = dict[str, Any]
@@ -140,11 +141,12 @@ def test_a_frame_header_claiming_4_gib_costs_no_memory(jail: Bubblewrap) -> None
 
 
 def test_valid_messages_past_the_tracers_own_cap_stop_the_run(jail: Bubblewrap) -> None:
-    # The tracer never sends more than 4 x max_events messages; a replay of
-    # valid ones is parsed up to that, not up to the channel's 32 MiB.
-    trace, _ = run(jail, """
+    # The tracer never sends more than 4 x max_events messages and, past its
+    # cut, MAX_KEPT_PAST_CUT of those it keeps whole; a replay of valid ones
+    # is parsed up to that, not up to the channel's 32 MiB.
+    trace, _ = run(jail, f"""
         line = b"[" + b",".join([b'["event",0,"x",null,"m",null]'] * 512) + b"]\\n"
-        for _ in range(4 * 1000 // 512 + 20):
+        for _ in range((4 * 1000 + {MAX_KEPT_PAST_CUT}) // 512 + 20):
             send(line)
         print("sent")
     """, max_events=1000)

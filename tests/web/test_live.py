@@ -95,6 +95,18 @@ def test_output_arrives_while_the_run_goes_on(node: str) -> None:
     assert events[-1].at - first.at > 1.0
 
 
+def test_what_is_open_is_told_while_it_is(node: str) -> None:
+    code = ("import asyncio, time\n\nasync def main():\n    await asyncio.sleep(1.2)\n    time.sleep(1.2)\n\n"
+            "asyncio.run(main())\n")
+    events = LiveClient(node, {"code": code, "clock": "real"}).all_events()
+    told = [event.data["open"] for event in events if event.name == "trace" and "open" in event.data]
+    waiting = [state["waits"] for state in told if state["waits"]]
+    assert waiting and waiting[0][0]["line"] == 4 and "sleep" in waiting[0][0]["on"], told
+    running = [state["running"] for state in told if state["running"]]
+    assert running and running[0]["line"] == 5, told
+    assert events[-1].name == "done" and events[-1].data["status"] == "ok"
+
+
 def test_stop_ends_the_run_and_keeps_what_it_did(node: str) -> None:
     live = LiveClient(node, {"code": FOREVER, "clock": "real"})
     events = live.events()
