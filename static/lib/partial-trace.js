@@ -3,6 +3,8 @@
 // when it ends, fails or is cancelled), its other lists are added to what
 // came before, and `duration` says how far the run's clock has come. What
 // it holds is drawn by the same code as a whole trace (status "running").
+// What is open (a batch's `open`: the step holding the loop, the waits
+// begun), which no list holds until it ends, is drawn up to `duration`.
 
 import { asArray, asObject, num } from "./values.js";
 
@@ -16,6 +18,7 @@ export class PartialTrace {
     this.duration = 0;
     this.tasks = new Map();
     this.lists = Object.fromEntries(LISTS.map((name) => [name, []]));
+    this.open = null;
     this.batches = 0;
   }
 
@@ -23,6 +26,7 @@ export class PartialTrace {
   add(batch) {
     const data = asObject(batch) || {};
     this.duration = Math.max(this.duration, num(data.duration, 0));
+    if (data.open !== undefined) this.open = asObject(data.open); // each replaces the last
     for (const task of asArray(data.tasks)) {
       if (task && typeof task === "object") this.tasks.set(task.id, task);
     }
@@ -45,6 +49,13 @@ export class PartialTrace {
   snapshot(status = "running") {
     const trace = { version: 1, status, clock: this.clock, duration: this.duration, tasks: [...this.tasks.values()] };
     for (const name of LISTS) trace[name] = this.lists[name].slice();
+    // What is open ends, for now, where the run's clock is; torn there once the run is over.
+    const until = { end: this.duration, ...(status === "running" ? {} : { cut_off: true }) };
+    const open = this.open || {};
+    for (const wait of asArray(open.waits)) {
+      if (wait && typeof wait === "object") trace.waits.push({ ...wait, ...until });
+    }
+    if (asObject(open.running)) trace.slices.push({ ...open.running, ...until });
     return trace;
   }
 }

@@ -52,6 +52,9 @@ def test_output_and_timeline_grow_while_the_run_goes_on(page: Page, live_server:
     # The first line is there while the run still goes on, and so is its lane.
     expect(page.get_by_test_id("status")).to_have_attribute("data-status", "running")
     expect(page.locator('[data-testid="timeline"] [data-task-id]').first).to_be_attached()
+    # The sleep under way is drawn while it lasts (the batch's `open` waits).
+    expect(page.locator('[data-testid="timeline"] .tl-wait').first).to_be_attached()
+    expect(page.get_by_test_id("status")).to_have_attribute("data-status", "running")
     expect(page.get_by_test_id("stop")).to_be_visible()
     screenshot(page, "live-running")
     wait_for_status(page, "ok")
