@@ -6,12 +6,14 @@
 import { formatDuration, plural } from "../lib/format.js";
 import { asArray, num } from "../lib/values.js";
 import { clearTimeline, renderTimeline } from "../timeline/index.js";
+import { STATUS_TITLE } from "./status.js";
 
 /** What the pinned card says of a run: its Python, length and tasks. */
 function pinNote(trace, hint) {
   const python = typeof trace.python === "string" ? `Python ${trace.python} \u00b7 ` : "";
   const tasks = asArray(trace.tasks).length;
-  return `${python}${formatDuration(num(trace.duration, 0))} \u00b7 ${plural(tasks, "task")} \u00b7 pinned at ${new Date().toLocaleTimeString()}${hint}`;
+  const ended = STATUS_TITLE[trace.status] ? `${STATUS_TITLE[trace.status]} \u00b7 ` : "";
+  return `${python}${ended}${formatDuration(num(trace.duration, 0))} \u00b7 ${plural(tasks, "task")} \u00b7 pinned at ${new Date().toLocaleTimeString()}${hint}`;
 }
 
 /**
@@ -23,13 +25,14 @@ export function pinnableTimelines({ box, card, pinnedBox, note, pinButton, unpin
   let timeline = null;
   let pinned = null; // {trace, view}: the pinned run and its timeline
 
-  /** The run's timeline, and the pinned run's on the same scale below it. */
-  function draw(trace) {
+  /** The run's timeline (live: of a run still going on), and the pinned run's on the same scale below it. */
+  function draw(trace, { live = false } = {}) {
     const domain = pinned ? Math.max(num(trace.duration, 0), num(pinned.trace.duration, 0)) : undefined;
     timeline = renderTimeline(box, trace, {
       onSelectLine,
       onSelectOutput,
       domain,
+      live,
       onViewChange: (view) => {
         if (pinned && pinned.view) pinned.view.setView(view, { silent: true });
       },
@@ -38,6 +41,7 @@ export function pinnableTimelines({ box, card, pinnedBox, note, pinButton, unpin
       card.hidden = false;
       pinned.view = renderTimeline(pinnedBox, pinned.trace, {
         domain,
+        live,
         onViewChange: (view) => {
           if (timeline) timeline.setView(view, { silent: true });
         },

@@ -28,7 +28,7 @@ const OUTPUT_PAGE = 1000;
 export function singleTimeline(box, options = {}) {
   let current = null;
   return {
-    draw: (trace) => (current = renderTimeline(box, trace, options)),
+    draw: (trace, { live = false } = {}) => (current = renderTimeline(box, trace, { ...options, live })),
     clear: (message) => {
       clearTimeline(box, message);
       current = null;
@@ -40,7 +40,7 @@ export function singleTimeline(box, options = {}) {
 /**
  * The result view. parts: statusLine (a StatusBox), outputBox, outputCount
  * (the main page's line count, or null), lines (editorLines), timelines
- * ({draw(trace), clear(message), current()}), compact (the embed page),
+ * ({draw(trace, {live}), clear(message), current()}), compact (the embed page),
  * explain(statusLine, trace, {status, err, errLine, names}) (what the full
  * view says under the status line: the main page's run-advice.js), and
  * linkOutput() (whether output rows may point at the timeline now).
@@ -115,6 +115,14 @@ export function resultView({ statusLine, outputBox, outputCount = null, lines, t
       view.showOutput(trace, names);
     },
 
+    /** Show the trace of a run still going on: its timeline and output, the status line left to the run. */
+    showLive(trace) {
+      shownTrace = null; // nothing to pin or export until the run ends
+      replayAt = null;
+      timelines.draw(trace, { live: true });
+      view.showOutput(trace, taskNames(trace));
+    },
+
     /** The output rows of a trace, each printed line's time, task and text (the first OUTPUT_PAGE of them). */
     showOutput(trace, names) {
       const printed = [];
@@ -141,9 +149,12 @@ export function resultView({ statusLine, outputBox, outputCount = null, lines, t
       shownTrace = null;
     },
 
-    /** The run did not happen: say why (the server's error code on the box), and show no result. */
-    showRequestError(message, { code = null, advice = null } = {}) {
-      statusLine.set("request-error", message);
+    /**
+     * The run did not happen: say why (the server's error code on the box),
+     * and show no result. state is the status line's (the reader stopped it: "stopped").
+     */
+    showRequestError(message, { code = null, advice = null, state = "request-error" } = {}) {
+      statusLine.set(state, message);
       if (code) statusLine.box.dataset.errorCode = str(code);
       else delete statusLine.box.dataset.errorCode;
       if (advice) statusLine.detail("advice", advice);
@@ -185,6 +196,9 @@ function outcome(trace, status, err, clientSeconds, compact) {
   const wall = num(trace.wall, clientSeconds);
   const timing = compact ? loopTime : `${loopTime} \u00b7 ${cached ? "an earlier identical run, reused" : `ran in ${num(wall, 0).toFixed(2)} s`}`;
   const suffix = compact && cached ? " \u00b7 cached run" : "";
+  const reached = `${formatDuration(num(trace.duration, 0))} (${clock})`;
+  if (status === "stopped") return `Stopped by you at ${reached}`;
+  if (status === "disconnected") return `Connection lost at ${reached}: the rest of the run never reached this page`;
   if (status === "ok") return `ok \u00b7 ${timing}${suffix}`;
   if (status === "error" && err) {
     const where = validLine(err.line) ? ` on line ${err.line}` : "";

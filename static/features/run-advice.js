@@ -20,6 +20,10 @@ const ADVICE = {
     "The run printed more than the output limit, so it was stopped. Print less, for example not on every pass of a loop.",
   deadlock:
     "Every task is waiting for something that will never happen, so the loop stopped. Check that each Queue.get() has a put(), each Event.wait() a set(), and that locks are released.",
+  stopped:
+    "You stopped the run: everything it did until then is shown, and what was still running or waiting has a torn end. Press Run to run it again.",
+  disconnected:
+    "The connection to the playground broke while the run went on: what it did until then is shown. Press Run to run it again.",
   crashed:
     "The interpreter running your code was killed (a crash or a signal). Try a smaller snippet; if it keeps happening, it may be a bug in the playground.",
 };

@@ -159,6 +159,12 @@ function cutConcurrency({ tasks, overlap, waited, span }) {
   return `The picture stops at ${formatMoment(span)}, too early to tell how much the tasks overlapped.`;
 }
 
+// What the Total says of a run that did not run to its end by itself.
+const ENDED_EARLY = {
+  stopped: "(you stopped the run here)",
+  disconnected: "(the connection broke here: the rest of the run is not known)",
+};
+
 /** Draw the summary as text; lines with a snippet line become buttons. */
 export function renderSummary(container, trace, { onSelectLine } = {}) {
   const s = summarize(trace);
@@ -169,7 +175,7 @@ export function renderSummary(container, trace, { onSelectLine } = {}) {
     figures.append(element("div", {}, [element("dt", { text: term }), dd]));
   };
   const part = s.cut ? `the first ${formatMoment(s.span)}` : "the run";
-  add("Total", formatDuration(s.total), "summary-total");
+  add("Total", formatDuration(s.total), "summary-total", ENDED_EARLY[trace.status] || "");
   if (typeof trace.python === "string") add("Python", trace.python, "summary-python");
   add("Busy on the loop", formatDuration(s.busy), "summary-busy", `(${Math.round(s.loopShare * 100)}% of ${part})`);
   const unfinished = s.stopped === s.tasks ? "none finished" : `${formatCount(s.stopped)} unfinished`;

@@ -11,7 +11,9 @@
 // another timeline on the same scale).
 //
 // Each drawing of a new trace is marked with the User Timing API exactly
-// once: performance.measure("timeline-render", "timeline-render-start").
+// once: performance.measure("timeline-render", "timeline-render-start");
+// not the drawings of a run still going on (options.live), whose trace is
+// drawn again as it grows.
 //
 // Everything that comes from the run (task names, coroutine names, wait
 // targets, reasons, output) is inserted as text nodes, never as markup.
@@ -114,8 +116,11 @@ export function renderTimeline(container, trace, options = {}) {
     state = {};
     states.set(container, state);
   }
-  performance.clearMarks("timeline-render-start");
-  performance.mark("timeline-render-start");
+  const measured = !options.live;
+  if (measured) {
+    performance.clearMarks("timeline-render-start");
+    performance.mark("timeline-render-start");
+  }
   state.opts = options;
   state.model = buildModel(asObject(trace) || {});
   state.fullDomain = num(options.domain, 0) > 0 ? Math.max(options.domain, state.model.domain) : state.model.domain;
@@ -129,7 +134,7 @@ export function renderTimeline(container, trace, options = {}) {
   state.api = controller(container, state);
   draw(container, state);
   attach(container, state);
-  performance.measure("timeline-render", "timeline-render-start");
+  if (measured) performance.measure("timeline-render", "timeline-render-start");
   observe(container, state);
   return state.api;
 }

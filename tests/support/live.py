@@ -74,3 +74,16 @@ def merged(batches: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
                 lists.setdefault(name, []).extend(items)
     lists["tasks"] = list(tasks.values())
     return lists
+
+
+def print_sleep_print(seconds: float, last: str = "second line") -> str:
+    """A snippet that prints "first line" at once, sleeps ``seconds`` on its
+    clock (``asyncio.sleep``), then prints ``last``."""
+    return (
+        "import asyncio\n\n"
+        "async def main():\n"
+        '    print("first line")\n'
+        f"    await asyncio.sleep({seconds})\n"
+        f"    print({last!r})\n\n"
+        "asyncio.run(main())\n"
+    )

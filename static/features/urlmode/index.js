@@ -7,6 +7,7 @@
 // Everything from a run (URLs, messages, content types) is inserted as text.
 
 import { $, element } from "../../lib/dom.js";
+import { withBusyRetries } from "../busy-retry.js";
 import { formatDuration, plural } from "../../lib/format.js";
 import { asArray, num, str } from "../../lib/values.js";
 import { renderTimeline } from "../../timeline/index.js";
@@ -17,7 +18,7 @@ import { urlForm } from "./form.js";
 /**
  * Wire URL mode into the main page. options: api (the API client),
  * statusLine (StatusBox), showOutput(trace, names), requestError(message,
- * code, advice), running ({start(text), stop()}: the Run button's busy
+ * code, advice), running ({start(text), finish()}: the Run button's busy
  * state), openInCodeMode(code), python() (the id of the Python picked, which
  * the equivalent code names), setHash(fragment), timelineBox.
  */
@@ -49,14 +50,20 @@ export function initUrlMode({ api, statusLine, showOutput, requestError, running
     const second = form.compareWith();
     setHash(form.fragment(items, first, second));
     const started = performance.now();
-    running.start(second
+    const text = second
       ? `Fetching ${items.length} URLs with ${form.label(first)}, then ${form.label(second)}\u2026`
-      : `Fetching ${plural(items.length, "URL")} with ${form.label(first)}\u2026`);
+      : `Fetching ${plural(items.length, "URL")} with ${form.label(first)}\u2026`;
+    running.start(text);
     try {
       const traces = [];
       // One after the other, so the two runs do not compete for the network.
       for (const name of second ? [first, second] : [first]) {
-        const answer = await api.postJSON("api/fetch", { urls: items, strategy: name, limit: form.limit() });
+        const answer = await withBusyRetries(() => api.postJSON("api/fetch", { urls: items, strategy: name, limit: form.limit() }),
+          { statusLine, resume: () => statusLine.running(text) });
+        if (answer.cancelled) {
+          requestError("You cancelled the fetch while the playground was busy: nothing was fetched.", null, "Press Run to try again.");
+          return;
+        }
         if (!answer.ok) {
           requestError(answer.message, answer.code, "Nothing was shown: the fetch did not happen.");
           return;
@@ -69,7 +76,7 @@ export function initUrlMode({ api, statusLine, showOutput, requestError, running
       }
       show(traces, (performance.now() - started) / 1000);
     } finally {
-      running.stop();
+      running.finish();
     }
   }
 
