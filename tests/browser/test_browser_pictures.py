@@ -4,6 +4,7 @@ zoomed to), an axis of 1-2-5 ticks, and the legend drawn as swatches."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import struct
@@ -38,10 +39,14 @@ def ticks(svg: ElementTree.Element) -> list[float]:
     return found
 
 
-def is_one_two_five(step: float) -> bool:
+def evenly_one_two_five(times: list[float]) -> bool:
+    """Whether the ticks are evenly spaced by 1, 2 or 5 times a power of ten."""
+    steps = {round(b - a, 9) for a, b in itertools.pairwise(times)}
+    if len(steps) != 1:
+        return False
+    step = steps.pop()
     exponent = math.floor(math.log10(step) + 1e-9)
-    mantissa = round(step / 10 ** exponent, 6)
-    return mantissa in (1.0, 2.0, 5.0)
+    return round(step / 10 ** exponent, 6) in (1.0, 2.0, 5.0)
 
 
 def test_the_picture_is_the_window_on_screen_with_nice_ticks_and_a_drawn_legend(page: Page, live_server: str) -> None:
@@ -51,8 +56,7 @@ def test_the_picture_is_the_window_on_screen_with_nice_ticks_and_a_drawn_legend(
 
     whole = ElementTree.fromstring(download(page, "export-svg"))
     times = ticks(whole)
-    steps = {round(b - a, 9) for a, b in zip(times, times[1:])}
-    assert len(steps) == 1 and is_one_two_five(steps.pop()), times
+    assert evenly_one_two_five(times), times
     assert "showing" not in "".join(whole.itertext())
 
     legend = whole.find(f".//{SVG}g[@class='legend']")
@@ -69,8 +73,7 @@ def test_the_picture_is_the_window_on_screen_with_nice_ticks_and_a_drawn_legend(
     assert "showing 250 ms \u2013 750 ms" in "".join(zoomed.itertext())
     times = ticks(zoomed)
     assert times and all(0.25 - 1e-9 <= t <= 0.75 + 1e-9 for t in times), times
-    steps = {round(b - a, 9) for a, b in zip(times, times[1:])}
-    assert len(steps) == 1 and is_one_two_five(steps.pop()), times
+    assert evenly_one_two_five(times), times
     assert zoomed.find(f".//{SVG}clipPath") is not None
 
     # The PNG is the same drawing, at twice its size.
