@@ -10,33 +10,20 @@ real jail."""
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.support.browsing import BROWSER_ENV, wait_for_status
+from tests.support.browsing import wait_for_status
 from tests.support.contrast import contrast_failures
-from tests.support.servers import gunicorn_node, request
-from tests.support.urlserver import LocalServer, local_server
+from tests.support.servers import request
+from tests.support.urlserver import LocalServer
 
 pytestmark = pytest.mark.browser
 
 SCHEMES = ["light", "dark"]
 ERROR = ("import asyncio\n\nasync def fail():\n    await asyncio.sleep(0.1)\n    raise ValueError('boom')\n\n"
          "async def main():\n    await asyncio.gather(fail(), asyncio.sleep(0.2))\n\nasyncio.run(main())\n")
-
-
-@pytest.fixture(scope="module")
-def target() -> Iterator[LocalServer]:
-    with local_server() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def server(target: LocalServer) -> Iterator[str]:
-    with gunicorn_node({**BROWSER_ENV, "PLAYGROUND_URL_ALLOW": target.allow}) as (url, _):
-        yield url
 
 
 def open_page(browser: Browser, scheme: str, width: int = 1400, height: int = 900) -> Page:
@@ -52,10 +39,10 @@ def readable(page: Page, what: str) -> None:
 
 @pytest.mark.parametrize("scheme", SCHEMES)
 @pytest.mark.parametrize("width", [1400, 375])
-def test_the_main_page_after_code_runs(browser: Browser, server: str, scheme: str, width: int) -> None:
+def test_the_main_page_after_code_runs(browser: Browser, url_server: str, scheme: str, width: int) -> None:
     page = open_page(browser, scheme, width, 812 if width < 500 else 900)
     try:
-        page.goto(f"{server}/?example=blocking")
+        page.goto(f"{url_server}/?example=blocking")
         page.get_by_test_id("run").click()
         wait_for_status(page, "ok")
         page.get_by_test_id("pin").click()
@@ -66,7 +53,7 @@ def test_the_main_page_after_code_runs(browser: Browser, server: str, scheme: st
             readable(page, f"the {button} dialog ({scheme}, {width})")
             page.keyboard.press("Escape")
             expect(page.get_by_test_id(dialog)).to_be_hidden()
-        page.goto(f"{server}/#code={urllib.parse.quote(ERROR)}&run=1")
+        page.goto(f"{url_server}/#code={urllib.parse.quote(ERROR)}&run=1")
         wait_for_status(page, "error")
         readable(page, f"an error ({scheme}, {width})")
     finally:
@@ -74,11 +61,11 @@ def test_the_main_page_after_code_runs(browser: Browser, server: str, scheme: st
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
-def test_the_main_page_after_url_runs(browser: Browser, server: str, target: LocalServer, scheme: str) -> None:
+def test_the_main_page_after_url_runs(browser: Browser, url_server: str, target: LocalServer, scheme: str) -> None:
     urls = [target.url(f"/delay/0.2?i={i}") for i in range(3)] + ["http://169.254.169.254/"]
     page = open_page(browser, scheme)
     try:
-        page.goto(f"{server}/#urls={urllib.parse.quote(chr(10).join(urls))}&compare=sequential&run=1")
+        page.goto(f"{url_server}/#urls={urllib.parse.quote(chr(10).join(urls))}&compare=sequential&run=1")
         wait_for_status(page, "partial")
         expect(page.get_by_test_id("compare")).to_be_visible()
         readable(page, f"URL mode ({scheme})")
@@ -87,12 +74,12 @@ def test_the_main_page_after_url_runs(browser: Browser, server: str, target: Loc
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
-def test_the_embed_and_shared_pages_after_a_run(browser: Browser, server: str, scheme: str) -> None:
-    status, _, body = request(server, "POST", "/api/snippets", {"mode": "code", "code": ERROR})
+def test_the_embed_and_shared_pages_after_a_run(browser: Browser, url_server: str, scheme: str) -> None:
+    status, _, body = request(url_server, "POST", "/api/snippets", {"mode": "code", "code": ERROR})
     assert status == 201
     page = open_page(browser, scheme)
     try:
-        page.goto(f"{server}/embed/{body['id']}?autorun=1")
+        page.goto(f"{url_server}/embed/{body['id']}?autorun=1")
         wait_for_status(page, "error")
         readable(page, f"the embed page ({scheme})")
         page.goto(body["url"])

@@ -1,35 +1,22 @@
 """URL mode in a real browser: Debian's Chromium driven by Playwright against a
-live gunicorn whose allow list lets it fetch from the tests' loopback server."""
+live gunicorn whose allow list lets it fetch from the tests' loopback server
+(the fixtures ``target`` and ``url_server`` of tests/conftest.py)."""
 
 from __future__ import annotations
 
 import json
 import re
 import urllib.parse
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support.browsing import BROWSER_ENV, screenshot, wait_for_status
-from tests.support.servers import gunicorn_node
-from tests.support.urlserver import LocalServer, local_server
+from tests.support.browsing import screenshot, wait_for_status
+from tests.support.urlserver import LocalServer
 
 pytestmark = pytest.mark.browser
 VIEWPORT = (1400, 1000)
-
-
-@pytest.fixture(scope="module")
-def target() -> Iterator[LocalServer]:
-    with local_server() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def url_server(target: LocalServer) -> Iterator[str]:
-    with gunicorn_node({**BROWSER_ENV, "PLAYGROUND_URL_ALLOW": target.allow}) as (url, _):
-        yield url
 
 
 def test_url_mode_draws_phases_compares_and_opens_the_code(page: Page, url_server: str,

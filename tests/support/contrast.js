@@ -81,7 +81,7 @@
     const box = el.getBoundingClientRect();
     if (box.width < 1 || box.height < 1) return false;
     const cs = getComputedStyle(el);
-    return cs.visibility !== "hidden" && cs.display !== "none" && opacityOf(el) > 0.05 && !el.closest("[hidden], [aria-hidden='true'] .CodeMirror-measure");
+    return cs.visibility !== "hidden" && cs.display !== "none" && opacityOf(el) > 0.05 && !el.closest("[hidden], .CodeMirror-measure");
   };
   const disabled = (el) => Boolean(el.closest(":disabled, [aria-disabled='true']"));
   const name = (el) => {
