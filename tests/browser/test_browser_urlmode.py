@@ -137,6 +137,7 @@ def test_partial_failure_exports_and_labels_that_tell_urls_apart(page: Page, url
     expect(status).to_have_attribute("data-failed", "5")
     assert page.locator('[data-testid="status"] .status-icon').evaluate(
         "(el) => getComputedStyle(el, '::before').content") == '"!"'
+    screenshot(page, "urlmode-partial")
 
     # All failed: an error.
     page.goto(f"{url_server}/#urls={urllib.parse.quote(chr(10).join(failing[:2]))}&run=1")
@@ -153,6 +154,7 @@ def test_partial_failure_exports_and_labels_that_tell_urls_apart(page: Page, url
         assert [name[-1] for name in names] == ["0", "1", "2"], names
         label = page.locator('[data-testid="timeline"] [data-task-id="2"] .tl-label')
         expect(label).to_have_attribute("aria-label", re.compile(re.escape(alike[1].split("://", 1)[1])))
+        screenshot(page, f"urlmode-labels-{width}")
     label.focus()
     expect(page.locator('[data-testid="timeline"] .tl-tooltip')).to_contain_text(alike[1])
 
