@@ -31,43 +31,6 @@ class Case:
     python: str = ""
 
 
-CANCELLATION = """\
-import asyncio
-
-async def worker():
-    try:
-        await asyncio.sleep(10)
-    except asyncio.CancelledError:
-        print("worker: cancelled")
-        raise
-
-async def main():
-    task = asyncio.create_task(worker())
-    await asyncio.sleep(1)
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        print("main: the worker is cancelled")
-
-asyncio.run(main())
-"""
-
-WAIT_FOR_TIMEOUT = """\
-import asyncio
-
-async def slow():
-    await asyncio.sleep(5)
-
-async def main():
-    try:
-        await asyncio.wait_for(slow(), timeout=1)
-    except TimeoutError:
-        print("timed out")
-
-asyncio.run(main())
-"""
-
 ONE_TASK_RAISES = """\
 import asyncio
 
@@ -147,6 +110,10 @@ asyncio.run(main())
 """
 
 GALLERY = ROOT / "playground" / "sharing" / "gallery"
+# The Python documentation's own examples of cancellation and wait_for.
+CORPUS = ROOT / "tests" / "corpus"
+CANCELLATION = (CORPUS / "011_docs_cancel_me.py").read_text()
+WAIT_FOR_TIMEOUT = (CORPUS / "009_docs_wait_for_eternity.py").read_text()
 
 CASES = [
     Case("cancellation", CANCELLATION, ("2 tasks overlapped",), (START_TOGETHER, ONE_AFTER_ANOTHER)),
