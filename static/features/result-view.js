@@ -7,7 +7,7 @@
 
 import { element, emptyNote } from "../lib/dom.js";
 import { formatDuration, formatSeconds, plural } from "../lib/format.js";
-import { cutSentence, eventNotes, taskNames, traceCut } from "../lib/trace.js";
+import { cutSentence, eventNotes, stoppedWhere, taskNames, traceCut } from "../lib/trace.js";
 import { asArray, asObject, isMissing, num, str, validLine } from "../lib/values.js";
 import { clearTimeline, renderTimeline } from "../timeline/index.js";
 import { STATUS_TITLE } from "./status.js";
@@ -208,12 +208,14 @@ function outcome(trace, status, err, clientSeconds, compact) {
   return `${titles[status] || status} \u00b7 ${timing}${suffix}`;
 }
 
-/** The embed's few notes under the status line, and whether the trace was cut. */
+/** The embed's few notes under the status line, where a limit stopped the code, and whether the trace was cut. */
 function showCompactNotes(statusLine, trace, { names }) {
   for (const e of eventNotes(trace, COMPACT_NOTE_KINDS).slice(0, COMPACT_MAX_NOTES)) {
     const who = names.has(e.task) ? `${names.get(e.task)}: ` : "";
     statusLine.detail(`note note-${e.kind}`, `${formatSeconds(e.t)} \u00b7 ${who}${str(e.message)}`);
   }
+  const where = stoppedWhere(trace);
+  if (where) statusLine.detail("note note-stopped", where.text);
   const cut = traceCut(trace);
   if (cut) statusLine.detail("truncated", cutSentence(cut));
 }

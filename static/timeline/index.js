@@ -27,6 +27,19 @@ import { buildModel } from "./model.js";
 
 // The state of the timeline drawn in each container, kept across redraws.
 const states = new WeakMap();
+// The state of the latest drawing of each trace (an object), for shownView.
+const drawings = new WeakMap();
+
+/**
+ * What a timeline shows of this trace now, if one is drawn: {model, t0, t1,
+ * rows (the lanes not folded away)}; null when no timeline shows it. The
+ * picture of a run draws this.
+ */
+export function shownView(trace) {
+  const state = trace && typeof trace === "object" ? drawings.get(trace) : undefined;
+  if (!state || state.trace !== trace || !state.model || !state.frame) return null;
+  return { model: state.model, t0: state.view.t0, t1: state.view.t1, rows: visibleRows(state) };
+}
 
 /** The view {t0, t1} made to fit the run: not narrower than MIN_SPAN, not far past either end. */
 function clampView(state, { t0, t1 }) {
@@ -122,6 +135,8 @@ export function renderTimeline(container, trace, options = {}) {
     performance.mark("timeline-render-start");
   }
   state.opts = options;
+  state.trace = trace;
+  if (trace && typeof trace === "object") drawings.set(trace, state);
   state.model = buildModel(asObject(trace) || {});
   state.fullDomain = num(options.domain, 0) > 0 ? Math.max(options.domain, state.model.domain) : state.model.domain;
   state.view = { t0: 0, t1: state.fullDomain };
@@ -145,6 +160,7 @@ export function clearTimeline(container, message) {
   if (state) {
     state.model = null;
     state.frame = null;
+    state.trace = null;
   }
   container.classList.remove("tl-drawn");
   container.replaceChildren(emptyNote(message));
