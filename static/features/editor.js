@@ -68,17 +68,23 @@ export function editorLines(editor, { flash = false, scrollMargin = 60 } = {}) {
   }
 
   let stepMarks = [];
+  let stepLines = "";
   function markStep({ resumed, suspended }) {
-    for (const [handle, where, name] of stepMarks) editor.removeLineClass(handle, where, name);
-    stepMarks = [];
-    const mark = (line, name) => {
-      if (!inEditor(line)) return;
-      for (const where of ["background", "text"]) stepMarks.push([editor.addLineClass(line - 1, where, name), where, name]);
-    };
-    mark(resumed, "cm-step-resumed");
-    mark(suspended, "cm-step-suspended");
-    const shown = inEditor(suspended) ? suspended : resumed;
-    if (inEditor(shown)) editor.scrollIntoView({ line: shown - 1, ch: 0 }, scrollMargin);
+    const lines = `${resumed} ${suspended}`;
+    if (lines === stepLines) return; // stepping on within the same lines costs the editor nothing
+    stepLines = lines;
+    editor.operation(() => {
+      for (const [handle, where, name] of stepMarks) editor.removeLineClass(handle, where, name);
+      stepMarks = [];
+      const mark = (line, name) => {
+        if (!inEditor(line)) return;
+        for (const where of ["background", "text"]) stepMarks.push([editor.addLineClass(line - 1, where, name), where, name]);
+      };
+      mark(resumed, "cm-step-resumed");
+      mark(suspended, "cm-step-suspended");
+      const shown = inEditor(suspended) ? suspended : resumed;
+      if (inEditor(shown)) editor.scrollIntoView({ line: shown - 1, ch: 0 }, scrollMargin);
+    });
   }
 
   return { markError, clearError, select, markStep };

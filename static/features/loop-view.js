@@ -18,7 +18,7 @@ import { taskNames } from "../lib/trace.js";
 import { str, validLine } from "../lib/values.js";
 
 // Entries a list shows at most (a 100,000-task gather has them all ready at once).
-const LIST_AT_MOST = 100;
+const LIST_AT_MOST = 40;
 // Printed lines the view repeats, the latest.
 const PRINTED_SHOWN = 6;
 const KEYS_HELP = "Keys in this box: \u2192 or n, the next step; \u2190 or p, back; Home, the start; End, the last step.";
@@ -72,6 +72,9 @@ function fill(list, items, make, empty) {
 
 /** A line number that shows its line in the editor when clicked. */
 const lineButton = (line, text, onSelectLine) => (validLine(line) ? lineLink(line, text, onSelectLine) : text);
+
+/** The view made last (the page has one): for benchmarks and tests. */
+export let latestLoopView = null;
 
 /**
  * The view in root (an element the page holds: [data-testid="loop-view"]).
@@ -151,16 +154,27 @@ export function loopView(root, { lines, timeline, output, compact = false }) {
     if (state.printed.length > PRINTED_SHOWN) parts.printed.prepend(element("div", { class: "loop-none", text: `\u2026 ${plural(state.printed.length - PRINTED_SHOWN, "line")} before` }));
   }
 
-  /** The editor's two lines, the timeline's cursor and the page's output, at this state. */
+  /**
+   * The editor's two lines, the timeline's cursor and the page's output, at
+   * this state: once a frame, for the latest state (a held key steps faster
+   * than the page draws).
+   */
+  let elsewhere = null;
   function showElsewhere(state) {
-    const { running } = state;
+    if (!elsewhere) requestAnimationFrame(settle);
+    elsewhere = state;
+  }
+  function settle() {
+    if (!elsewhere) return;
+    const { running, t, printedNow } = elsewhere;
+    elsewhere = null;
     lines.markStep({ resumed: running && running.resumed ? running.resumed.line : null,
       suspended: running && running.suspended ? running.suspended.line : null });
     const drawn = timeline();
-    if (drawn) drawn.setCursor(state.t);
+    if (drawn) drawn.setCursor(t);
     if (output) {
-      output.until(state.t);
-      output.mark(state.printedNow);
+      output.until(t);
+      output.mark(printedNow);
     }
   }
 
@@ -191,7 +205,7 @@ export function loopView(root, { lines, timeline, output, compact = false }) {
     act();
   });
 
-  return {
+  latestLoopView = {
     /** A new run: its model, shown at the start (the page untouched until the reader steps). */
     show(trace) {
       model = stepModel(trace);
@@ -219,6 +233,8 @@ export function loopView(root, { lines, timeline, output, compact = false }) {
     },
     /** Go to a position (0: the start), as Step and Back do. */
     go,
+    /** Show now what the next frame would (the editor, the timeline, the output): for benchmarks. */
+    settle,
     get position() {
       return position;
     },
@@ -226,4 +242,5 @@ export function loopView(root, { lines, timeline, output, compact = false }) {
       return model ? model.positions.length : 0;
     },
   };
+  return latestLoopView;
 }

@@ -205,7 +205,8 @@ def test_the_ready_queue_grows_while_time_sleep_blocks_the_loop(page: Page, live
     slider = page.get_by_test_id("replay-slider")
     counts = []
     for t in (0.2, 0.7, 1.2):  # inside main's one blocking step, which lasts 1.5 s of 2.5
-        slider.evaluate("(s, value) => { s.value = String(value); s.dispatchEvent(new Event('input')); }", round(t / 2.5 * 1000))
+        slider.evaluate("(s, value) => { s.value = String(value); s.dispatchEvent(new Event('input')); }",
+                        round(t / 2.5 * 1000))
         expect(view.get_by_test_id("loop-position")).to_contain_text("at ")
         expect(view.get_by_test_id("loop-running")).to_have_attribute("data-task", "1")
         counts.append(len(view.get_by_test_id("loop-ready").all()))

@@ -17,8 +17,8 @@ from playground.model.columnar import expand_columnar
 from playground.model.trace import MAX_ID, MAX_TIME, Connection, Event, Output, Slice, TaskRecord, Trace, Wait
 from playground.sandbox.limits import Limits
 from playground.services import services
-from playground.web.runs import encoded
 from playground.tracer.protocol import WAKE_KINDS
+from playground.web.runs import encoded
 
 
 def test_text_is_sent_as_utf_8_not_as_escapes(client: FlaskClient) -> None:
