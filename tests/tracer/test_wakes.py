@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from playground.sharing.examples import BY_NAME
+from tests.support.loopsnippets import LOCK, QUEUE, TASKGROUP
 from tests.support.traces import RunTrace, Trace, near, task_named
 
 
@@ -55,73 +56,24 @@ def test_an_event_set_by_a_task_names_it_and_its_line(run_trace: RunTrace) -> No
 
 
 def test_a_queue_consumer_is_woken_by_the_producers_put(run_trace: RunTrace) -> None:
-    trace = run_trace("""
-        import asyncio
-
-        async def producer(queue):
-            for n in range(2):
-                await asyncio.sleep(1)
-                await queue.put(n)
-
-        async def consumer(queue):
-            for _ in range(2):
-                print(await queue.get())
-
-        async def main():
-            queue = asyncio.Queue()
-            await asyncio.gather(producer(queue), consumer(queue))
-
-        asyncio.run(main())
-    """)
+    trace = run_trace(QUEUE)
     [producer], [consumer] = task_named(trace, "producer"), task_named(trace, "consumer")
     gets = waits_of(trace, consumer)
     assert [wait["on"] for wait in gets] == ["Queue.get()", "Queue.get()"]
-    assert all((wait["wake"], wait["waker"], wait["waker_line"]) == ("task", producer["id"], 7) for wait in gets)
+    assert all((wait["wake"], wait["waker"], wait["waker_line"]) == ("task", producer["id"], 6) for wait in gets)
     assert all(wait["wake"] == "timer" for wait in waits_of(trace, producer))
 
 
 def test_a_lock_waiter_is_woken_by_the_holder_releasing_it(run_trace: RunTrace) -> None:
-    trace = run_trace("""
-        import asyncio
-
-        async def worker(lock, name):
-            async with lock:
-                print(name, "has the lock")
-                await asyncio.sleep(1)
-
-        async def main():
-            lock = asyncio.Lock()
-            await asyncio.gather(worker(lock, "a"), worker(lock, "b"))
-
-        asyncio.run(main())
-    """)
+    trace = run_trace(LOCK)
     first, second = task_named(trace, "worker")
     [acquire] = [wait for wait in waits_of(trace, second) if wait["on"] == "Lock.acquire()"]
     assert acquire["wake"] == "task" and acquire["waker"] == first["id"]
-    assert acquire["waker_line"] in (5, 7)  # the async with (its __aexit__), by version
+    assert acquire["waker_line"] in (4, 6)  # the async with (its __aexit__), by version
 
 
 def test_a_taskgroup_failure_cancels_the_others_through_the_failed_task(run_trace: RunTrace) -> None:
-    trace = run_trace("""
-        import asyncio
-
-        async def fail():
-            await asyncio.sleep(0.5)
-            raise ValueError("boom")
-
-        async def slow():
-            await asyncio.sleep(5)
-
-        async def main():
-            async with asyncio.TaskGroup() as group:
-                group.create_task(fail())
-                group.create_task(slow())
-
-        try:
-            asyncio.run(main())
-        except* ValueError:
-            print("failed")
-    """)
+    trace = run_trace(TASKGROUP)
     [failed], [slow] = task_named(trace, "fail"), task_named(trace, "slow")
     [sleep] = waits_of(trace, slow)
     assert sleep["on"] == "asyncio.sleep(5)" and near(sleep["due"], 5.0)
