@@ -105,13 +105,25 @@ class Wait:
     chain: list[str] = field(default_factory=list)
     # True: still waiting when the run was stopped at a limit (``end`` is then).
     cut_off: bool | None = None
+    # How it ended (docs/trace.md): when its timer was due; what woke the
+    # task (protocol.WAKE_KINDS); the task behind that, and its snippet line.
+    # Each left out of the JSON when None.
+    due: float | None = None
+    wake: str | None = None
+    waker: int | None = None
+    waker_line: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         fields = {"task": self.task, "start": self.start, "end": self.end, "on": self.on, "line": self.line,
                   "chain": self.chain}
-        if self.cut_off is not None:
-            fields["cut_off"] = self.cut_off
+        for name in WAIT_SPARSE:
+            value = getattr(self, name)
+            if value is not None:
+                fields[name] = value
         return fields
+
+
+WAIT_SPARSE = ("cut_off", "due", "wake", "waker", "waker_line")
 
 
 @dataclass(frozen=True, slots=True)

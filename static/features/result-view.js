@@ -1,15 +1,17 @@
 // The result of a run as both pages show it: the status line and what it
 // says under it, the failing line marked in the editor, the output rows and
-// the timeline. The main page shows it in full (its run-advice.js under the
-// status line, output rows that point at the timeline); the embed page
-// compactly (a few notes, plain output rows). Everything from a run is
-// inserted as text.
+// the timeline, and the event loop step by step (loop-view.js, where the
+// page has its [data-testid="loop-view"]). The main page shows it in full
+// (its run-advice.js under the status line, output rows that point at the
+// timeline); the embed page compactly (a few notes, plain output rows).
+// Everything from a run is inserted as text.
 
 import { element, emptyNote } from "../lib/dom.js";
 import { formatDuration, formatSeconds, plural } from "../lib/format.js";
 import { cutSentence, eventNotes, stoppedWhere, taskNames, traceCut } from "../lib/trace.js";
 import { asArray, asObject, isMissing, num, str, validLine } from "../lib/values.js";
 import { clearTimeline, renderTimeline } from "../timeline/index.js";
+import { loopView } from "./loop-view.js";
 import { STATUS_TITLE } from "./status.js";
 
 const NO_OUTPUT = "No output yet";
@@ -52,6 +54,8 @@ export function resultView({ statusLine, outputBox, outputCount = null, lines, t
   // and the button that adds more; and the replay's moment (null: none).
   let output = { printed: [], names: new Map(), shown: 0, more: null };
   let replayAt = null;
+  // The lines of output the loop view's step printed (indices), highlighted.
+  let stepPrinted = new Set();
 
   /** Rows for up to `count` more printed lines, and a button for the rest. */
   function showMoreOutput(count) {
@@ -61,13 +65,14 @@ export function resultView({ statusLine, outputBox, outputCount = null, lines, t
     for (let i = output.shown; i < end; i++) {
       const { o, index } = printed[i];
       const row = outputRow(o, names);
+      row.dataset.index = String(index);
+      row.dataset.t = String(num(o.t, 0));
       if (!compact) {
-        row.dataset.index = String(index);
-        row.dataset.t = String(num(o.t, 0));
         row.tabIndex = 0;
         row.title = "Show where this was printed on the timeline";
       }
       if (replayAt !== null && num(o.t, 0) > replayAt) row.classList.add("is-future");
+      if (stepPrinted.has(index)) row.classList.add("is-step-output");
       frag.appendChild(row);
     }
     output.shown = end;
@@ -107,6 +112,12 @@ export function resultView({ statusLine, outputBox, outputCount = null, lines, t
       // The timeline first: it measures the page, which costs little before
       // the rest of the result changes it.
       timelines.draw(trace);
+      stepPrinted = new Set();
+      if (loop) {
+        loop.show(trace);
+        const drawn = timelines.current();
+        if (drawn && drawn.onPickTime) drawn.onPickTime((t) => loop.atTime(t));
+      }
       statusLine.set(status, headline(trace, status, err, clientSeconds, compact));
       statusLine.box.dataset.cached = String(trace.cached === true);
       statusLine.box.dataset.python = typeof trace.python === "string" ? trace.python : "";
@@ -146,6 +157,7 @@ export function resultView({ statusLine, outputBox, outputCount = null, lines, t
       if (!compact) outputBox.appendChild(emptyNote(NO_OUTPUT));
       if (outputCount) outputCount.textContent = "";
       timelines.clear(message);
+      if (loop) loop.clear();
       shownTrace = null;
     },
 
@@ -161,12 +173,14 @@ export function resultView({ statusLine, outputBox, outputCount = null, lines, t
       view.clear(NO_RUN);
     },
 
-    /** Replay: hide the output printed after t (null: show it all). */
+    /** Replay: hide the output printed after t (null: show it all), and put the loop view there. */
     showOutputUntil(t) {
-      replayAt = t;
-      for (const row of outputBox.querySelectorAll("[data-output-line]")) {
-        row.classList.toggle("is-future", t !== null && Number(row.dataset.t) > t);
-      }
+      outputUntil(t);
+      if (loop) loop.atTime(t);
+    },
+    /** The loop view, or null on a page without one. */
+    get loop() {
+      return loop;
     },
 
     /** Highlight the output row printed at this index, and bring it into view. */
@@ -179,6 +193,24 @@ export function resultView({ statusLine, outputBox, outputCount = null, lines, t
       row.scrollIntoView({ block: "nearest" });
     },
   };
+  /** Grey the output printed after t (null: none). */
+  function outputUntil(t) {
+    replayAt = t;
+    for (const row of outputBox.querySelectorAll("[data-output-line]")) {
+      row.classList.toggle("is-future", t !== null && Number(row.dataset.t) > t);
+    }
+  }
+  /** Highlight the output rows of these indices (the loop view's step printed them). */
+  function markStepOutput(indices) {
+    stepPrinted = new Set(indices);
+    for (const row of outputBox.querySelectorAll("[data-output-line]")) {
+      row.classList.toggle("is-step-output", stepPrinted.has(Number(row.dataset.index)));
+    }
+  }
+  const loopRoot = document.querySelector('[data-testid="loop-view"]');
+  const loop = loopRoot ? loopView(loopRoot, { lines, compact, timeline: () => timelines.current(),
+    output: { until: outputUntil, mark: markStepOutput } }) : null;
+
   if (!compact) linkOutputToTimeline(outputBox, view, linkOutput);
   return view;
 }

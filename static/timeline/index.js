@@ -5,7 +5,8 @@
 // renderTimeline(container, trace, options) draws the trace into container
 // (replacing what was there) and returns a controller:
 //   { redraw(), fit(), zoom(factor, atTime?), setView({t0, t1}), view(),
-//     setCursor(t | null), flashOutput(index), expandAll(open) }
+//     setCursor(t | null), flashOutput(index), expandAll(open),
+//     onPickTime(fn) (fn(t) on each click in the plot: the moment under it) }
 // options: onSelectLine(line), onSelectOutput(index), domain (a shared time
 // scale, for comparing runs), laneTitle, onViewChange({t0, t1}) (to keep
 // another timeline on the same scale).
@@ -100,6 +101,9 @@ function controller(container, state) {
       state.collapsed = new Set(open ? [] : state.model.lanes.filter((l) => l.children.length));
       draw(container, state);
     },
+    onPickTime: (fn) => {
+      state.onPickTime = fn;
+    },
   };
   return api;
 }
@@ -142,6 +146,7 @@ export function renderTimeline(container, trace, options = {}) {
   state.view = { t0: 0, t1: state.fullDomain };
   state.cursor = null;
   state.flashed = null;
+  state.onPickTime = null;
   // Big trees start folded below the first level, so the first screen
   // shows the shape of the run rather than thousands of leaves.
   state.collapsed = new Set(state.model.lanes.length > 200 ? state.model.lanes.filter((l) => l.children.length > 50) : []);
