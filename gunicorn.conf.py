@@ -5,7 +5,7 @@ process of its own), so by default one worker with threads serves a node:
 its admission sees every jail slot, so a run is refused only when the whole
 node is busy, and each run's work in the server is small. Each running or
 waiting run holds a thread, so there are more threads than admission lets
-runs hold (``CONCURRENCY`` running and at most ``QUEUE_MAX_WAITING``
+runs hold (``CONCURRENCY`` running and at most ``QUEUE_SIZE``
 waiting, plus 16), and the health check, the page, ``/metrics`` and a
 refusal with 503 are always answered at once: 64 clients pressing Run in a
 loop, and the pages around them, are served together.
@@ -58,7 +58,7 @@ workers = int(_setting("WORKERS", 1))
 # Threads beyond the runs admission lets in: pages, /healthz, /metrics, URL
 # mode, refusals.
 SPARE_THREADS = 16
-threads = int(_setting("THREADS", SETTINGS.concurrency + SETTINGS.queue_max_waiting + SPARE_THREADS))
+threads = int(_setting("THREADS", SETTINGS.concurrency + SETTINGS.queue_size + SPARE_THREADS))
 
 # The longest a request can take: a wait in the queue (at most the predicted
 # wait, itself at most QUEUE_WAIT_SECONDS, plus QUEUE_WAIT_SECONDS), a jail's

@@ -9,10 +9,14 @@ prints the medians of: expanding the compact columnar form a real run arrives
 in (``expandTrace``), ``performance.measure("timeline-render")`` (drawing the
 timeline), the whole result (timeline, summary, task table, output), the
 whole result until the browser has laid it out and painted it (the next
-frame), unfolding every lane, and a zoom. Then the first-load weight: every
-response of a first visit, raw and gzip-compressed.
+frame), unfolding every lane, and a zoom. Then the loop view's Step
+(static/features/loop-view.js): a trace of --steps steps (a gather of half
+as many tasks) stepped through from its start, each step laid out before the
+next (the median step and the 99th percentile), and the first 200 steps of each
+size. Then the first-load weight: every response of a first visit, raw and
+gzip-compressed.
 
-    python3 bench/render.py [--sizes 2000 20000] [--rounds 5]
+    python3 bench/render.py [--sizes 2000 20000] [--rounds 5] [--steps 2000]
 """
 
 from __future__ import annotations
@@ -49,6 +53,23 @@ RENDER = """async (trace) => {
     const zoomed = performance.now() - zoom;
     return [measure.duration, whole, painted, unfolded, zoomed];
 }"""
+# Step through the loop view: every step computed, drawn (the view, the editor's
+# marks, the timeline's cursor, the output) and laid out before the next.
+STEP = """async ([trace, most]) => {
+    window.playground.renderTrace(trace, 0.5);
+    const next = document.querySelector('[data-testid="step-next"]');
+    const { latestLoopView: view } = await import("/static/features/loop-view.js");
+    const times = [];
+    while (times.length < most && !next.disabled) {
+        const started = performance.now();
+        next.click();
+        view.settle();  // the editor's marks, the timeline's cursor, the output: what the next frame shows
+        document.body.offsetHeight;
+        times.push(performance.now() - started);
+    }
+    times.sort((a, b) => a - b);
+    return [times[times.length >> 1], times[Math.floor(times.length * 0.99)], times.length];
+}"""
 EXPAND = """async (columns) => {
     const { expandTrace } = await import("/static/lib/api.js");
     const started = performance.now();
@@ -65,10 +86,18 @@ def timed(page: Page, script: str, name: str, value: Any, rounds: int) -> list[A
     return timings
 
 
+def print_steps(page: Page, trace: dict[str, Any], most: int, what: str) -> None:
+    """The loop view's Step through trace, up to ``most`` steps: the median and the 99th percentile."""
+    median, p99, taken = timed(page, STEP, "benchSteps", [trace, most], 1)[0]
+    print(f"{what}: loop view, {taken} steps from the start, each drawn and laid out: median {median:5.2f} ms "
+          f"a step, 99th percentile {p99:5.2f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 20000])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=2000)
     args = parser.parse_args()
     with gunicorn_node(BROWSER_ENV) as (url, _), chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -84,6 +113,8 @@ def main() -> None:
             print(f"{size:>6} tasks (median of {args.rounds}): timeline drawn {draw:6.1f} ms; whole result "
                   f"(timeline, summary, table, output) {whole:6.1f} ms, painted {painted:6.1f} ms; "
                   f"unfold all {unfolded:6.1f} ms; zoom {zoomed:6.1f} ms; columnar form expanded {expand:6.1f} ms")
+            print_steps(page, synthetic_trace(size), 200, f"{size:>6} tasks")
+        print_steps(page, synthetic_trace(args.steps // 2), args.steps, f"{args.steps} steps")
     raw = sum(len(body) for _, body in first_load)
     packed = sum(len(gzip.compress(body, 6)) for _, body in first_load)
     print(f"first load: {len(first_load)} responses, {raw / 1024:.0f} KiB raw, {packed / 1024:.0f} KiB gzip-compressed")

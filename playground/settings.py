@@ -62,11 +62,13 @@ class Settings:
     # (playground.sandbox.admission); an admitted run waits at most its
     # predicted wait plus this.
     queue_wait_seconds: float = 10.0
-    # A guard of the request threads, not the admission rule: each waiting
-    # run holds one of gunicorn's threads (THREADS defaults to CONCURRENCY +
-    # this + 16), so past this many waiting a run is refused whatever the
-    # wait. Twice the 64 clients a node is sized for.
-    queue_max_waiting: int = 128
+    # Runs that may wait at once: a guard of the request threads, not the
+    # admission rule (before admission by time it was, with the number of
+    # cores as default). Each waiting run holds one of gunicorn's threads
+    # (THREADS defaults to CONCURRENCY + this + 16), so past this many
+    # waiting a run is refused whatever the wait. Twice the 64 clients a
+    # node is sized for.
+    queue_size: int = 128
     # Keep a jail started ahead for each slot (see playground.sandbox.pool).
     warm_pool: bool = True
     # Whether code mode reaches the network through the server's guard

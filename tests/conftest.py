@@ -22,6 +22,7 @@ from playground.services import services
 from tests.support.browsing import BROWSER_ENV, checked_page, chromium
 from tests.support.servers import gunicorn_node
 from tests.support.traces import RunTrace
+from tests.support.urlserver import LocalServer, local_server
 
 
 def _closing_new_pools() -> Iterator[None]:
@@ -91,6 +92,20 @@ def run_trace() -> RunTrace:
 @pytest.fixture(scope="session")
 def live_server() -> Iterator[str]:
     with gunicorn_node(BROWSER_ENV) as (url, _):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def target() -> Iterator[LocalServer]:
+    """A real aiohttp server on loopback for URL mode to fetch from."""
+    with local_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def url_server(target: LocalServer) -> Iterator[str]:
+    """A live gunicorn whose allow list lets URL mode fetch from ``target``."""
+    with gunicorn_node({**BROWSER_ENV, "PLAYGROUND_URL_ALLOW": target.allow}) as (url, _):
         yield url
 
 

@@ -34,6 +34,10 @@ ITEM_BYTES = {
     "connection": 560,  # and the texts of its host and error
     "child": 144,  # and each argument's text and a comma
     "cut_off": 16,  # what a slice or wait cut off by a stop adds
+    "due": 24,  # and what a wait's ending adds, each field there (docs/trace.md)
+    "wake": 18,
+    "waker": 20,
+    "waker_line": 25,
     "error": 96,  # and per frame of the traceback:
     "frame": 48,
 }

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from playground.model.trace import (
     URL_TASK_FIELDS,
+    WAIT_SPARSE,
     Child,
     Connection,
     Event,
@@ -34,7 +35,7 @@ TABLE_FIELDS: dict[str, tuple[str, ...]] = {
     "events": tuple(Event.__dataclass_fields__),
 }
 SPARSE_FIELDS: dict[str, tuple[str, ...]] = {"tasks": URL_TASK_FIELDS, "slices": ("line", "cut_off"),
-                                             "waits": ("cut_off",), "jobs": ("cut_off",),
+                                             "waits": WAIT_SPARSE, "jobs": ("cut_off",),
                                              "connections": ("cut_off",),
                                              "children": ("cut_off",)}
 

@@ -18,7 +18,7 @@ from playground.model.answer import Items
 VERSION = 1
 
 Status = Literal[
-    "ok", "error", "timeout", "cpu_limit", "memory_limit", "output_limit", "deadlock", "crashed"
+    "ok", "error", "timeout", "cpu_limit", "memory_limit", "output_limit", "deadlock", "crashed", "stopped"
 ]
 TaskState = Literal["done", "error", "cancelled", "pending"]
 
@@ -105,13 +105,25 @@ class Wait:
     chain: list[str] = field(default_factory=list)
     # True: still waiting when the run was stopped at a limit (``end`` is then).
     cut_off: bool | None = None
+    # How it ended (docs/trace.md): when its timer was due; what woke the
+    # task (protocol.WAKE_KINDS); the task behind that, and its snippet line.
+    # Each left out of the JSON when None.
+    due: float | None = None
+    wake: str | None = None
+    waker: int | None = None
+    waker_line: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         fields = {"task": self.task, "start": self.start, "end": self.end, "on": self.on, "line": self.line,
                   "chain": self.chain}
-        if self.cut_off is not None:
-            fields["cut_off"] = self.cut_off
+        for name in WAIT_SPARSE:
+            value = getattr(self, name)
+            if value is not None:
+                fields[name] = value
         return fields
+
+
+WAIT_SPARSE = ("cut_off", "due", "wake", "waker", "waker_line")
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,7 +258,7 @@ class Trace:
         # By hand rather than dataclasses.asdict, which deep-copies every
         # value: a 20,000-task trace is built many times faster this way.
         data = dict(vars(self))
-        for name, as_json in _ITEM_JSON.items():
+        for name, as_json in ITEM_JSON.items():
             data[name] = [as_json(item) for item in data[name]]
         return data
 
@@ -254,7 +266,7 @@ class Trace:
         """``to_json`` as the answer encodes it: each list of items made
         JSON objects a chunk at a time (see ``playground.model.answer.Items``)."""
         data = dict(vars(self))
-        for name, as_json in _ITEM_JSON.items():
+        for name, as_json in ITEM_JSON.items():
             data[name] = Items(data[name], as_json)
         return data
 
@@ -263,7 +275,8 @@ def _fields(item: Any) -> dict[str, Any]:
     return dict(vars(item))
 
 
-_ITEM_JSON: dict[str, Callable[[Any], dict[str, Any]]] = {
+# Each list of a trace's items, and how one of its items is made JSON.
+ITEM_JSON: dict[str, Callable[[Any], dict[str, Any]]] = {
     "tasks": TaskRecord.to_json, "slices": Slice.to_json, "waits": Wait.to_json, "jobs": Job.to_json,
     "connections": Connection.to_json, "children": Child.to_json,
     "output": _fields, "events": _fields,

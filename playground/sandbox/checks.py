@@ -7,6 +7,7 @@ import base64
 import binascii
 import struct
 from array import array
+from collections.abc import Container
 from typing import Any
 
 from playground.model.answer import ITEM_BYTES, json_size
@@ -142,3 +143,42 @@ def wait_label(label: object) -> tuple[str | None, list[str], int]:
         raise Invalid("not a wait's label")
     what, names = optional_text(label[0], MAX_NAME), [clean_text(name, MAX_NAME) for name in label[1:]]
     return what, names, ITEM_BYTES["wait"] + json_size(what) + sum(json_size(name) + 1 for name in names)
+
+
+WaitEnding = tuple["float | None", "str | None", "int | None", "int | None"]
+
+
+def wait_ending(due: int, wake: int, waker: int, waker_line: int, tasks: Container[int]) -> WaitEnding:
+    """How a waits frame's wait ended, its numbers (-1 for none) as the
+    trace's: the due time of its timer (seconds), the wake (a
+    ``protocol.WAKE_KINDS`` name), the waker (a task the trace holds, else
+    None) and the waker's line. A waker only for the wakes by a task."""
+    if (not (due == -1 or 0 <= due <= MAX_TIME_NS) or not -1 <= wake < len(protocol.WAKE_KINDS)
+            or not (waker == -1 or 1 <= waker <= MAX_ID) or not -1 <= waker_line <= MAX_ID):
+        raise Invalid("not how a wait ended")
+    kind = None if wake == -1 else protocol.WAKE_KINDS[wake]
+    if waker != -1 and kind not in protocol.WAKES_BY_TASK:
+        raise Invalid("a waker for a wake no task makes")
+    return (None if due == -1 else seconds(due), kind, waker if waker in tasks else None,
+            None if waker_line == -1 else waker_line)
+
+
+def told_ending(how: tuple[object, ...], tasks: Container[int]) -> WaitEnding:
+    """How a ``wait`` message's wait ended, its last fields (due, wake,
+    waker, waker's line; null for none, or none of them), as ``wait_ending``."""
+    if not how:
+        return None, None, None, None
+    due, wake, waker, waker_line = how
+    if wake is not None and wake not in protocol.WAKE_KINDS:
+        raise Invalid("not a wake")
+    code = -1 if wake is None else protocol.WAKE_KINDS.index(wake)  # type: ignore[arg-type]
+    return wait_ending(-1 if due is None else nanoseconds(due), code, -1 if waker is None else integer(waker),
+                       -1 if waker_line is None else integer(waker_line), tasks)
+
+
+_ENDING_KEYS = ("due", "wake", "waker", "waker_line")
+
+
+def ending_bytes(ending: WaitEnding) -> int:
+    """What a wait's ending adds to its bytes in the answer (``ITEM_BYTES``)."""
+    return sum(ITEM_BYTES[key] for key, value in zip(_ENDING_KEYS, ending, strict=True) if value is not None)

@@ -102,8 +102,8 @@ BAD_SETTINGS_MESSAGE = (
     "This is the server's fault, not the snippet's: please report it."
 )
 NO_FILTER_MESSAGE = (
-    "The jail could not install its system-call filter (seccomp), so the snippet was not run. "
-    "The server needs libseccomp's Python bindings (Debian's python3-seccomp) for the jail's interpreter."
+    "The sandbox could not install its system-call filter (seccomp), so the snippet was not run. "
+    "The server needs libseccomp's Python bindings (Debian's python3-seccomp) for the Python that runs snippets."
 )
 
 # The status a run gets from each limit that stops it. None: the limit cuts

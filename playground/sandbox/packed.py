@@ -9,8 +9,10 @@ from __future__ import annotations
 from playground.model.answer import ITEM_BYTES, json_size, plain_ascii
 from playground.model.trace import MAX_ID, MAX_NAME, MAX_TIME_NS, Invalid, Slice, TaskRecord, Trace, Wait, clean_text
 from playground.sandbox.caps import TraceCaps
-from playground.sandbox.checks import seconds, unpack, wait_label
+from playground.sandbox.checks import WaitEnding, ending_bytes, seconds, unpack, wait_ending, wait_label
 from playground.sandbox.stillopen import StillOpen
+
+_NO_ENDING: WaitEnding = (None, None, None, None)
 
 
 class PackedRecords:
@@ -101,23 +103,32 @@ class PackedRecords:
         self.caps.took_slices(start_room - room, dropped, by_answer)
 
     def _waits_packed(self, packed: bytes, labels: object) -> None:
-        """Waits that ended, packed: (task id, start, end, line or -1, label),
-        each label ``[on or null, *chain]`` in ``labels``."""
-        numbers = unpack(packed, 5)
-        self.messages += len(numbers) // 5 - 1
+        """Waits that ended, packed: (task id, start, end, line or -1, label,
+        due, wake, waker, waker's line, each -1 for none), each label
+        ``[on or null, *chain]`` in ``labels``."""
+        numbers = unpack(packed, 9)
+        self.messages += len(numbers) // 9 - 1
         if not isinstance(labels, list):
             raise Invalid("no labels")
         # Many waits share a label: clean and size each once.
         cleaned: dict[int, tuple[str | None, list[str], int]] = {}
         tasks, figures, waits, caps = self._tasks, self._figures, self.trace.waits, self.caps
         still_open = self.still_open
-        for task_id, first, last, line, index in zip(
-            numbers[0::5], numbers[1::5], numbers[2::5], numbers[3::5], numbers[4::5], strict=True
+        for task_id, first, last, line, index, due, wake, waker, waker_line in zip(
+            numbers[0::9], numbers[1::9], numbers[2::9], numbers[3::9], numbers[4::9], numbers[5::9],
+            numbers[6::9], numbers[7::9], numbers[8::9], strict=True
         ):
             if (task_id not in tasks or not 0 <= first <= last <= MAX_TIME_NS or not -1 <= line <= MAX_ID
                     or not 0 <= index < len(labels)):
                 self.rejected += 1
                 continue
+            ending = _NO_ENDING
+            if due != -1 or wake != -1 or waker != -1 or waker_line != -1:
+                try:
+                    ending = wait_ending(due, wake, waker, waker_line, tasks)
+                except Invalid:
+                    self.rejected += 1
+                    continue
             label = cleaned.get(index)
             if label is None:
                 label = cleaned[index] = wait_label(labels[index])
@@ -126,6 +137,6 @@ class PackedRecords:
                 still_open.waits.pop(task_id, None)
             if caps.room("waits"):
                 what, names, size = label
-                if caps.count(size, "waits"):
+                if caps.count(size + ending_bytes(ending), "waits"):
                     waits.append(Wait(task_id, round(first / 1000) / 1e6, round(last / 1000) / 1e6, what,
-                                      None if line == -1 else line, names))
+                                      None if line == -1 else line, names, None, *ending))

@@ -16,8 +16,10 @@ and is gone when ``run_snippet`` returns.
 
 from __future__ import annotations
 
+import gc
 import os
 import selectors
+import threading
 import time
 from typing import Any, Literal, NamedTuple
 
@@ -27,6 +29,7 @@ from playground.sandbox.cgroups import SlotCgroup, Usage
 from playground.sandbox.forkclient import READ_SIZE, JailRun, start_run
 from playground.sandbox.jail import Jail
 from playground.sandbox.limits import HINT_MESSAGES, LIMIT_MESSAGES, Limits, limit_message
+from playground.sandbox.live import LiveRun
 from playground.sandbox.pythons import Python
 from playground.sandbox.status import STREAM_CUT, Evidence, StopReason, Verdict, decide
 from playground.sandbox.stream import MESSAGE_SLACK, StreamParser
@@ -69,12 +72,14 @@ def settings_for(jail: Jail, clock: Clock, limits: Limits) -> RunSettings:
 
 
 def run_snippet(jail: Jail, code: str, clock: Clock, limits: Limits, slot: int = 0,
-                jailed: JailRun | None = None, egress: Egress | None = None, python: Python | None = None) -> Trace:
+                jailed: JailRun | None = None, egress: Egress | None = None, python: Python | None = None,
+                live: LiveRun | None = None) -> Trace:
     """Run ``code`` in ``jailed``, a run set up ahead for ``slot`` with the
     same ``limits`` (its Python's), or else in a jail of ``python`` (None:
     the default) started now for it alone, and return its trace, whatever
     happens; ``egress`` serves its network channel (with none, the run has
-    no network). The run is gone when this returns."""
+    no network), and ``live`` is told what the run does as it goes on and
+    may stop it. The run is gone when this returns."""
     settings = settings_for(jail, clock, limits)
     builder = StreamParser(clock, max_tasks=limits.max_tasks, max_items=limits.max_events + 100,
                            max_output_bytes=limits.output_bytes,
@@ -93,7 +98,8 @@ def run_snippet(jail: Jail, code: str, clock: Clock, limits: Limits, slot: int =
         else:
             jailed.network.close()
         started = time.monotonic()
-        stop_reason, raw, ran_until = _watch(jailed, payload, builder, limits, started, ParseBudget(cgroup, limits))
+        stop_reason, raw, ran_until = _watch(jailed, payload, builder, limits, started, ParseBudget(cgroup, limits),
+                                             live)
     finally:
         report = egress.detach(network) if egress is not None and network is not None else NetworkReport()
         jailed.discard()
@@ -129,11 +135,41 @@ def _usage(cgroup: SlotCgroup | None, reset: bool = False) -> Usage | None:
         return None
 
 
+class FullCollections:
+    """The CPU each thread has spent in full garbage collections. A full
+    collection walks the whole server's heap, whatever made it start: its
+    cost is the process's, not the stream's being parsed when it struck
+    (0.02 to 0.06 s, which made an honest 10,000-task run look like three
+    times its parsing). Younger collections scale with what the parsing
+    allocates, and count."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        gc.callbacks.append(self._observe)
+
+    def _observe(self, phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._local.started = time.thread_time()
+        elif hasattr(self._local, "started"):
+            self._local.spent = self.seconds() + time.thread_time() - self._local.started
+
+    def seconds(self) -> float:
+        """This thread's CPU in full collections so far."""
+        spent: float = getattr(self._local, "spent", 0.0)
+        return spent
+
+
+FULL_COLLECTIONS = FullCollections()
+
+
 class ParseBudget:
     """The server's CPU for reading one run, held to ``parse_cpu_ratio``
     times the CPU the jail spent producing it (its cgroup's accounting),
     beyond ``PARSE_CPU_FREE_SECONDS``; parsing counts ``ANSWER_COST_FACTOR``
-    times, for the answer it will make. A stream the server parses dearly
+    times, for the answer it will make, and full garbage collections do not
+    count (see ``FullCollections``). A stream the server parses dearly
     while the run spends little (a line replayed again and again) stops
     there. Without a cgroup's accounting, the stream's own caps bound it."""
 
@@ -156,9 +192,9 @@ class ParseBudget:
             builder.feed(data)
             return True
         for start in range(0, len(data), PARSE_SLICE_BYTES):
-            before = time.thread_time()
+            before = time.thread_time() - FULL_COLLECTIONS.seconds()
             builder.feed(data[start:start + PARSE_SLICE_BYTES])
-            self.spent += (time.thread_time() - before) * ANSWER_COST_FACTOR
+            self.spent += (time.thread_time() - FULL_COLLECTIONS.seconds() - before) * ANSWER_COST_FACTOR
             if self.spent >= self._next_check and not self._within_share():
                 return False
         return True
@@ -181,8 +217,9 @@ class Watched(NamedTuple):
 
 
 def _watch(jailed: JailRun, payload: bytes, builder: StreamParser, limits: Limits, started: float,
-           budget: ParseBudget) -> Watched:
-    """Feed the run, read it until it ends or a limit is hit; why it stopped."""
+           budget: ParseBudget, live: LiveRun | None) -> Watched:
+    """Feed the run, read it until it ends, a limit is hit or ``live`` is
+    stopped, telling ``live`` what it does meanwhile; why it stopped."""
     jailed.hand_over(payload)
     raw = bytearray(jailed.early)
     channel_bytes = 0
@@ -199,13 +236,25 @@ def _watch(jailed: JailRun, payload: bytes, builder: StreamParser, limits: Limit
         selector.register(jailed.events_read, selectors.EVENT_READ, "events")
         selector.register(jailed.raw_read, selectors.EVENT_READ, "raw")
         selector.register(jailed.status, selectors.EVENT_READ, "exit")
-        while selector.get_map():
+        # The stop's pipe is watched too, but the run is over once the three
+        # streams are.
+        streams_end_at = 0
+        if live is not None:
+            selector.register(live.wake_fd, selectors.EVENT_READ, "stop")
+            streams_end_at = 1
+        while len(selector.get_map()) > streams_end_at:
             now = time.monotonic()
             if now >= deadline:
                 return stopped("timeout")
+            if live is not None and live.stop_requested.is_set():
+                return stopped("stopped")
             if exited_at is not None and now - max(exited_at, read_at) > EXIT_DRAIN_SECONDS:
                 break
-            for key, _ in selector.select(min(deadline - now, EXIT_DRAIN_SECONDS)):
+            batch_in = live.batch_in() if live is not None else None
+            wait = min(deadline - now, EXIT_DRAIN_SECONDS, EXIT_DRAIN_SECONDS if batch_in is None else batch_in)
+            for key, _ in selector.select(wait):
+                if key.data == "stop":
+                    return stopped("stopped")
                 if key.data == "exit":
                     report = jailed.status.recv(READ_SIZE)
                     jailed.take_status(report)
@@ -222,6 +271,8 @@ def _watch(jailed: JailRun, payload: bytes, builder: StreamParser, limits: Limit
                     if not budget.feed(builder, data):
                         return stopped("parse_cost")
                     heard_at, heard = time.monotonic(), builder.latest_time()
+                    if live is not None:
+                        live.fed()
                 elif len(raw) <= limits.output_bytes:
                     raw += data
             if builder.output_bytes + len(raw) > limits.output_bytes:
@@ -230,6 +281,8 @@ def _watch(jailed: JailRun, payload: bytes, builder: StreamParser, limits: Limit
                 return stopped("channel")
             if builder.stopped:
                 return stopped("rejected")
+            if live is not None:
+                live.send_batch(builder, heard)
     return stopped(None)
 
 

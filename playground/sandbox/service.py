@@ -21,12 +21,13 @@ from playground.sandbox.admission import Admission, Busy, Cancelled, OnQueued
 from playground.sandbox.forkclient import start_run
 from playground.sandbox.jail import Jail, JailUnavailable, make_jail
 from playground.sandbox.limits import Limits
+from playground.sandbox.live import LiveRun, LiveRuns
 from playground.sandbox.pool import WarmPool
 from playground.sandbox.pythons import Python, Pythons, UnknownPython
 from playground.sandbox.runner import Clock, run_snippet
 from playground.settings import Settings
 
-__all__ = ["Busy", "Cancelled", "JailUnavailable", "Pythons", "Sandbox", "UnknownPython"]
+__all__ = ["Busy", "Cancelled", "JailUnavailable", "LiveRun", "Pythons", "Sandbox", "UnknownPython"]
 
 HEALTH_CACHE_SECONDS = 5.0
 HEALTH_SNIPPET = "print('ok')"
@@ -48,12 +49,13 @@ class Sandbox:
                                  on_change=metrics.WARM_JAILS.set)
         self._health: tuple[float, str | None] | None = None
         self._health_lock = threading.Lock()
+        self.live_runs = LiveRuns()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Sandbox:
         limits = settings.limits
         admission = Admission(slots=settings.concurrency, wait_seconds=settings.queue_wait_seconds,
-                              max_waiting=settings.queue_max_waiting,
+                              max_waiting=settings.queue_size,
                               on_predicted=metrics.QUEUE_PREDICTED_WAIT_SECONDS.observe)
         # Each worker process of a node has its own slots, so its own uids.
         uid_base = settings.jail_uid_base + settings.worker_index * admission.slots
@@ -104,10 +106,20 @@ class Sandbox:
         if self.egress is not None:
             self.egress.close()
 
-    def run(self, code: str, clock: Clock, wait: bool = True, python: str | None = None, *, client: str = "",
-            on_queued: OnQueued | None = None, cancelled: threading.Event | None = None) -> Trace:
+    def live_run(self) -> LiveRun:
+        """A run to watch as it goes on: pass it to ``run``, read its ``events``."""
+        return LiveRun(self.limits.answer_bytes)
+
+    def stop(self, run_id: str) -> bool:
+        """Stop the live run of ``run_id`` now; False when none of that id is going on."""
+        return self.live_runs.stop(run_id)
+
+    def run(self, code: str, clock: Clock, wait: bool = True, python: str | None = None, *,
+            live: LiveRun | None = None, client: str = "", on_queued: OnQueued | None = None,
+            cancelled: threading.Event | None = None) -> Trace:
         """Run a snippet on the Python of id ``python`` (None: the default)
-        for ``client`` (its address: admission is fair between clients).
+        for ``client`` (its address: admission is fair between clients),
+        telling ``live`` (if any) what it does as it goes on.
 
         Raises ``Busy`` at once when the predicted wait for a slot is too
         long (``retry_after``: that wait), or when the run waited past its
@@ -125,6 +137,9 @@ class Sandbox:
                                  cancelled=cancelled) as slot:
             metrics.QUEUE_WAIT_SECONDS.observe(time.monotonic() - asked)
             metrics.RUNS_IN_PROGRESS.inc()
+            if live is not None:
+                self.live_runs.add(live)
+                live.started()
             try:
                 jailed = pool.take(slot, interpreter) if pool is not None else None
                 if jailed is None:
@@ -134,7 +149,7 @@ class Sandbox:
                     metrics.WARM_MISSES.inc()
                 try:
                     trace = run_snippet(self.jail, code, clock, self.limits, slot, jailed=jailed,
-                                        egress=self.egress)
+                                        egress=self.egress, live=live)
                 finally:
                     if pool is not None:
                         pool.replace(slot)
@@ -143,6 +158,8 @@ class Sandbox:
                 raise
             finally:
                 metrics.RUNS_IN_PROGRESS.dec()
+                if live is not None:
+                    self.live_runs.discard(live)
         if cold and jailed.start_seconds is not None:
             metrics.JAIL_START_SECONDS.labels("cold").observe(jailed.start_seconds)
         metrics.RUNS.labels(trace.status).inc()

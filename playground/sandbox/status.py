@@ -35,9 +35,10 @@ from playground.tracer.protocol import EXIT_BAD_SETTINGS, EXIT_NO_FILTER, RunRep
 # Exit codes of a run whose snippet never ran, and what to tell.
 NOT_RUN = {EXIT_NO_FILTER: NO_FILTER_MESSAGE, EXIT_BAD_SETTINGS: BAD_SETTINGS_MESSAGE}
 
-StopReason = Literal["timeout", "output_limit", "channel", "rejected", "parse_cost"]
+StopReason = Literal["timeout", "output_limit", "channel", "rejected", "parse_cost", "stopped"]
 
-# Why the runner stopped a run, and the limit that made it.
+# Why the runner stopped a run at a limit, and the limit that made it
+# ("stopped" is the person's stop, no limit's).
 STOPPED_AT: dict[StopReason, str] = {
     "timeout": "wall_seconds",
     "output_limit": "output_bytes",
@@ -111,6 +112,8 @@ def decide(evidence: Evidence, limits: Limits) -> Verdict:
 
 
 def _decide(evidence: Evidence, limits: Limits) -> Verdict:
+    if evidence.stop_reason == "stopped":
+        return Verdict("stopped")
     if evidence.stop_reason is not None:
         return _hit(STOPPED_AT[evidence.stop_reason])
     returncode = evidence.returncode

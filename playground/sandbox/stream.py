@@ -36,6 +36,7 @@ from playground.sandbox.checks import (
     counted_records,
     cut_counts,
     described_error,
+    ending_bytes,
     integer,
     nanoseconds,
     number,
@@ -43,6 +44,7 @@ from playground.sandbox.checks import (
     optional_integer,
     optional_text,
     seconds,
+    told_ending,
     wait_label,
 )
 from playground.sandbox.children import ChildRecords
@@ -241,19 +243,20 @@ class StreamParser(PackedRecords):
                 self.trace.slices.append(Slice(task_id, seconds(first), seconds(last), reason is not None, text, where))
 
     def _wait(self, task: object, start: object, end: object, on: object, line: object,
-              chain: object = None) -> None:
+              chain: object = None, *how: object) -> None:
         task_id = self._known_task(task)
         if task_id is None:
             raise Invalid("a wait needs a task")
         first, last = nanoseconds(start), nanoseconds(end)
         where = optional_integer(line)
-        if last < first or not (chain is None or isinstance(chain, list)):
+        if last < first or not (chain is None or isinstance(chain, list)) or len(how) not in (0, 4):
             raise Invalid("not a wait")
         what, names, size = wait_label([on, *(chain or ())])
+        ending = told_ending(how, self._tasks)
         self._tally(task_id, first, last, 1)
         self.still_open.waits.pop(task_id, None)
-        if self.caps.room("waits") and self.caps.count(size, "waits"):
-            self.trace.waits.append(Wait(task_id, seconds(first), seconds(last), what, where, names))
+        if self.caps.room("waits") and self.caps.count(size + ending_bytes(ending), "waits"):
+            self.trace.waits.append(Wait(task_id, seconds(first), seconds(last), what, where, names, None, *ending))
 
     def _running_step(self, *fields: object) -> None:
         self.still_open.told_running(*fields)

@@ -8,7 +8,7 @@ running right now wait for that run instead of starting their own.
 
 Only the virtual clock is cached (a real-clock run is about real time), and
 not the outcomes that depend on the machine's load rather than on the code
-(``timeout``, ``crashed``). ``RUN_CACHE_SECONDS = 0`` turns the cache off.
+(``timeout``, ``crashed``), nor a run its person stopped (``stopped``). ``RUN_CACHE_SECONDS = 0`` turns the cache off.
 The cache lives in one server process.
 
 Memory is bounded by ``RUN_CACHE_ENTRIES`` traces and ``RUN_CACHE_BYTES``
@@ -44,8 +44,9 @@ DEFAULT_BYTES = 64 * 1024 * 1024
 ENTRY_SHARE = 16
 # The request counts halve every this many requests per entry (TinyLFU's sample).
 SAMPLE_PER_ENTRY = 10
-# Outcomes decided by the machine's load, not by the code: never cached.
-UNCACHED_STATUSES = frozenset({"timeout", "crashed"})
+# Outcomes decided by the machine's load or by the person, not by the code:
+# never cached.
+UNCACHED_STATUSES = frozenset({"timeout", "crashed", "stopped"})
 # A request waiting for the same snippet's run gives up after the longest a
 # run can take (queue wait plus wall limit) and this margin.
 WAIT_MARGIN_SECONDS = 5.0

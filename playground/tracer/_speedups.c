@@ -138,6 +138,7 @@ typedef struct {
     PyObject *task_names;
     PyObject *task_coros;
     PyObject *cancel_requests;
+    PyObject *ended;  /* id(task) -> task id of the tasks that ended lately (for their done callbacks) */
     Buffer steps;
     Buffer ends;
     Buffer tasks;
@@ -158,6 +159,7 @@ core_traverse(Core *self, visitproc visit, void *arg)
     Py_VISIT(self->task_names);
     Py_VISIT(self->task_coros);
     Py_VISIT(self->cancel_requests);
+    Py_VISIT(self->ended);
     return 0;
 }
 
@@ -174,6 +176,7 @@ core_clear(Core *self)
     Py_CLEAR(self->task_names);
     Py_CLEAR(self->task_coros);
     Py_CLEAR(self->cancel_requests);
+    Py_CLEAR(self->ended);
     return 0;
 }
 
@@ -213,8 +216,9 @@ core_init(Core *self, PyObject *args, PyObject *kwargs)
     Py_XSETREF(self->task_names, PyList_New(0));
     Py_XSETREF(self->task_coros, PyList_New(0));
     Py_XSETREF(self->cancel_requests, PyDict_New());
+    Py_XSETREF(self->ended, PyDict_New());
     if (!self->ids || !self->waits || !self->samples || !self->unannounced || !self->task_names ||
-        !self->task_coros || !self->cancel_requests) {
+        !self->task_coros || !self->cancel_requests || !self->ended) {
         return -1;
     }
     self->steps.len = self->ends.len = self->tasks.len = 0;
@@ -530,7 +534,8 @@ static int
 core_task_finished(Core *self, PyObject *task_id, PyObject *task, long long now)
 {
     int slow = 0;
-    if (need_dict(self->cancel_requests, "_cancel_requests") || need_dict(self->ids, "_ids")) {
+    if (need_dict(self->cancel_requests, "_cancel_requests") || need_dict(self->ids, "_ids") ||
+        need_dict(self->ended, "ended")) {
         return -1;
     }
     if (PyDict_GET_SIZE(self->cancel_requests)) {
@@ -572,7 +577,8 @@ core_task_finished(Core *self, PyObject *task_id, PyObject *task, long long now)
     if (key == NULL) {
         return -1;
     }
-    int failed = PyDict_DelItem(self->ids, key);
+    /* Its id stays findable for its done callbacks (hotpath.py's _finished). */
+    int failed = PyDict_SetItem(self->ended, key, task_id) < 0 || PyDict_DelItem(self->ids, key) < 0;
     Py_DECREF(key);
     if (failed) {
         return -1;
@@ -834,6 +840,7 @@ static PyMemberDef core_members[] = {
     {"_samples", T_OBJECT_EX, offsetof(Core, samples), 0, NULL},
     {"_unannounced", T_OBJECT_EX, offsetof(Core, unannounced), 0, NULL},
     {"_cancel_requests", T_OBJECT_EX, offsetof(Core, cancel_requests), 0, NULL},
+    {"ended", T_OBJECT_EX, offsetof(Core, ended), 0, NULL},
     {NULL, 0, 0, 0, NULL},
 };
 

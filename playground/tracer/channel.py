@@ -39,6 +39,7 @@ from .protocol import (
     MAX_NAME_CHARS,
     TASK_RECORD_BYTES,
     WAIT_RECORD_BYTES,
+    WAKE_KINDS,
 )
 
 FLUSH_INTERVAL = 0.01
@@ -47,8 +48,11 @@ _HEADER = struct.Struct(FRAME_HEADER)
 _TASKS_COUNT = struct.Struct(FRAME_TASKS_COUNT)
 # Waits packed per frame at most: their numbers take 40 KiB of its 64.
 WAITS_PER_FRAME = MAX_FRAME_BYTES * 5 // 8 // WAIT_RECORD_BYTES
-# A wait that ended: (task id, start, end, on or None, line or None, chain).
-DoneWait = tuple[int, int, int, "str | None", "int | None", tuple[str, ...]]
+# A wait that ended: (task id, start, end, on or None, line or None, chain,
+# due or None, wake or None, waker or None, waker's line or None).
+DoneWait = tuple[int, int, int, "str | None", "int | None", tuple[str, ...], "int | None", "str | None",
+                 "int | None", "int | None"]
+_WAKE_CODES = {kind: code for code, kind in enumerate(WAKE_KINDS)}
 
 _encode = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), check_circular=False).encode
 
@@ -171,19 +175,21 @@ def wait_payloads(waits: list[DoneWait]) -> list[bytes]:
     texts cut to ``MAX_NAME_CHARS``."""
     labels: dict[tuple[str | None, tuple[str, ...]], int] = {}
     numbers = array("q")
-    for task_id, start, end, on, line, chain in waits:
+    for task_id, start, end, on, line, chain, due, wake, waker, waker_line in waits:
         label = (on, chain)
         index = labels.get(label)
         if index is None:
             index = labels[label] = len(labels)
-        numbers.extend((task_id, start, end, -1 if line is None else line, index))
+        numbers.extend((task_id, start, end, -1 if line is None else line, index, -1 if due is None else due,
+                        _WAKE_CODES.get(wake, -1), -1 if waker is None else waker,  # type: ignore[arg-type]
+                        -1 if waker_line is None else waker_line))
     texts = _encode([[on, *chain] for on, chain in labels]).encode("ascii")
     payload = b"".join((_TASKS_COUNT.pack(len(waits)), numbers.tobytes(), texts))
     if len(payload) <= MAX_FRAME_BYTES:
         return [payload]
     if len(waits) == 1:
-        task_id, start, end, on, line, chain = waits[0]
+        task_id, start, end, on, line, chain, *how = waits[0]
         return wait_payloads([(task_id, start, end, None if on is None else on[:MAX_NAME_CHARS], line,
-                               tuple(name[:MAX_NAME_CHARS] for name in chain))])
+                               tuple(name[:MAX_NAME_CHARS] for name in chain), *how)])  # type: ignore[list-item]
     half = len(waits) // 2
     return wait_payloads(waits[:half]) + wait_payloads(waits[half:])

@@ -79,6 +79,9 @@ class PyCore:
         # Who asked a task to cancel, where, and whether the snippet itself
         # asked: task id -> (who, line, explicit).
         self._cancel_requests: dict[int, tuple[str, int | None, bool]] = {}
+        # The ids of tasks that ended lately, by id(task), for the done
+        # callbacks that run after an end (wakes.py; the recorder rotates it).
+        self.ended: dict[int, int] = {}
         # Ordinary steps as (task id, start, end), tasks that ended normally
         # as (task id, ended): packed as int64 at each flush.
         self._steps: list[int] = []
@@ -165,7 +168,9 @@ class PyCore:
         ):
             self._task_finished(task_id, task, now)
             return
-        del self._ids[id(task)]
+        key = id(task)
+        self.ended[key] = task_id
+        del self._ids[key]
         self._ends.extend((task_id, now))
 
     def next_step(self, handle: asyncio.Handle) -> None:

@@ -222,7 +222,9 @@ STEP = "step"  # task id or null, start, end[, blocking reason, line or null]
 TASKS = "tasks"  # packed (id, parent or -1, line or -1, created) per task, [names], [coros]
 ENDS = "ends"  # packed (id, ended) per task that ended normally ("done")
 STEPS = "steps"  # packed (task id, start, end) per ordinary step
-WAIT = "wait"  # task id, start, end, on or null, line or null, chain (list of names)
+# task id, start, end, on or null, line or null, chain (list of names), and how it ended (below):
+# due or null, wake (a WAKE_KINDS name) or null, waker task id or null, waker's line or null
+WAIT = "wait"
 WAITS = "waits"  # the frame of waits that ended (below); past the cut they go as WAIT messages
 # What is still open, told while it is, so that a run stopped at a limit
 # shows it up to the moment it was stopped (the server marks it cut off):
@@ -250,9 +252,11 @@ END = "end"  # status claimed by the tracer, duration (ns)
 # length as a native uint32, then the payload: the same native int64 records
 # as the packed messages above; for tasks, their count as a native uint32
 # first, and after the numbers one JSON array [names, coros]; for waits,
-# their count as a native uint32, (task id, start, end, line or -1, label)
-# per wait, then one JSON array of labels, each [on or null, *chain], that
-# the waits' last numbers index (a gather's 100,000 waits share one label).
+# their count as a native uint32, (task id, start, end, line or -1, label,
+# due or -1, wake or -1, waker or -1, waker's line or -1) per wait, then one
+# JSON array of labels, each [on or null, *chain], that the waits' fifth
+# numbers index (a gather's 100,000 waits share one label); wake indexes
+# WAKE_KINDS.
 # A flush writes its tasks frame, then its line, then its steps, ends and
 # waits frames, so every task a message names was announced before it.
 FRAME_MARK = 0
@@ -265,7 +269,19 @@ FRAME_WAITS = 4
 FRAME_KINDS = {FRAME_STEPS: STEPS, FRAME_ENDS: ENDS, FRAME_TASKS: TASKS, FRAME_WAITS: WAITS}
 # Bytes of one record's numbers in a tasks frame and in a waits frame.
 TASK_RECORD_BYTES = 32
-WAIT_RECORD_BYTES = 40
+WAIT_RECORD_BYTES = 72
+
+# How a wait ended, as the loop woke the task (the wake of WAIT and a waits
+# frame): its asyncio.sleep's or asyncio.timeout's timer fired; a task's
+# step woke it (the waker, at its snippet line: Event.set, Queue.put, a lock
+# released); a task's end did (the waker: a task it awaited, or the last of a
+# gather's or a TaskGroup's, through their done callbacks); an executor's
+# thread finished its job; I/O arrived (a socket, a pipe); a child process
+# ended; another callback (call_soon, call_later of the snippet's); it was
+# cancelled (the waker: the task whose step or end cancelled it).
+WAKE_KINDS = ("timer", "task", "done", "thread", "io", "process", "callback", "cancel")
+# The wakes whose waker is a task (the others have none).
+WAKES_BY_TASK = frozenset({"task", "done", "cancel"})
 
 # The caps on the stream, which the tracer keeps and the server enforces
 # (playground/sandbox/stream.py): a line holds at most MAX_LINE_BYTES

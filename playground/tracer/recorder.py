@@ -32,6 +32,7 @@ from .errors import MAX_MESSAGE
 from .hotpath import FLUSH_INTERVAL_NS, Core
 from .stillopen import TELL_OPEN_AFTER_NS, OpenNotes
 from .waits import describe_canceller, describe_wait, exception_line, number, snippet_line, task_label
+from .wakes import TaskIds, due_ns, timeout_deadline, woken_how
 
 _STEP = protocol.STEP
 _Task = asyncio.Task
@@ -69,6 +70,8 @@ class Recorder(Core):
         self.buffer = channel.buffer
         # Waits that ended since the last flush, sent packed (see Channel.waits).
         self.done_waits: list[DoneWait] = []
+        self._dues: dict[int, int | None] = {}  # each open wait's timer due (ns), by id(task)
+        self._task_ids = TaskIds(self)
         self.open_notes = OpenNotes()  # what is open, and what of it was told
         # Set while flushing: the CPU-time sampler may flush too, between
         # any two bytecodes, and must not flush in the middle of a flush.
@@ -103,6 +106,7 @@ class Recorder(Core):
     def _flush(self) -> None:
         buffer = self.buffer
         self._last_flush = self.clock.real_elapsed_ns()  # flushes are paced in real time, not virtual
+        self._task_ids.rotate()
         # The bulk of every trace, tasks announced, ordinary steps and normal
         # task ends, comes packed as int64 from the hot path: a fraction of
         # the cost of JSON. Tasks go first: the other messages name them.
@@ -182,6 +186,7 @@ class Recorder(Core):
 
     def _task_finished(self, task_id: int, task: asyncio.Task[Any], now: int) -> None:
         del self._ids[id(task)]
+        self.ended[id(task)] = task_id
         request = self._cancel_requests.pop(task_id, None)
         if task.cancelled():
             self.buffer.append((protocol.TASK_END, task_id, now, "cancelled", None, None, None))
@@ -234,8 +239,7 @@ class Recorder(Core):
             self.event("timeout", f"{source} timed out: cancelling {task_label(task)}", task_id, wait_line)
 
     def cancel_withdrawn(self, task: asyncio.Task[Any]) -> None:
-        """``task.uncancel()`` took back every request (as timeouts and
-        TaskGroups do once they have handled it)."""
+        """``task.uncancel()`` took back every request (as timeouts and TaskGroups do, once handled)."""
         self._cancel_requests.pop(abs(self._ids.get(id(task)) or 0), None)
 
     def task_woken(self, task: object) -> None:
@@ -243,7 +247,9 @@ class Recorder(Core):
         wait = self.waits.pop(id(task), None)
         if wait is not None and isinstance(task, _Task):
             task_id, since, on, line, chain = wait
-            self.done_waits.append((task_id, since, self.clock.now_ns(), on, line, chain))
+            self.done_waits.append((task_id, since, self.clock.now_ns(), on, line, chain,
+                                    self._dues.pop(id(task), None),
+                                    *woken_how(task, sys._getframe(1), self._task_ids.id_of)))
 
     def exception_unhandled(self, context: dict[str, Any]) -> bool:
         """asyncio reports a problem nobody handled; True when told as an event."""
@@ -279,11 +285,12 @@ class Recorder(Core):
         self.next_step(_NO_HANDLE)  # type: ignore[arg-type]
 
     def _wait_started(self, task_id: int, task: asyncio.Task[Any], now: int) -> None:
-        on, line, chain = describe_wait(task, self.executor_labels)
-        deadline, source = self._timeout_deadline(task)
+        on, line, chain, due = describe_wait(task, self.executor_labels)
+        deadline, source = timeout_deadline(self.timeouts.get(id(task)))
         if deadline is not None and on is not None and not on.startswith("wait_for("):
             on += f" ({source} at {deadline:.3f} s)"
         self.waits[id(task)] = (task_id, now, on, line, chain)
+        self._dues[id(task)] = due_ns(due, deadline)
         self.open_notes.wait_started(id(task), self.waits)
 
     def announce_open(self, line: int | None = None) -> None:
@@ -295,13 +302,6 @@ class Recorder(Core):
         ``time.sleep`` inside a step, the loop about to wait in real time."""
         running = (self.current, self._step_start, line) if self.in_step else None
         self.buffer += self.open_notes.messages(running, self.waits)
-
-    def _timeout_deadline(self, task: asyncio.Task[Any]) -> tuple[float | None, str]:
-        """The soonest deadline of the task's active timeouts, and whose it is."""
-        active = self.timeouts.get(id(task))
-        deadlines = [(when, getattr(block, "playground_source", None) or "asyncio.timeout")
-                     for block in active or () if (when := block.when()) is not None]
-        return min(deadlines) if deadlines else (None, "")
 
     def _blocking_step(self, task_id: int | None, start: int, now: int) -> None:
         real_ms = (now - start - (self.clock.skipped_ns - self._step_skipped)) / 1e6
@@ -411,7 +411,7 @@ class Recorder(Core):
         for task in asyncio.all_tasks(loop):
             task_id = self._ids.get(id(task))
             if task_id:
-                on, line, _ = describe_wait(task, self.executor_labels)
+                on, line, *_ = describe_wait(task, self.executor_labels)
                 found.append((task_id, task.get_name(), on, line))
         return sorted(found)
 
@@ -424,8 +424,8 @@ class Recorder(Core):
             self.end_step()
             self._announce_all()
         now = self.clock.now_ns()
-        self.done_waits += [(task_id, since, now, on, line, chain)
-                            for task_id, since, on, line, chain in self.waits.values()]
+        self.done_waits += [(task_id, since, now, on, line, chain, self._dues.get(key), None, None, None)
+                            for key, (task_id, since, on, line, chain) in self.waits.items()]
         self.waits.clear()
         self._flush_partial_lines()
         self.flush()

@@ -17,6 +17,7 @@ from types import CodeType, CoroutineType, FrameType
 from typing import Any
 
 from .protocol import SNIPPET_FILENAME
+from .wakes import sleep_due
 
 _ASYNCIO_DIR = os.path.dirname(asyncio.__file__) + os.sep
 _GatheringFuture: type = getattr(asyncio.tasks, "_GatheringFuture", type(None))
@@ -215,8 +216,9 @@ def _awaited_by(awaitable: Any) -> Any:
 
 def describe_wait(
     task: asyncio.Task[Any], executor_labels: dict[int, str]
-) -> tuple[str | None, int | None, tuple[str, ...]]:
-    """What ``task`` awaits, the snippet line of the ``await``, and the await chain."""
+) -> tuple[str | None, int | None, tuple[str, ...], float | None]:
+    """What ``task`` awaits, the snippet line of the ``await``, the await
+    chain, and when the timer of the ``asyncio.sleep`` it awaits is due."""
     line = None
     names: list[str] = []
     library: tuple[str, FrameType] | None = None
@@ -234,13 +236,16 @@ def describe_wait(
         elif library is None and filename.startswith(_ASYNCIO_DIR):
             library = (code.co_qualname, frame)
         awaitable = _awaited_by(awaitable)
+    due = None
     if library is not None:
         on: str | None = _library_label(*library)
+        if library[0] == "sleep":
+            due = sleep_due(library[1])
     else:
         on = _waiter_label(getattr(task, "_fut_waiter", None), executor_labels)
     if on is not None:
         names.append(_label_word(on))
-    return on, line, _interned(tuple(names))
+    return on, line, _interned(tuple(names)), due
 
 
 # Who cancels a task, told by the asyncio function that called cancel(), and

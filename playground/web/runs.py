@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gzip
 import math
-from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
@@ -21,9 +20,10 @@ from playground.model.columnar import COLUMNAR, to_columnar
 from playground.model.trace import Event, Trace
 from playground.ops import metrics
 from playground.sandbox.limits import ANSWER_MESSAGE, Limits, limit_message
-from playground.sandbox.service import Busy, JailUnavailable, UnknownPython
-from playground.services import services
+from playground.sandbox.service import Busy, JailUnavailable, LiveRun, UnknownPython
+from playground.services import Services, services
 from playground.sharing.examples import EXAMPLES
+from playground.web import live
 from playground.web.errors import APIError
 from playground.web.ratelimit import charge_run, check_run, client_address
 from playground.web.requests import RunRequest, json_body
@@ -43,34 +43,55 @@ def run() -> Response:
     found = services()
     asked = RunRequest.parse(json_body(RunRequest.FIELDS), found.sandbox.limits, found.sandbox.pythons)
     client = client_address()
+    if live.wants_event_stream():
+        g.run_status = "live"
+        return live.event_stream(lambda run: answer(found, asked, client, run), api_error)
+    try:
+        body, ran = answer(found, asked, client)
+    except Exception as exc:
+        raise api_error(exc) from None
+    if not ran:
+        metrics.RUN_CACHE_ANSWERS.inc()
+    g.run_status = ran.status if ran else "cached"
+    response = current_app.response_class(body, mimetype="application/json")
+    response.headers["Cache-Control"] = "no-store"
+    return compressed(response)
 
-    def compute() -> dict[str, Any]:
+
+def answer(found: Services, asked: RunRequest, client: str,
+           live_run: LiveRun | None = None) -> tuple[bytes, Trace | None]:
+    """The answer's JSON for ``asked`` from ``client`` (its address), and the
+    trace of the run made for it (None: the run cache answered, or another
+    request's run did), told to ``live_run`` as it goes on; raises what
+    ``Sandbox.run`` raises, and the 429 of the client's rate limit."""
+    ran: list[Trace] = []
+
+    def compute() -> EncodedTrace:
         # Only a real run counts against the client's slot-seconds: never a
         # cached answer, nor one shared with another request's run.
         check_run(client)
-        trace = found.sandbox.run(asked.code, asked.clock, python=asked.python, client=client)
+        trace = found.sandbox.run(asked.code, asked.clock, python=asked.python, live=live_run, client=client)
         charge_run(client, trace.wall)
-        g.run_status = trace.status
+        ran.append(trace)
         return encoded(trace, asked.answer_format, found.sandbox.limits)
 
-    try:
-        # The same snippet on the virtual clock within RUN_CACHE_SECONDS runs
-        # once (per format and per Python: the default is resolved, so a new
-        # default never answers with another version's trace).
-        answer = found.run_cache.run(asked.code, asked.clock, compute, variant=asked.answer_format,
-                                     python=asked.python or "")
-    except Busy as busy:  # the predicted wait for a slot is too long
-        raise APIError(503, "busy", BUSY_MESSAGE, retry_after=max(1, math.ceil(busy.retry_after))) from None
-    except UnknownPython as exc:  # the request named a Python, and there are none
-        raise APIError(400, "unknown_python", str(exc)) from None
-    except JailUnavailable as exc:
-        raise APIError(503, "sandbox_unavailable", str(exc), retry_after=SANDBOX_RETRY_SECONDS) from None
-    if "run_status" not in g:
-        g.run_status = "cached"
-        metrics.RUN_CACHE_ANSWERS.inc()
-    response = current_app.response_class(answer, mimetype="application/json")
-    response.headers["Cache-Control"] = "no-store"
-    return compressed(response)
+    # The same snippet on the virtual clock within RUN_CACHE_SECONDS runs
+    # once (per format and per Python: the default is resolved, so a new
+    # default never answers with another version's trace).
+    body = found.run_cache.run(asked.code, asked.clock, compute, variant=asked.answer_format,
+                               python=asked.python or "")
+    return body, (ran[0] if ran else None)
+
+
+def api_error(exc: Exception) -> Exception:
+    """The API's error for what ``Sandbox.run`` raised (anything else as it is)."""
+    if isinstance(exc, Busy):  # the predicted wait for a slot is too long
+        return APIError(503, "busy", BUSY_MESSAGE, retry_after=max(1, math.ceil(exc.retry_after)))
+    if isinstance(exc, UnknownPython):  # the request named a Python, and there are none
+        return APIError(400, "unknown_python", str(exc))
+    if isinstance(exc, JailUnavailable):
+        return APIError(503, "sandbox_unavailable", str(exc), retry_after=SANDBOX_RETRY_SECONDS)
+    return exc
 
 
 def encoded(trace: Trace, answer_format: str, limits: Limits) -> EncodedTrace:

@@ -27,7 +27,9 @@ export function pythonEditor(host, { run, extraKeys = {}, ...options }) {
 /**
  * The snippet lines a run points at, in editor: markError(line) marks the
  * failing line (null clears it), select(line) puts the cursor there and
- * scrolls to it, flashing the line for a moment if `flash`.
+ * scrolls to it, flashing the line for a moment if `flash`, and
+ * markStep({resumed, suspended}) marks where a step of the loop view
+ * resumed and where it suspended (each labelled in the line; null clears).
  */
 export function editorLines(editor, { flash = false, scrollMargin = 60 } = {}) {
   const inEditor = (line) => validLine(line) && line <= editor.lineCount();
@@ -65,5 +67,25 @@ export function editorLines(editor, { flash = false, scrollMargin = 60 } = {}) {
     editor.focus();
   }
 
-  return { markError, clearError, select };
+  let stepMarks = [];
+  let stepLines = "";
+  function markStep({ resumed, suspended }) {
+    const lines = `${resumed} ${suspended}`;
+    if (lines === stepLines) return; // stepping on within the same lines costs the editor nothing
+    stepLines = lines;
+    editor.operation(() => {
+      for (const [handle, where, name] of stepMarks) editor.removeLineClass(handle, where, name);
+      stepMarks = [];
+      const mark = (line, name) => {
+        if (!inEditor(line)) return;
+        for (const where of ["background", "text"]) stepMarks.push([editor.addLineClass(line - 1, where, name), where, name]);
+      };
+      mark(resumed, "cm-step-resumed");
+      mark(suspended, "cm-step-suspended");
+      const shown = inEditor(suspended) ? suspended : resumed;
+      if (inEditor(shown)) editor.scrollIntoView({ line: shown - 1, ch: 0 }, scrollMargin);
+    });
+  }
+
+  return { markError, clearError, select, markStep };
 }

@@ -1,10 +1,12 @@
-// The network connections of a run for the Perfetto export (perfetto.js):
-// a process "network connections" with one track per connection, named by
-// its host:port and the task that opened it, the connection a slice with
-// its bytes each way and its error, and each of its phases a slice inside.
+// The network of a run for the Perfetto export (perfetto.js): a process
+// "network connections" with one track per connection, named by its
+// host:port and the task that opened it, the connection a slice with its
+// bytes each way and its error, and each of its phases a slice inside; and
+// in URL mode each request's phases, slices on its task's track.
 
 import { connectionsOf, hostPort } from "../lib/connections.js";
 import { taskNames } from "../lib/trace.js";
+import { asArray, num, str } from "../lib/values.js";
 import { PHASE_LABEL } from "../timeline/model.js";
 
 const NETWORK_PID = 3;
@@ -32,5 +34,23 @@ export function connectionEvents(trace, us) {
       });
     }
   });
+  return events;
+}
+
+/** The trace-event events of a URL run's requests (tasks with url and phases): each phase a slice on its task's track (pid). */
+export function requestEvents(trace, us, pid) {
+  const events = [];
+  for (const task of asArray(trace.tasks)) {
+    if (!task || typeof task.url !== "string") continue;
+    const http = task.http && typeof task.http === "object" ? task.http : {};
+    const args = { url: task.url, status: http.status ?? null, bytes: num(http.bytes, 0), error: http.error ? str(http.error) : null };
+    for (const p of asArray(task.phases)) {
+      if (!p || !PHASE_LABEL.has(p.name)) continue;
+      events.push({
+        ph: "X", pid, tid: Number(task.id), ts: us(p.start), dur: us(num(p.end, 0) - num(p.start, 0)),
+        name: PHASE_LABEL.get(p.name), cat: "phase", args,
+      });
+    }
+  }
   return events;
 }

@@ -1,15 +1,16 @@
 // Export a run's trace in the Chrome trace-event format, which Perfetto
 // (https://ui.perfetto.dev) and chrome://tracing open: one track per task,
-// its steps as slices, its waits as slices named by what it awaited, output
-// and events as instants; one track per executor thread (or pool worker), its jobs as
-// slices named by their function; and one track per program the run started.
+// its steps as slices, its waits as slices named by what it awaited, a URL
+// run's request phases as slices, output and events as instants; one track
+// per executor thread (or pool worker), its jobs as slices named by their
+// function; and one track per program the run started.
 // Times in the format are microseconds.
 //
 // Format: https://docs.google.com/document/d/1CvAClvFfyA5R-PhYUmn5OOQtYMH4h6I0nSsKchNAySU
 
 import { download } from "../lib/download.js";
 import { asArray, isMissing, str } from "../lib/values.js";
-import { connectionEvents } from "./perfetto-network.js";
+import { connectionEvents, requestEvents } from "./perfetto-network.js";
 import { WORKER_PREFIX, commandLine, exitWords } from "../timeline/processes.js";
 
 const PID = 1;
@@ -62,6 +63,7 @@ export function toChromeTrace(trace) {
   }
   if (threads.size) events.push({ ph: "M", pid: THREADS_PID, tid: 0, name: "process_name", args: { name: "executor threads" } });
   for (const event of connectionEvents(trace, us)) events.push(event);
+  for (const event of requestEvents(trace, us, PID)) events.push(event);
   childEvents(trace, events);
   for (const line of asArray(trace.output)) {
     events.push({

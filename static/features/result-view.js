@@ -1,15 +1,17 @@
 // The result of a run as both pages show it: the status line and what it
 // says under it, the failing line marked in the editor, the output rows and
-// the timeline. The main page shows it in full (its run-advice.js under the
-// status line, output rows that point at the timeline); the embed page
-// compactly (a few notes, plain output rows). Everything from a run is
-// inserted as text.
+// the timeline, and the event loop step by step (loop-view.js, where the
+// page has its [data-testid="loop-view"]). The main page shows it in full
+// (its run-advice.js under the status line, output rows that point at the
+// timeline); the embed page compactly (a few notes, plain output rows).
+// Everything from a run is inserted as text.
 
 import { element, emptyNote } from "../lib/dom.js";
 import { formatDuration, formatSeconds, plural } from "../lib/format.js";
-import { cutSentence, eventNotes, taskNames, traceCut } from "../lib/trace.js";
+import { cutSentence, eventNotes, stoppedWhere, taskNames, traceCut } from "../lib/trace.js";
 import { asArray, asObject, isMissing, num, str, validLine } from "../lib/values.js";
 import { clearTimeline, renderTimeline } from "../timeline/index.js";
+import { loopView } from "./loop-view.js";
 import { STATUS_TITLE } from "./status.js";
 
 const NO_OUTPUT = "No output yet";
@@ -28,7 +30,7 @@ const OUTPUT_PAGE = 1000;
 export function singleTimeline(box, options = {}) {
   let current = null;
   return {
-    draw: (trace) => (current = renderTimeline(box, trace, options)),
+    draw: (trace, { live = false } = {}) => (current = renderTimeline(box, trace, { ...options, live })),
     clear: (message) => {
       clearTimeline(box, message);
       current = null;
@@ -40,7 +42,7 @@ export function singleTimeline(box, options = {}) {
 /**
  * The result view. parts: statusLine (a StatusBox), outputBox, outputCount
  * (the main page's line count, or null), lines (editorLines), timelines
- * ({draw(trace), clear(message), current()}), compact (the embed page),
+ * ({draw(trace, {live}), clear(message), current()}), compact (the embed page),
  * explain(statusLine, trace, {status, err, errLine, names}) (what the full
  * view says under the status line: the main page's run-advice.js), and
  * linkOutput() (whether output rows may point at the timeline now).
@@ -52,6 +54,8 @@ export function resultView({ statusLine, outputBox, outputCount = null, lines, t
   // and the button that adds more; and the replay's moment (null: none).
   let output = { printed: [], names: new Map(), shown: 0, more: null };
   let replayAt = null;
+  // The lines of output the loop view's step printed (indices), highlighted.
+  let stepPrinted = new Set();
 
   /** Rows for up to `count` more printed lines, and a button for the rest. */
   function showMoreOutput(count) {
@@ -61,13 +65,14 @@ export function resultView({ statusLine, outputBox, outputCount = null, lines, t
     for (let i = output.shown; i < end; i++) {
       const { o, index } = printed[i];
       const row = outputRow(o, names);
+      row.dataset.index = String(index);
+      row.dataset.t = String(num(o.t, 0));
       if (!compact) {
-        row.dataset.index = String(index);
-        row.dataset.t = String(num(o.t, 0));
         row.tabIndex = 0;
         row.title = "Show where this was printed on the timeline";
       }
       if (replayAt !== null && num(o.t, 0) > replayAt) row.classList.add("is-future");
+      if (stepPrinted.has(index)) row.classList.add("is-step-output");
       frag.appendChild(row);
     }
     output.shown = end;
@@ -107,12 +112,26 @@ export function resultView({ statusLine, outputBox, outputCount = null, lines, t
       // The timeline first: it measures the page, which costs little before
       // the rest of the result changes it.
       timelines.draw(trace);
+      stepPrinted = new Set();
+      if (loop) {
+        loop.show(trace);
+        const drawn = timelines.current();
+        if (drawn && drawn.onPickTime) drawn.onPickTime((t) => loop.atTime(t));
+      }
       statusLine.set(status, headline(trace, status, err, clientSeconds, compact));
       statusLine.box.dataset.cached = String(trace.cached === true);
       statusLine.box.dataset.python = typeof trace.python === "string" ? trace.python : "";
       explain(statusLine, trace, { status, err, errLine, names });
       lines.markError(errLine);
       view.showOutput(trace, names);
+    },
+
+    /** Show the trace of a run still going on: its timeline and output, the status line left to the run. */
+    showLive(trace) {
+      shownTrace = null; // nothing to pin or export until the run ends
+      replayAt = null;
+      timelines.draw(trace, { live: true });
+      view.showOutput(trace, taskNames(trace));
     },
 
     /** The output rows of a trace, each printed line's time, task and text (the first OUTPUT_PAGE of them). */
@@ -138,24 +157,30 @@ export function resultView({ statusLine, outputBox, outputCount = null, lines, t
       if (!compact) outputBox.appendChild(emptyNote(NO_OUTPUT));
       if (outputCount) outputCount.textContent = "";
       timelines.clear(message);
+      if (loop) loop.clear();
       shownTrace = null;
     },
 
-    /** The run did not happen: say why (the server's error code on the box), and show no result. */
-    showRequestError(message, { code = null, advice = null } = {}) {
-      statusLine.set("request-error", message);
+    /**
+     * The run did not happen: say why (the server's error code on the box),
+     * and show no result. state is the status line's (the reader stopped it: "stopped").
+     */
+    showRequestError(message, { code = null, advice = null, state = "request-error" } = {}) {
+      statusLine.set(state, message);
       if (code) statusLine.box.dataset.errorCode = str(code);
       else delete statusLine.box.dataset.errorCode;
       if (advice) statusLine.detail("advice", advice);
       view.clear(NO_RUN);
     },
 
-    /** Replay: hide the output printed after t (null: show it all). */
+    /** Replay: hide the output printed after t (null: show it all), and put the loop view there. */
     showOutputUntil(t) {
-      replayAt = t;
-      for (const row of outputBox.querySelectorAll("[data-output-line]")) {
-        row.classList.toggle("is-future", t !== null && Number(row.dataset.t) > t);
-      }
+      outputUntil(t);
+      if (loop) loop.atTime(t);
+    },
+    /** The loop view, or null on a page without one. */
+    get loop() {
+      return loop;
     },
 
     /** Highlight the output row printed at this index, and bring it into view. */
@@ -168,6 +193,24 @@ export function resultView({ statusLine, outputBox, outputCount = null, lines, t
       row.scrollIntoView({ block: "nearest" });
     },
   };
+  /** Grey the output printed after t (null: none). */
+  function outputUntil(t) {
+    replayAt = t;
+    for (const row of outputBox.querySelectorAll("[data-output-line]")) {
+      row.classList.toggle("is-future", t !== null && Number(row.dataset.t) > t);
+    }
+  }
+  /** Highlight the output rows of these indices (the loop view's step printed them). */
+  function markStepOutput(indices) {
+    stepPrinted = new Set(indices);
+    for (const row of outputBox.querySelectorAll("[data-output-line]")) {
+      row.classList.toggle("is-step-output", stepPrinted.has(Number(row.dataset.index)));
+    }
+  }
+  const loopRoot = document.querySelector('[data-testid="loop-view"]');
+  const loop = loopRoot ? loopView(loopRoot, { lines, compact, timeline: () => timelines.current(),
+    output: { until: outputUntil, mark: markStepOutput } }) : null;
+
   if (!compact) linkOutputToTimeline(outputBox, view, linkOutput);
   return view;
 }
@@ -185,6 +228,9 @@ function outcome(trace, status, err, clientSeconds, compact) {
   const wall = num(trace.wall, clientSeconds);
   const timing = compact ? loopTime : `${loopTime} \u00b7 ${cached ? "an earlier identical run, reused" : `ran in ${num(wall, 0).toFixed(2)} s`}`;
   const suffix = compact && cached ? " \u00b7 cached run" : "";
+  const reached = `${formatDuration(num(trace.duration, 0))} (${clock})`;
+  if (status === "stopped") return `Stopped by you at ${reached}`;
+  if (status === "disconnected") return `Connection lost at ${reached}: the rest of the run never reached this page`;
   if (status === "ok") return `ok \u00b7 ${timing}${suffix}`;
   if (status === "error" && err) {
     const where = validLine(err.line) ? ` on line ${err.line}` : "";
@@ -194,12 +240,14 @@ function outcome(trace, status, err, clientSeconds, compact) {
   return `${titles[status] || status} \u00b7 ${timing}${suffix}`;
 }
 
-/** The embed's few notes under the status line, and whether the trace was cut. */
+/** The embed's few notes under the status line, where a limit stopped the code, and whether the trace was cut. */
 function showCompactNotes(statusLine, trace, { names }) {
   for (const e of eventNotes(trace, COMPACT_NOTE_KINDS).slice(0, COMPACT_MAX_NOTES)) {
     const who = names.has(e.task) ? `${names.get(e.task)}: ` : "";
     statusLine.detail(`note note-${e.kind}`, `${formatSeconds(e.t)} \u00b7 ${who}${str(e.message)}`);
   }
+  const where = stoppedWhere(trace);
+  if (where) statusLine.detail("note note-stopped", where.text);
   const cut = traceCut(trace);
   if (cut) statusLine.detail("truncated", cutSentence(cut));
 }

@@ -6,7 +6,7 @@
 
 import { element, lineLink } from "../lib/dom.js";
 import { formatSeconds, plural } from "../lib/format.js";
-import { cutSentence, eventNotes, traceCut } from "../lib/trace.js";
+import { cutSentence, eventNotes, stoppedWhere, traceCut } from "../lib/trace.js";
 import { asArray, isMissing, num, str, validLine } from "../lib/values.js";
 
 const ADVICE = {
@@ -20,6 +20,10 @@ const ADVICE = {
     "The run printed more than the output limit, so it was stopped. Print less, for example not on every pass of a loop.",
   deadlock:
     "Every task is waiting for something that will never happen, so the loop stopped. Check that each Queue.get() has a put(), each Event.wait() a set(), and that locks are released.",
+  stopped:
+    "You stopped the run: everything it did until then is shown, and what was still running or waiting has a torn end. Press Run to run it again.",
+  disconnected:
+    "The connection to the playground broke while the run went on: what it did until then is shown. Press Run to run it again.",
   crashed:
     "The interpreter running your code was killed (a crash or a signal). Try a smaller snippet; if it keeps happening, it may be a bug in the playground.",
 };
@@ -36,18 +40,38 @@ const MAX_NOTES = 5;
  * the links to lines call onSelectLine(line).
  */
 export function showRunAdvice(statusLine, trace, { status, err, errLine, names }, onSelectLine) {
-  showWhatNext(statusLine, trace, status, err, errLine, names);
-  // The server's own word on limits and on the jail (also for an error that
-  // a limit caused, such as a thread that could not start).
+  const stopped = STOPPING_LIMITS.has(status) && limitWords(trace, "limit");
+  if (stopped) showStopped(statusLine, trace, stopped, onSelectLine);
+  else showWhatNext(statusLine, trace, status, err, errLine, names);
+  // The server's own word on limits and on the sandbox (also for an error
+  // that a limit caused, such as a thread that could not start).
   if (status !== "ok") {
     for (const e of asArray(trace.events)) {
-      if (e && (e.kind === "limit" || e.kind === "sandbox") && e.message) statusLine.detail("limit", str(e.message));
+      if (e && ((e.kind === "limit" && !stopped) || e.kind === "sandbox") && e.message) statusLine.detail("limit", str(e.message));
     }
   }
   if (err) showTraceback(statusLine, err, errLine, onSelectLine);
   showNotes(statusLine, trace, names, onSelectLine);
   const cut = traceCut(trace);
   if (cut) statusLine.detail("truncated", `The run recorded more than the playground keeps. ${cutSentence(cut)}`);
+}
+
+// The statuses of a run a limit stopped: the server's message on its limit
+// says what happened and where to look, so it is said once, with where the
+// code was when it was stopped.
+const STOPPING_LIMITS = new Set(["timeout", "cpu_limit", "memory_limit", "output_limit"]);
+
+/** The messages of the trace's events of this kind, joined; "" if none. */
+function limitWords(trace, kind) {
+  return asArray(trace.events).filter((e) => e && e.kind === kind && e.message).map((e) => str(e.message)).join(" ");
+}
+
+/** A run a limit stopped: the server's message once, where the code was, and a link to that line. */
+function showStopped(statusLine, trace, message, onSelectLine) {
+  const where = stoppedWhere(trace);
+  const p = statusLine.detail("advice", where ? `${message} ${where.text}` : message);
+  p.dataset.testid = "stopped-where";
+  if (where && where.line) p.append(" ", lineLink(where.line, `Show line ${where.line} in the editor`, onSelectLine));
 }
 
 function showWhatNext(statusLine, trace, status, err, errLine, names) {

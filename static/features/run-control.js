@@ -1,14 +1,27 @@
-// The Run button and Ctrl/Cmd+Enter of a page: one run at a time, and while
-// a run is under way the button is busy, the status line ticks and (on the
-// main page) the old results fade.
+// The Run and Stop buttons of a page, Ctrl/Cmd+Enter (run) and Ctrl/Cmd+.
+// (stop): one run at a time; while a run is under way the Run button is
+// busy, the status line ticks and (on the main page) the old results fade;
+// while a run can be stopped, the Stop button shows.
+
+/** Whether a key press is Ctrl+key (Cmd+key on a Mac). */
+const withCtrl = (event, key) => !event.defaultPrevented && event.key === key && (event.ctrlKey || event.metaKey);
 
 /**
  * Wire button and the page's Ctrl/Cmd+Enter to run(), an async function
- * that calls start(text) when the request goes out and stop() when it is
- * back. staleArea gets .is-stale meanwhile.
+ * that calls start(text) when the request goes out and finish() when it is
+ * back; stopButton and Ctrl/Cmd+. to the handler offerStop(handler) gives
+ * while the run can be stopped. staleArea gets .is-stale until the run
+ * shows something of its own (fresh()).
  */
-export function runControl({ button, statusLine, staleArea = null, run: runOnce }) {
+export function runControl({ button, stopButton = null, statusLine, staleArea = null, run: runOnce }) {
   let running = null;
+  let stopHandler = null;
+  const showStop = (shown) => {
+    if (!stopButton) return;
+    stopButton.hidden = !shown;
+    stopButton.removeAttribute("aria-disabled");
+    stopButton.removeAttribute("aria-busy");
+  };
   const control = {
     /** Run (or do task, another kind of run), unless a run is under way; resolves when it is done. */
     run(task = runOnce) {
@@ -28,18 +41,48 @@ export function runControl({ button, statusLine, staleArea = null, run: runOnce 
       button.setAttribute("aria-busy", "true");
       if (staleArea) staleArea.classList.add("is-stale");
     },
+    /** The run shows results of its own: the old ones no longer fade. */
+    fresh() {
+      if (staleArea) staleArea.classList.remove("is-stale");
+    },
+    /** The run can be stopped now: the Stop button and Ctrl/Cmd+. call handler. */
+    offerStop(handler) {
+      stopHandler = handler;
+      showStop(true);
+    },
+    /** Stop the run, as the Stop button does (nothing when no run can be stopped). */
     stop() {
+      if (!stopHandler) return;
+      // Not disabled: the button keeps the focus (a disabled one drops it).
+      if (stopButton) {
+        stopButton.setAttribute("aria-disabled", "true");
+        stopButton.setAttribute("aria-busy", "true");
+      }
+      const handler = stopHandler;
+      stopHandler = () => {}; // once is enough
+      handler();
+    },
+    finish() {
       statusLine.stopTicking();
+      const focusWasOnStop = stopButton !== null && document.activeElement === stopButton;
+      stopHandler = null;
+      showStop(false);
       button.disabled = false;
       button.removeAttribute("aria-busy");
+      if (focusWasOnStop) button.focus();
       if (staleArea) staleArea.classList.remove("is-stale");
     },
   };
   button.addEventListener("click", () => control.run());
+  if (stopButton) stopButton.addEventListener("click", () => control.stop());
   document.addEventListener("keydown", (event) => {
-    if (event.defaultPrevented || event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) return;
-    event.preventDefault();
-    control.run();
+    if (withCtrl(event, "Enter")) {
+      event.preventDefault();
+      control.run();
+    } else if (withCtrl(event, ".") && stopHandler) {
+      event.preventDefault();
+      control.stop();
+    }
   });
   return control;
 }

@@ -10,6 +10,8 @@ export const STATUS_TITLE = {
   output_limit: "Output limit reached",
   deadlock: "Deadlock",
   crashed: "Crashed",
+  stopped: "Stopped by you",
+  disconnected: "Connection lost",
 };
 
 /**
@@ -58,6 +60,11 @@ export class StatusBox {
     };
     tick();
     this.timer = setInterval(tick, 100);
+  }
+
+  /** Say text instead, keeping the state and the ticking clock (a running run that waits, starts, stops). */
+  say(text) {
+    this.text.textContent = text;
   }
 
   showElapsed(text) {

@@ -9,8 +9,9 @@ import { element, lineLink } from "../lib/dom.js";
 import { formatCount, formatDuration, formatMoment, formatSeconds, plural } from "../lib/format.js";
 import { connectionTotals, connectionWords } from "../lib/connections.js";
 import { cutSentence, stoppedTasks, traceCut } from "../lib/trace.js";
-import { isMissing, num, objectsIn, str } from "../lib/values.js";
+import { num, objectsIn, str } from "../lib/values.js";
 import { buildModel, scheduledOf } from "../timeline/model.js";
+import { concurrencySentence, cutConcurrencySentence, waitFacts } from "./concurrency.js";
 
 /** How to fix a blocking step, from its reason. */
 export function fixFor(reason) {
@@ -22,24 +23,6 @@ export function fixFor(reason) {
     return "CPU-bound work blocks the loop; move it to a thread (await asyncio.to_thread(f)) or a process pool, or split it and await asyncio.sleep(0) between the parts.";
   }
   return "A blocking call holds the loop; use its asyncio version or run it with await asyncio.to_thread(f).";
-}
-
-/** The most of these [start, end) intervals that overlap at one moment (an end before a start at the same time). */
-function maxOverlap(starts, ends) {
-  starts.sort();
-  ends.sort();
-  let current = 0;
-  let best = 0;
-  let e = 0;
-  for (let i = 0; i < starts.length; i++) {
-    while (e < ends.length && ends[e] <= starts[i]) {
-      e++;
-      current--;
-    }
-    current++;
-    if (current > best) best = current;
-  }
-  return best;
 }
 
 /** A moment as a whole number of microseconds (the trace's precision), to look times up by. */
@@ -85,32 +68,12 @@ export function summarize(trace) {
   const duration = num(trace.duration, 0);
   const cut = traceCut(trace);
   const until = cut ? Math.min(cut.at ?? 0, duration) : Infinity;
-  const parents = new Set();
-  for (const t of tasks) if (!isMissing(t.parent)) parents.add(t.parent);
-  // Tasks that do the work: a task that created others mostly waits for
-  // them, and counting its wait would count the same time twice.
-  const workerIds = new Set();
-  for (const t of tasks) if (!parents.has(t.id)) workerIds.add(t.id);
   let busy = 0;
   if (tasks.length && !cut) for (const t of tasks) busy += num(t.busy, 0);
   else for (const s of slices) busy += before(s.start, s.end, until);
-  const starts = [];
-  const ends = [];
-  let waited = 0;
-  for (const w of waits) {
-    if (!workerIds.has(w.task)) continue;
-    const start = num(w.start, 0);
-    const end = Math.min(num(w.end, 0), until);
-    waited += Math.max(0, end - start);
-    if (end > start) {
-      starts.push(start);
-      ends.push(end);
-    }
-  }
-  const overlap = maxOverlap(Float64Array.from(starts), Float64Array.from(ends));
+  const waitsSeen = waitFacts(tasks, waits, until);
   const blockingEvents = events.filter((e) => e.kind === "blocking");
   const span = cut ? until : duration;
-  const facts = { tasks: tasks.length, overlap, waited, span, blocking: blockingEvents.length > 0 };
 
   const reasonAt = blockingReasons(slices);
   const warnings = blockingEvents.map((e) => {
@@ -124,40 +87,23 @@ export function summarize(trace) {
     span,
     busy,
     loopShare: span > 0 ? Math.min(1, busy / span) : 0,
-    waited,
+    waited: waitsSeen.waited,
     scheduled: readyTime(trace, tasks, until),
-    overlap,
+    overlap: waitsSeen.overlap,
     tasks: tasks.length,
     stopped: stoppedTasks(trace).size,
-    concurrency: cut ? cutConcurrency(facts) : concurrency(facts),
+    concurrency: cut ? cutConcurrencySentence(tasks.length, waitsSeen, span)
+      : concurrencySentence(tasks.length, waitsSeen, blockingEvents.length > 0),
     network: connectionTotals(trace),
     warnings,
   };
 }
 
-/** What concurrency bought, in words, for a whole trace. */
-function concurrency({ tasks, overlap, waited, span, blocking }) {
-  if (!tasks) return "No tasks ran.";
-  if (overlap >= 2 && waited > 0) return `${overlap} tasks overlapped: ${formatDuration(waited)} of waiting done in ${formatDuration(span)}.`;
-  if (waited > 0) {
-    return `The waits ran one after another: ${formatDuration(waited)} of waiting took ${formatDuration(waited)}. Start the tasks together (asyncio.gather or create_task) to overlap them.`;
-  }
-  if (blocking) return "Nothing overlapped: blocking steps held the loop, so the tasks ran one after another.";
-  return `${plural(tasks, "task")}, and none waited on anything.`;
-}
-
-/**
- * The same for a cut trace: only what its first part shows, which the rest
- * of the run cannot undo (tasks that waited at the same time did).
- */
-function cutConcurrency({ tasks, overlap, waited, span }) {
-  const first = `the first ${formatMoment(span)}`;
-  if (overlap >= 2 && waited > 0) {
-    return `In ${first}, ${overlap} tasks waited at the same time: ${formatDuration(waited)} of waiting done in ${formatDuration(span)}. The picture stops there, so how much the whole run overlapped is not known.`;
-  }
-  if (!tasks) return `The picture stops at ${formatMoment(span)}, before any task of the run is in it.`;
-  return `The picture stops at ${formatMoment(span)}, too early to tell how much the tasks overlapped.`;
-}
+// What the Total says of a run that did not run to its end by itself.
+const ENDED_EARLY = {
+  stopped: "(you stopped the run here)",
+  disconnected: "(the connection broke here: the rest of the run is not known)",
+};
 
 /** Draw the summary as text; lines with a snippet line become buttons. */
 export function renderSummary(container, trace, { onSelectLine } = {}) {
@@ -169,7 +115,7 @@ export function renderSummary(container, trace, { onSelectLine } = {}) {
     figures.append(element("div", {}, [element("dt", { text: term }), dd]));
   };
   const part = s.cut ? `the first ${formatMoment(s.span)}` : "the run";
-  add("Total", formatDuration(s.total), "summary-total");
+  add("Total", formatDuration(s.total), "summary-total", ENDED_EARLY[trace.status] || "");
   if (typeof trace.python === "string") add("Python", trace.python, "summary-python");
   add("Busy on the loop", formatDuration(s.busy), "summary-busy", `(${Math.round(s.loopShare * 100)}% of ${part})`);
   const unfinished = s.stopped === s.tasks ? "none finished" : `${formatCount(s.stopped)} unfinished`;

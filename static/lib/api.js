@@ -4,20 +4,17 @@ import { asArray, asObject, str } from "./values.js";
 
 /**
  * POST JSON to url. Resolves to {ok: true, body} or {ok: false, message,
- * code}: the server's own error message (with when to retry, for 429 and
- * 503), or what went wrong on the way.
+ * code, status, retryAfter}: the server's own error message, its code, the
+ * HTTP status, and the seconds its Retry-After asks to wait (null without
+ * one), or what went wrong on the way (status 0). Saying when to retry is
+ * the caller's: features/busy-retry.js does it in the page's words.
  */
 export async function postJSON(url, payload) {
   let response;
   try {
-    response = await fetch(url, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify(payload),
-      credentials: "same-origin",
-    });
+    response = await fetch(url, jsonRequest(payload, "application/json"));
   } catch {
-    return { ok: false, message: "Could not reach the playground. Check your connection and try again." };
+    return unreachable();
   }
   let body = null;
   try {
@@ -25,13 +22,34 @@ export async function postJSON(url, payload) {
   } catch {
     body = null;
   }
-  if (!response.ok) {
-    const message = body && body.error && body.error.message ? str(body.error.message) : `The playground answered ${response.status} ${response.statusText}.`;
-    const retry = response.headers.get("Retry-After");
-    const hint = retry && (response.status === 429 || response.status === 503) ? ` Try again in ${retry} s.` : "";
-    return { ok: false, message: message + hint, code: body && body.error && body.error.code };
-  }
-  return { ok: true, body };
+  return response.ok ? { ok: true, body } : errorAnswer(response, body);
+}
+
+/** The fetch options of a POST of payload as JSON, accepting `accept`. */
+export function jsonRequest(payload, accept, signal = undefined) {
+  return {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: accept },
+    body: JSON.stringify(payload),
+    credentials: "same-origin",
+    signal,
+  };
+}
+
+/** The answer when the request never reached the playground. */
+export function unreachable() {
+  return { ok: false, status: 0, retryAfter: null, message: "Could not reach the playground. Check your connection and try again." };
+}
+
+/** The answer of a refused request: the server's error ({error: {code, message}}) in body, with its status and Retry-After. */
+export function errorAnswer(response, body) {
+  const error = body && typeof body === "object" ? asObject(body.error) : null;
+  const message = error && error.message ? str(error.message) : `The playground answered ${response.status} ${response.statusText}.`;
+  const retry = Number.parseFloat(response.headers.get("Retry-After") || "");
+  return {
+    ok: false, message, code: error ? error.code : undefined, status: response.status,
+    retryAfter: Number.isFinite(retry) && retry >= 0 ? retry : null,
+  };
 }
 
 // The lists of a trace that the compact form sends as columns; traces from
@@ -88,18 +106,25 @@ export function expandTrace(data) {
  */
 export async function postRun(url, payload) {
   const answer = await postJSON(url, { ...payload, format: "columnar" });
-  if (!answer.ok || !answer.body || answer.body.format !== "columnar") return answer;
-  const trace = expandTrace(answer.body);
+  return answer.ok ? runAnswer(answer.body) : answer;
+}
+
+/** A run's answer from its body: the trace as v1 ({ok: true, body}), or why the page cannot read it. */
+export function runAnswer(body) {
+  if (!body || typeof body !== "object" || body.format !== "columnar") return { ok: true, body };
+  const trace = expandTrace(body);
   return trace ? { ok: true, body: trace } : { ok: false, message: "The playground sent an answer this page cannot read." };
 }
 
 /**
  * The API of the playground mounted at root ("/" or "/app/"): postJSON and
- * postRun with addresses relative to that root ("api/run").
+ * postRun with addresses relative to that root ("api/run"), and url(path),
+ * the address of one.
  */
 export function apiClient(root) {
   const base = new URL(root, location.origin);
   return {
+    url: (path) => new URL(path, base),
     postJSON: (path, payload) => postJSON(new URL(path, base), payload),
     postRun: (path, payload) => postRun(new URL(path, base), payload),
   };

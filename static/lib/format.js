@@ -33,3 +33,21 @@ export const formatCount = (count) => (Number.isFinite(count) ? count.toLocaleSt
 
 /** "1 task", "3 tasks", "12,345 tasks". */
 export const plural = (count, word) => `${formatCount(count)} ${word}${count === 1 ? "" : "s"}`;
+
+/** text cut to at most maxChars characters at its end, an ellipsis marking the cut ("" below 2). */
+export function shorten(text, maxChars) {
+  if (maxChars < 2) return "";
+  return text.length > maxChars ? `${text.slice(0, maxChars - 1)}\u2026` : text;
+}
+
+/**
+ * text cut to at most maxChars characters in its middle, keeping its start
+ * and, longer, its end: what tells URLs of one site apart
+ * ("127.0.0.1:8123/d…/0.5?i=0", "…/0.5?i=1").
+ */
+export function shortenMiddle(text, maxChars) {
+  if (maxChars < 2) return "";
+  if (text.length <= maxChars) return text;
+  const tail = Math.ceil((maxChars - 1) * 0.6);
+  return `${text.slice(0, maxChars - 1 - tail)}\u2026${text.slice(text.length - tail)}`;
+}

@@ -1,9 +1,9 @@
 // What both pages read out of a run's trace besides its timeline: task
 // names by id, the events worth a note, where a cut trace stops, and which
-// tasks a limit stopped mid-step or mid-wait.
+// tasks a limit stopped mid-step or mid-wait, and where the code was then.
 
 import { formatMoment, plural } from "./format.js";
-import { asArray, asObject, num, str } from "./values.js";
+import { asArray, asObject, num, str, validLine } from "./values.js";
 
 /** Task names by id, for lines that say which task did something. */
 export function taskNames(trace) {
@@ -80,4 +80,34 @@ export function stoppedTasks(trace) {
     }
   }
   return stopped;
+}
+
+/** A task as the tracer names one in its messages: "main() (Task-1)", or its own name. */
+function taskWords(task) {
+  const name = str(task.name);
+  return name.startsWith("Task-") || !name ? `${str(task.coro)}() (${name || "a task"})` : `${str(task.coro)}() (task \u201c${name}\u201d)`;
+}
+
+/**
+ * Where the code was when a limit stopped the run, from the step and waits
+ * still open then (cut_off, docs/trace.md): {text, line}, or null when the
+ * trace does not say (a stop within a second of the step's start).
+ */
+export function stoppedWhere(trace) {
+  const tasks = new Map();
+  for (const t of asArray(trace.tasks)) if (t && typeof t === "object") tasks.set(t.id, t);
+  const who = (id) => (tasks.has(id) ? taskWords(tasks.get(id)) : "a callback");
+  const step = asArray(trace.slices).find((s) => s && s.cut_off === true);
+  if (step) {
+    const line = validLine(step.line) ? step.line : null;
+    const at = line ? `running line ${line} in ${who(step.task)}` : `running a step of ${who(step.task)}`;
+    return { text: `The code was ${at} when it was stopped.`, line };
+  }
+  const waits = asArray(trace.waits).filter((w) => w && w.cut_off === true && tasks.has(w.task));
+  if (!waits.length) return null;
+  const [first] = waits;
+  const line = validLine(first.line) ? first.line : null;
+  const more = waits.length > 1 ? ` (and ${plural(waits.length - 1, "more task")} waiting too)` : "";
+  const on = str(first.on) ? ` on ${str(first.on)}` : "";
+  return { text: `${who(first.task)} was waiting${on}${line ? ` at line ${line}` : ""} when it was stopped${more}.`, line };
 }

@@ -3,12 +3,16 @@
 // status, timeline, output; it tells the parent page its height.
 //
 // Options, in the query or the fragment: code (fragment only), clock
-// (virtual | real), python (an id: 3.14), autorun=1, readonly=1.
+// (virtual | real), python (an id: 3.14), autorun=1 (autorun=ask: when
+// static/embed.js gives it its turn, features/embed-turns.js), readonly=1.
+// Runs are watched live and can be stopped, as on the main page.
 //
 // (Not to be confused with static/embed.js, the script authors put on their
 // own pages, which makes the iframes that load this page.)
 
+import { autorunTurn } from "../features/embed-turns.js";
 import { editorLines, pythonEditor } from "../features/editor.js";
+import { liveRunner } from "../features/live-run.js";
 import { resultView, singleTimeline } from "../features/result-view.js";
 import { runControl } from "../features/run-control.js";
 import { StatusBox } from "../features/status.js";
@@ -37,6 +41,7 @@ const pythons = readPythons();
 const python = chosenPython();
 const readOnly = optionIsOn(options, "readonly", "read-only");
 const autorun = optionIsOn(options, "autorun", "run");
+const autorunAsks = options.get("autorun") === "ask";
 
 /** The clock the options ask for, else the snippet's, else the virtual clock. */
 function chosenClock() {
@@ -59,7 +64,7 @@ pythonLabel.dataset.python = python || "";
 
 const api = apiClient(root);
 const statusLine = new StatusBox($('[data-testid="status"]'));
-const control = runControl({ button: $('[data-testid="run"]'), statusLine, run: () => run() });
+const control = runControl({ button: $('[data-testid="run"]'), stopButton: $('[data-testid="stop"]'), statusLine, run: () => run() });
 const editor = pythonEditor(editorHost, {
   run: () => control.run(),
   value: code,
@@ -81,12 +86,19 @@ const view = resultView({
   compact: true,
 });
 
+const live = liveRunner({ api, statusLine, control, drawLive: (trace) => view.showLive(trace) });
+// The autorun's turn, while it is not over (a run by hand ends it: it is never held back).
+let turn = null;
+
 async function run() {
-  control.start(python ? `Running on Python ${versionOf(pythons, python)}\u2026` : "Running\u2026");
+  if (turn) turn.over();
+  turn = null;
+  const text = python ? `Running on Python ${versionOf(pythons, python)}\u2026` : "Running\u2026";
+  control.start(text);
   try {
-    const answer = await api.postRun("api/run", python ? { code: editor.getValue(), clock, python } : { code: editor.getValue(), clock });
+    const answer = await live.watch(python ? { code: editor.getValue(), clock, python } : { code: editor.getValue(), clock }, text);
     if (!answer.ok) {
-      view.showRequestError(answer.message);
+      view.showRequestError(answer.message, { state: answer.state });
       return;
     }
     const body = answer.body;
@@ -96,8 +108,24 @@ async function run() {
     }
     view.show(body);
   } finally {
-    control.stop();
+    control.finish();
   }
+}
+
+/** Run once it is this embed's turn (at once, unless embed.js asked it to wait), unless the reader ran it first. */
+function autorunInTurn() {
+  const mine = autorunTurn(autorunAsks);
+  turn = mine;
+  if (autorunAsks) statusLine.set("idle", "This snippet runs by itself in a moment, after the ones before it on the page. Press Run to run it now.");
+  mine.given.then(async () => {
+    if (turn !== mine) return; // run by hand meanwhile: that ended the turn
+    turn = null;
+    try {
+      await control.run();
+    } finally {
+      mine.over();
+    }
+  });
 }
 
 /** The link to the full playground carries the code as it is now. */
@@ -137,7 +165,7 @@ if (snippet && snippet.mode !== "code") {
   editorHost.hidden = true;
   statusLine.set("idle", "This snippet is a list of URLs: open it in the playground to fetch them.");
 } else if (autorun && code.trim()) {
-  control.run();
+  autorunInTurn();
 }
 
 window.playgroundEmbed = { editor, run: control.run };

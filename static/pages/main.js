@@ -12,6 +12,7 @@ import { downloadChromeTrace } from "../features/perfetto.js";
 import { downloadPng, downloadSvg } from "../features/picture.js";
 import { pinnableTimelines } from "../features/pin.js";
 import { pythonPicker } from "../features/python-picker.js";
+import { liveRunner } from "../features/live-run.js";
 import { initReplay } from "../features/replay.js";
 import { resultView } from "../features/result-view.js";
 import { showRunAdvice } from "../features/run-advice.js";
@@ -31,7 +32,7 @@ import { num, str } from "../lib/values.js";
 
 
 const IDLE_TEXT = {
-  code: "Press Run (Ctrl+Enter) to see what the event loop does.",
+  code: "Press Run (Ctrl+Enter) to see what the event loop does; Stop (Ctrl+.) ends a run.",
   urls: "Press Run (Ctrl+Enter) to fetch the URLs and see every request's phases.",
 };
 const EMPTY_TIMELINE = {
@@ -53,7 +54,9 @@ const clockSelect = $("#clock-select");
 const api = apiClient(scriptRoot());
 const statusLine = new StatusBox($('[data-testid="status"]'));
 const runButton = $('[data-testid="run"]');
-const control = runControl({ button: runButton, statusLine, staleArea: $(".pane-results"), run: () => run() });
+const control = runControl({
+  button: runButton, stopButton: $('[data-testid="stop"]'), statusLine, staleArea: $(".pane-results"), run: () => run(),
+});
 
 const editor = pythonEditor($('[data-testid="editor"]'), {
   run: () => control.run(),
@@ -184,25 +187,44 @@ function resetResults(message) {
   resetCards();
 }
 
-/** The run did not happen: say why and show no result. */
-function requestError(message, code, advice = "Nothing ran. Your code is still in the editor.") {
-  view.showRequestError(message, { code, advice });
+/** The run did not happen: say why and show no result (state: the status line's, "request-error" unless the reader stopped it). */
+function requestError(message, code, advice = "Nothing ran. Your code is still in the editor.", state = undefined) {
+  view.showRequestError(message, { code, advice, state });
   resetCards();
   urlMode.hideCompare();
 }
 
 // ---------------------------------------------------------------- runs
 
+// A run drawn as it goes on: the first drawing of each run clears the last
+// run's cards (they no longer fade: the new run is what the page shows).
+let liveDrawn = false;
+const live = liveRunner({
+  api,
+  statusLine,
+  control,
+  drawLive: (trace) => {
+    if (!liveDrawn) {
+      liveDrawn = true;
+      control.fresh();
+      resetCards();
+      urlMode.hideCompare();
+    }
+    view.showLive(trace);
+  },
+});
+
 /** Run what the page shows: the code, or in URL mode the URL list. */
 function run() {
   return modes.current === "urls" ? urlMode.run() : runCode();
 }
 
-/** Run the code on a Python: its trace, or null once the status line says why there is none. */
-async function runOn(code, clock, pythonId) {
-  const answer = await api.postRun("api/run", { code, clock, python: pythonId });
+/** Run the code on a Python, watched live (runningText on the status line): its trace, or null once the status line says why there is none. */
+async function runOn(code, clock, pythonId, runningText) {
+  liveDrawn = false;
+  const answer = await live.watch({ code, clock, python: pythonId }, runningText);
   if (!answer.ok) {
-    requestError(answer.message, answer.code);
+    requestError(answer.message, answer.code, answer.advice, answer.state);
     return null;
   }
   const body = answer.body;
@@ -219,18 +241,19 @@ async function runCode() {
   const picked = python.value;
   replaceAddress("", codeFragment(code, clock, picked));
   lines.clearError();
-  control.start(`Running on Python ${python.version()}\u2026`);
+  const text = `Running on Python ${python.version()}\u2026`;
+  control.start(text);
   try {
-    await runAndShow(code, clock, picked);
+    await runAndShow(code, clock, picked, text);
   } finally {
-    control.stop();
+    control.finish();
   }
 }
 
 /** Run on one Python and show its result, timed from the request to the answer. */
-async function runAndShow(code, clock, picked) {
+async function runAndShow(code, clock, picked, runningText) {
   const started = performance.now();
-  const trace = await runOn(code, clock, picked);
+  const trace = await runOn(code, clock, picked, runningText);
   if (!trace) return;
   urlMode.hideCompare();
   showTrace(trace, (performance.now() - started) / 1000);
@@ -245,14 +268,15 @@ async function runOnTwoPythons() {
   const picked = python.value;
   replaceAddress("", codeFragment(code, clock, picked));
   lines.clearError();
-  control.start(`Running on Python ${python.version(other)}, then on Python ${python.version()}\u2026`);
+  const text = `Running on Python ${python.version(other)}, then on Python ${python.version()}\u2026`;
+  control.start(text);
   try {
-    const first = await runOn(code, clock, other);
+    const first = await runOn(code, clock, other, text);
     if (!first) return;
     timelines.pin(first, { hint: `: the same code, pinned to compare with Python ${python.version()}`, draw: false });
-    await runAndShow(code, clock, picked);
+    await runAndShow(code, clock, picked, text);
   } finally {
-    control.stop();
+    control.finish();
   }
 }
 $('[data-testid="run-two-pythons"]').addEventListener("click", () => control.run(runOnTwoPythons));
@@ -392,6 +416,8 @@ window.addEventListener("hashchange", () => {
 if (/Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent || "")) {
   const kbd = runButton.querySelector(".btn-run-kbd");
   if (kbd) kbd.textContent = "\u2318\u2009\u21b5";
+  const stopKbd = document.querySelector('[data-testid="stop"] .btn-run-kbd');
+  if (stopKbd) stopKbd.textContent = "\u2318\u2009.";
 }
 
 window.playground = {

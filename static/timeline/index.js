@@ -5,13 +5,16 @@
 // renderTimeline(container, trace, options) draws the trace into container
 // (replacing what was there) and returns a controller:
 //   { redraw(), fit(), zoom(factor, atTime?), setView({t0, t1}), view(),
-//     setCursor(t | null), flashOutput(index), expandAll(open) }
+//     setCursor(t | null), flashOutput(index), expandAll(open),
+//     onPickTime(fn) (fn(t) on each click in the plot: the moment under it) }
 // options: onSelectLine(line), onSelectOutput(index), domain (a shared time
 // scale, for comparing runs), laneTitle, onViewChange({t0, t1}) (to keep
 // another timeline on the same scale).
 //
 // Each drawing of a new trace is marked with the User Timing API exactly
-// once: performance.measure("timeline-render", "timeline-render-start").
+// once: performance.measure("timeline-render", "timeline-render-start");
+// not the drawings of a run still going on (options.live), whose trace is
+// drawn again as it grows.
 //
 // Everything that comes from the run (task names, coroutine names, wait
 // targets, reasons, output) is inserted as text nodes, never as markup.
@@ -25,6 +28,19 @@ import { buildModel } from "./model.js";
 
 // The state of the timeline drawn in each container, kept across redraws.
 const states = new WeakMap();
+// The state of the latest drawing of each trace (an object), for shownView.
+const drawings = new WeakMap();
+
+/**
+ * What a timeline shows of this trace now, if one is drawn: {model, t0, t1,
+ * rows (the lanes not folded away)}; null when no timeline shows it. The
+ * picture of a run draws this.
+ */
+export function shownView(trace) {
+  const state = trace && typeof trace === "object" ? drawings.get(trace) : undefined;
+  if (!state || state.trace !== trace || !state.model || !state.frame) return null;
+  return { model: state.model, t0: state.view.t0, t1: state.view.t1, rows: visibleRows(state) };
+}
 
 /** The view {t0, t1} made to fit the run: not narrower than MIN_SPAN, not far past either end. */
 function clampView(state, { t0, t1 }) {
@@ -85,6 +101,9 @@ function controller(container, state) {
       state.collapsed = new Set(open ? [] : state.model.lanes.filter((l) => l.children.length));
       draw(container, state);
     },
+    onPickTime: (fn) => {
+      state.onPickTime = fn;
+    },
   };
   return api;
 }
@@ -114,14 +133,20 @@ export function renderTimeline(container, trace, options = {}) {
     state = {};
     states.set(container, state);
   }
-  performance.clearMarks("timeline-render-start");
-  performance.mark("timeline-render-start");
+  const measured = !options.live;
+  if (measured) {
+    performance.clearMarks("timeline-render-start");
+    performance.mark("timeline-render-start");
+  }
   state.opts = options;
+  state.trace = trace;
+  if (trace && typeof trace === "object") drawings.set(trace, state);
   state.model = buildModel(asObject(trace) || {});
   state.fullDomain = num(options.domain, 0) > 0 ? Math.max(options.domain, state.model.domain) : state.model.domain;
   state.view = { t0: 0, t1: state.fullDomain };
   state.cursor = null;
   state.flashed = null;
+  state.onPickTime = null;
   // Big trees start folded below the first level, so the first screen
   // shows the shape of the run rather than thousands of leaves.
   state.collapsed = new Set(state.model.lanes.length > 200 ? state.model.lanes.filter((l) => l.children.length > 50) : []);
@@ -129,7 +154,7 @@ export function renderTimeline(container, trace, options = {}) {
   state.api = controller(container, state);
   draw(container, state);
   attach(container, state);
-  performance.measure("timeline-render", "timeline-render-start");
+  if (measured) performance.measure("timeline-render", "timeline-render-start");
   observe(container, state);
   return state.api;
 }
@@ -140,6 +165,7 @@ export function clearTimeline(container, message) {
   if (state) {
     state.model = null;
     state.frame = null;
+    state.trace = null;
   }
   container.classList.remove("tl-drawn");
   container.replaceChildren(emptyNote(message));

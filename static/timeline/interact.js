@@ -140,7 +140,18 @@ function attachPointer(state, tooltip) {
       return;
     }
     select(state, hitAt(state, event.clientX, event.clientY));
+    pickTime(state, event.clientX);
   });
+}
+
+/** A click in the plot tells the moment under it to whoever asked (controller.onPickTime). */
+function pickTime(state, clientX) {
+  if (typeof state.onPickTime !== "function" || !state.geo) return;
+  const { x0, plotW } = state.geo;
+  const px = clientX - state.frame.lanes.getBoundingClientRect().left - x0;
+  if (px < 0 || px > plotW) return;
+  const t = state.view.t0 + (px / plotW) * (state.view.t1 - state.view.t0);
+  state.onPickTime(Math.max(0, Math.min(state.fullDomain, t)));
 }
 
 /**

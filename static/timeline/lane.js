@@ -4,7 +4,7 @@
 // it ended. Each item drawn leaves a "hit" on the lane (its extent, the
 // element, a snippet line and its tooltip text), which interact.js uses.
 
-import { formatDuration } from "../lib/format.js";
+import { formatDuration, shorten as truncate, shortenMiddle } from "../lib/format.js";
 import { svgElement as svg } from "../lib/dom.js";
 import { asObject, isMissing, lineOf, num, str } from "../lib/values.js";
 import { STOPPED_WORDS } from "../lib/trace.js";
@@ -15,10 +15,6 @@ import { drawConnections } from "./netdraw.js";
 const INDENT = 12;
 const MAX_INDENT_LEVELS = 6;
 
-function truncate(text, maxChars) {
-  if (maxChars < 2) return "";
-  return text.length > maxChars ? text.slice(0, maxChars - 1) + "\u2026" : text;
-}
 
 /**
  * Draw lane as row `row` into root. view: {first (the first row drawn),
@@ -79,16 +75,19 @@ function drawLabel(g, lane, row, { top, cy, coro, heading }, { model, collapsed:
     svg("line", { class: "tl-tree-guide", x1: d * INDENT + 2, x2: d * INDENT + 2, y1: top, y2: top + laneH }, label);
   }
   if (lane.children.length) drawToggle(label, lane, row, { x: 8 + indent, cy, collapsed, labelW });
+  // A URL is cut in its middle: its end tells the URLs of one site apart
+  // (the whole URL is the first line of its tooltip).
+  const name = lane.task && typeof lane.task.url === "string" ? shortenMiddle(lane.name, labelChars) : truncate(lane.name, labelChars);
   if (compact) {
     const t = svg("text", { class: "tl-name", x: textX, y: cy + 4 }, label);
-    t.textContent = truncate(lane.name, labelChars);
+    t.textContent = name;
     if (coro && lane.name.length + 3 < labelChars) {
       const c = svg("tspan", { class: "tl-coro" }, t);
       c.textContent = " " + truncate(coro, labelChars - lane.name.length - 1);
     }
   } else {
     const t = svg("text", { class: "tl-name", x: textX, y: cy - 3 }, label);
-    t.textContent = truncate(lane.name, labelChars);
+    t.textContent = name;
     const c = svg("text", { class: "tl-coro", x: textX, y: cy + 11 }, label);
     c.textContent = truncate(coro, Math.floor((labelW - textX - 4) / 6.1));
   }

@@ -5,7 +5,7 @@
 // failed one ended, a torn end on one still open when the run was stopped;
 // and the words of its tooltip and of the row's label.
 
-import { formatBytes, formatDuration, plural } from "../lib/format.js";
+import { formatBytes, formatDuration, plural, shorten as truncate } from "../lib/format.js";
 import { hostPort } from "../lib/connections.js";
 import { svgElement as svg } from "../lib/dom.js";
 import { PHASE_LABEL } from "./model.js";
@@ -73,10 +73,6 @@ export function describeNetworkLane(lane, names) {
   return lines;
 }
 
-function truncate(text, maxChars) {
-  if (maxChars < 2) return "";
-  return text.length > maxChars ? text.slice(0, maxChars - 1) + "\u2026" : text;
-}
 
 /**
  * Draw a network row's connections into at.plot (lane.js's drawing of one

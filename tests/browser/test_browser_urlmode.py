@@ -1,32 +1,22 @@
 """URL mode in a real browser: Debian's Chromium driven by Playwright against a
-live gunicorn whose allow list lets it fetch from the tests' loopback server."""
+live gunicorn whose allow list lets it fetch from the tests' loopback server
+(the fixtures ``target`` and ``url_server`` of tests/conftest.py)."""
 
 from __future__ import annotations
 
+import json
+import re
 import urllib.parse
-from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support.browsing import BROWSER_ENV, screenshot, wait_for_status
-from tests.support.servers import gunicorn_node
-from tests.support.urlserver import LocalServer, local_server
+from tests.support.browsing import screenshot, wait_for_status
+from tests.support.urlserver import LocalServer
 
 pytestmark = pytest.mark.browser
 VIEWPORT = (1400, 1000)
-
-
-@pytest.fixture(scope="module")
-def target() -> Iterator[LocalServer]:
-    with local_server() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def url_server(target: LocalServer) -> Iterator[str]:
-    with gunicorn_node({**BROWSER_ENV, "PLAYGROUND_URL_ALLOW": target.allow}) as (url, _):
-        yield url
 
 
 def test_url_mode_draws_phases_compares_and_opens_the_code(page: Page, url_server: str,
@@ -42,7 +32,7 @@ def test_url_mode_draws_phases_compares_and_opens_the_code(page: Page, url_serve
     expect(page.get_by_test_id("url-code")).to_contain_text("asyncio.gather(")
     expect(page.get_by_test_id("url-code")).to_contain_text("import aiohttp")
     page.get_by_test_id("run").click()
-    wait_for_status(page, "ok")
+    wait_for_status(page, "partial")
 
     # Every URL is a lane; the three that answered have every phase drawn.
     timeline = page.get_by_test_id("timeline")
@@ -54,6 +44,7 @@ def test_url_mode_draws_phases_compares_and_opens_the_code(page: Page, url_serve
     expect(timeline.locator('[data-task-id="4"] [data-phase]')).to_have_count(0)
     status = page.get_by_test_id("status")
     expect(status).to_have_attribute("data-failed", "1")
+    expect(status.locator(".status-text")).to_contain_text("1 of 4 requests failed")
     expect(status).to_contain_text("169.254.169.254 is a link-local address")
     expect(page.get_by_test_id("phase-legend")).to_be_visible()
 
@@ -94,7 +85,7 @@ def test_url_mode_draws_phases_compares_and_opens_the_code(page: Page, url_serve
 def test_url_fragment_opens_url_mode_and_runs(page: Page, url_server: str, target: LocalServer) -> None:
     urls = "\n".join([target.url("/status/200"), target.url("/chain/2"), "ftp://example.com/", "http://127.1/"])
     page.goto(f"{url_server}/#urls={urllib.parse.quote(urls)}&strategy=semaphore&limit=2&run=1")
-    wait_for_status(page, "ok")
+    wait_for_status(page, "partial")
     expect(page.get_by_test_id("mode-urls")).to_have_attribute("aria-pressed", "true")
     expect(page.get_by_test_id("strategy")).to_have_value("semaphore")
     expect(page.get_by_test_id("limit")).to_have_value("2")
@@ -122,10 +113,63 @@ def test_hostile_urls_stay_text(page: Page, url_server: str, target: LocalServer
     page.goto(f"{url_server}/?mode=urls")
     page.get_by_test_id("url-list").fill("\n".join([hostile, target.url("/status/200")]))
     page.get_by_test_id("run").click()
-    wait_for_status(page, "ok")
+    wait_for_status(page, "partial")
     expect(page.get_by_test_id("status")).to_have_attribute("data-failed", "1")
     expect(page.get_by_test_id("status")).to_contain_text("<img src=x")
     expect(page.get_by_test_id("output")).to_contain_text("<b>bold</b>")
     assert page.locator("main img, main b:text('bold')").count() == 0
     assert page.evaluate("window.__pwned") is None
     expect(page.get_by_test_id("url-code")).to_contain_text("<img src=x")
+
+
+def test_partial_failure_exports_and_labels_that_tell_urls_apart(page: Page, url_server: str,
+                                                                 target: LocalServer) -> None:
+    # Five of six refused (a link-local address, a port that is closed on
+    # loopback, another scheme...), one answered: a partial failure, said so.
+    alike = [target.url(f"/delay/0.5?i={i}") for i in range(3)]
+    failing = ["http://169.254.169.254/a", "ftp://example.com/b", "http://127.1/c", "http://10.0.0.1/d",
+               "http://[::1]:1/e"]
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(f"{url_server}/#urls={urllib.parse.quote(chr(10).join(alike[:1] + failing))}&run=1")
+    wait_for_status(page, "partial")
+    status = page.get_by_test_id("status")
+    expect(status.locator(".status-text")).to_have_text(re.compile(r"^5 of 6 requests failed \u00b7 6 URLs"))
+    expect(status).to_have_attribute("data-failed", "5")
+    assert page.locator('[data-testid="status"] .status-icon').evaluate(
+        "(el) => getComputedStyle(el, '::before').content") == '"!"'
+    screenshot(page, "urlmode-partial")
+
+    # All failed: an error.
+    page.goto(f"{url_server}/#urls={urllib.parse.quote(chr(10).join(failing[:2]))}&run=1")
+    wait_for_status(page, "error")
+    expect(status.locator(".status-text")).to_contain_text("All 2 requests failed")
+
+    # URLs of one site keep the end that tells them apart, on a phone too.
+    for width in (1400, 375):
+        page.set_viewport_size({"width": width, "height": 812})
+        page.goto(f"{url_server}/#urls={urllib.parse.quote(chr(10).join(alike))}&run=1")
+        wait_for_status(page, "ok")
+        names = page.locator('[data-testid="timeline"] [data-task-id] .tl-name').all_text_contents()
+        assert len(set(names)) == 3, names
+        assert [name[-1] for name in names] == ["0", "1", "2"], names
+        label = page.locator('[data-testid="timeline"] [data-task-id="2"] .tl-label')
+        expect(label).to_have_attribute("aria-label", re.compile(re.escape(alike[1].split("://", 1)[1])))
+        screenshot(page, f"urlmode-labels-{width}")
+    label.focus()
+    expect(page.locator('[data-testid="timeline"] .tl-tooltip')).to_contain_text(alike[1])
+
+    # The exports save the URL run: a real SVG, PNG and Perfetto file.
+    page.set_viewport_size({"width": 1400, "height": 900})
+    files = {}
+    for testid in ("export-svg", "export-png", "export-perfetto"):
+        button = page.get_by_test_id(testid)
+        expect(button).to_be_enabled()
+        with page.expect_download() as download_info:
+            button.click()
+        files[testid] = Path(download_info.value.path()).read_bytes()
+    assert files["export-svg"].startswith(b"<svg") and b"delay/0.5?i=2" in files["export-svg"]
+    assert files["export-png"].startswith(b"\x89PNG\r\n\x1a\n") and len(files["export-png"]) > 5000
+    events = json.loads(files["export-perfetto"])["traceEvents"]
+    phases = {e["name"] for e in events if e.get("cat") == "phase"}
+    assert {"connect", "request sent", "waiting for first byte", "body"} <= phases
+    assert {e["args"]["url"] for e in events if e.get("cat") == "phase"} == set(alike)

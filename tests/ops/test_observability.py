@@ -13,27 +13,14 @@ from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient
-from prometheus_client.parser import text_string_to_metric_families
 
 from playground import create_app
 from playground.services import services
 from tests.support import ROOT
+from tests.support.metrics import value
 from tests.support.servers import gunicorn_node, request
 
 MARKER = "secret-snippet-text-4b1d"
-
-
-def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """The exposition's samples, by name and labels."""
-    found = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return found
-
-
-def value(text: str, name: str, **labels: str) -> float:
-    return samples(text).get((name, tuple(sorted(labels.items()))), 0.0)
 
 
 def test_metrics_count_runs_refusals_and_jail_starts(app: Flask, client: FlaskClient) -> None:

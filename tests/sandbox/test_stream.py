@@ -111,15 +111,21 @@ def waits_frame(count: int, numbers_: bytes, labels: object) -> bytes:
                  + json.dumps(labels).encode())
 
 
+def wait_records(*records: tuple[int, ...]) -> bytes:
+    """Waits frame records, each (task, start, end, line, label) followed by
+    its ending (due, wake, waker, waker's line), -1 where it is left out."""
+    return numbers(*(n for record in records for n in (*record, *(-1,) * (9 - len(record)))))
+
+
 def test_a_waits_frame_carries_waits_that_share_labels_each_checked() -> None:
     b = builder()
     b.feed(line(["task", 1, "Task-1", "main", None, None, 0], ["task", 2, "Task-2", "work", 1, None, 0]))
     sleep = ["asyncio.sleep(1)", "work", "asyncio.sleep"]
-    b.feed(waits_frame(5, numbers(1, 0, S, 4, 1,  2, 0, S, 9, 0,  99, 0, S, -1, 0,  2, S, 0, -1, 0,  2, 0, S, -1, 7),
-                       [sleep, [None, "main"]]))
-    b.feed(waits_frame(3, numbers(1, 0, S, -1, 0), [sleep]))  # 3 waits said, 1 sent
-    b.feed(waits_frame(1, numbers(1, 0, S, -1, 0), [["on", 42]]))  # a chain that is not text
-    b.feed(waits_frame(1, numbers(1, 0, S, -1, 0), "not a list"))
+    b.feed(waits_frame(5, wait_records((1, 0, S, 4, 1), (2, 0, S, 9, 0), (99, 0, S, -1, 0), (2, S, 0, -1, 0),
+                                       (2, 0, S, -1, 7)), [sleep, [None, "main"]]))
+    b.feed(waits_frame(3, wait_records((1, 0, S, -1, 0)), [sleep]))  # 3 waits said, 1 sent
+    b.feed(waits_frame(1, wait_records((1, 0, S, -1, 0)), [["on", 42]]))  # a chain that is not text
+    b.feed(waits_frame(1, wait_records((1, 0, S, -1, 0)), "not a list"))
     trace = b.finish()
     assert [(w.task, w.start, w.end, w.on, w.line, w.chain) for w in trace.waits] == [
         (1, 0.0, 1.0, None, 4, ["main"]), (2, 0.0, 1.0, "asyncio.sleep(1)", 9, ["work", "asyncio.sleep"])]
@@ -132,8 +138,9 @@ def test_a_waits_frame_carries_waits_that_share_labels_each_checked() -> None:
 def test_waits_travel_in_frames_from_the_tracer() -> None:
     """The tracer's waits frames, as its channel builds them, read back
     whole: split to fit, and a label too long for any frame cut."""
-    waits = [(1, i, i + S, f"on {i % 3}", None if i % 5 else i, ("main", f"f{i % 3}")) for i in range(3000)]
-    waits.append((1, 0, S, "x" * 100_000, None, ("main",)))
+    waits = [(1, i, i + S, f"on {i % 3}", None if i % 5 else i, ("main", f"f{i % 3}"), None if i % 2 else i + S,
+              protocol.WAKE_KINDS[i % 8], 1 if i % 8 in (1, 2, 7) else None, i % 7 or None) for i in range(3000)]
+    waits.append((1, 0, S, "x" * 100_000, None, ("main",), 2 * S, "timer", None, None))
     payloads = wait_payloads(waits)
     assert len(payloads) > 2 and all(len(payload) <= protocol.MAX_FRAME_BYTES for payload in payloads)
     b = builder(max_items=10_000)
@@ -143,7 +150,47 @@ def test_waits_travel_in_frames_from_the_tracer() -> None:
     assert b.rejected == 0 and len(trace.waits) == len(waits)
     assert [(w.on, w.line, w.chain) for w in trace.waits[:3]] == [
         ("on 0", 0, ["main", "f0"]), ("on 1", None, ["main", "f1"]), ("on 2", None, ["main", "f2"])]
-    assert trace.waits[-1].on == "x" * protocol.MAX_NAME_CHARS
+    assert [(w.due, w.wake, w.waker, w.waker_line) for w in trace.waits[:3]] == [
+        (1.0, "timer", None, None), (None, "task", 1, 1), (1.0, "done", 1, 2)]
+    assert trace.waits[-1].on == "x" * protocol.MAX_NAME_CHARS and trace.waits[-1].due == 2.0
+
+
+def test_how_a_wait_ended_is_checked_in_frames_and_lines() -> None:
+    """A wait's due time, wake, waker and waker's line: each checked, the
+    wait rejected whole when one is wrong (fail-closed); a waker the trace
+    does not hold is left out, as a cut task is."""
+    b = builder()
+    b.feed(line(["task", 1, "Task-1", "main", None, None, 0], ["task", 2, "Task-2", "work", 1, None, 0]))
+    on = [["Event.wait()", "work", "Event.wait"]]
+    task, timer, cancel = (protocol.WAKE_KINDS.index(kind) for kind in ("task", "timer", "cancel"))
+    b.feed(waits_frame(8, wait_records(
+        (2, 0, S, 4, 0, -1, task, 1, 12),  # kept whole
+        (2, 0, S, 4, 0, S, timer, -1, -1),  # a timer, due at 1 s
+        (2, 0, S, 4, 0, -1, cancel, 7, -1),  # task 7 is not in the trace: no waker
+        (2, 0, S, 4, 0, -1, timer, 1, -1),  # a timer has no waker
+        (2, 0, S, 4, 0, -1, len(protocol.WAKE_KINDS), -1, -1),  # no such wake
+        (2, 0, S, 4, 0, -2, -1, -1, -1),  # a due time before the run
+        (2, 0, S, 4, 0, -1, task, 0, -1),  # no task 0
+        (2, 0, S, 4, 0, -1, task, 1, -7),  # a line below zero
+    ), on))
+    b.feed(line(["wait", 2, 0, S, "Event.wait()", 4, ["work"], None, "task", 1, 12],
+                ["wait", 2, 0, S, "Event.wait()", 4, ["work"], 2 * S, "timer", None, None],
+                ["wait", 2, 0, S, "Event.wait()", 4, ["work"], None, None, None, None],
+                ["wait", 2, 0, S, "Event.wait()", 4, ["work"], None, "sunrise", None, None],
+                ["wait", 2, 0, S, "Event.wait()", 4, ["work"], 1.5, "timer", None, None],
+                ["wait", 2, 0, S, "Event.wait()", 4, ["work"], None, "io", 1, None],
+                ["wait", 2, 0, S, "Event.wait()", 4, ["work"], None, "task", "1", None],
+                ["wait", 2, 0, S, "Event.wait()", 4, ["work"], None, "task"]))
+    trace = b.finish()
+    assert [(w.due, w.wake, w.waker, w.waker_line) for w in trace.waits] == [
+        (None, "task", 1, 12), (1.0, "timer", None, None), (None, "cancel", None, None),
+        (None, "task", 1, 12), (2.0, "timer", None, None), (None, None, None, None)]
+    assert b.rejected == 5 + 5
+    as_json = [w.to_json() for w in trace.waits]
+    assert as_json[0] == {"task": 2, "start": 0.0, "end": 1.0, "on": "Event.wait()", "line": 4,
+                          "chain": ["work", "Event.wait"], "wake": "task", "waker": 1, "waker_line": 12}
+    assert "due" in as_json[1] and "waker" not in as_json[1] and set(as_json[5]) == {
+        "task", "start", "end", "on", "line", "chain"}
 
 
 def test_bad_frames_are_skipped_to_the_next_line() -> None:

@@ -10,6 +10,7 @@ a regression of a few milliseconds: bench/stream_cost.py has the figures).
 
 from __future__ import annotations
 
+import gc
 import textwrap
 import time
 from typing import Any
@@ -18,7 +19,14 @@ import pytest
 
 from playground.sandbox.jail import Bubblewrap
 from playground.sandbox.limits import Limits
-from playground.sandbox.runner import run_snippet
+from playground.sandbox.runner import (
+    ANSWER_COST_FACTOR,
+    FULL_COLLECTIONS,
+    PARSE_CPU_FREE_SECONDS,
+    ParseBudget,
+    run_snippet,
+)
+from playground.tracer.protocol import MAX_KEPT_PAST_CUT
 from tests.support.traces import printed
 
 Trace = dict[str, Any]
@@ -140,11 +148,12 @@ def test_a_frame_header_claiming_4_gib_costs_no_memory(jail: Bubblewrap) -> None
 
 
 def test_valid_messages_past_the_tracers_own_cap_stop_the_run(jail: Bubblewrap) -> None:
-    # The tracer never sends more than 4 x max_events messages; a replay of
-    # valid ones is parsed up to that, not up to the channel's 32 MiB.
-    trace, _ = run(jail, """
+    # The tracer never sends more than 4 x max_events messages and, past its
+    # cut, MAX_KEPT_PAST_CUT of those it keeps whole; a replay of valid ones
+    # is parsed up to that, not up to the channel's 32 MiB.
+    trace, _ = run(jail, f"""
         line = b"[" + b",".join([b'["event",0,"x",null,"m",null]'] * 512) + b"]\\n"
-        for _ in range(4 * 1000 // 512 + 20):
+        for _ in range((4 * 1000 + {MAX_KEPT_PAST_CUT}) // 512 + 20):
             send(line)
         print("sent")
     """, max_events=1000)
@@ -189,3 +198,27 @@ def test_valid_lines_replayed_cost_the_server_at_most_twice_the_jails_cpu(jail: 
     spent_by_jail = (int(cpu.read_text()) - before) / 1e9
     assert trace["status"] == "output_limit" and limits_hit(trace) == ["parse_cpu_ratio"], trace["limits"]
     assert server < 3 * spent_by_jail + 0.05  # generous: the figure is bench/stream_cost.py --jail bwrap's
+
+
+def test_a_full_collection_while_parsing_is_not_counted_as_the_streams_cost() -> None:
+    # A full collection walks the whole server's heap (tens of milliseconds
+    # in a busy server): counted three times as the stream's parsing, it
+    # once stopped honest 10,000-task runs.
+    heap = [[n] for n in range(1_000_000)]
+
+    class StrickenParser:
+        def feed(self, data: bytes) -> None:
+            gc.collect()
+
+    class IdleCgroup:
+        cpu = "cpuacct"
+
+        def cpu_seconds(self) -> float:
+            return 0.0  # the jail spent nothing: only the free share is allowed
+
+    budget = ParseBudget(IdleCgroup(), Limits())  # type: ignore[arg-type]
+    before = FULL_COLLECTIONS.seconds()
+    assert budget.feed(StrickenParser(), b"x" * 100)  # type: ignore[arg-type]
+    assert FULL_COLLECTIONS.seconds() - before > PARSE_CPU_FREE_SECONDS / ANSWER_COST_FACTOR
+    assert budget.spent < PARSE_CPU_FREE_SECONDS
+    del heap

@@ -69,7 +69,7 @@ def synthetic_trace(tasks: int, prints_every: int = 50, chain: bool = False) -> 
         items["slices"].append({"task": i, "start": 1.0 + start, "end": 1.0 + start + 1e-5, "blocking": False,
                                 "reason": None})
         items["waits"].append({"task": i, "start": start + 1e-5, "end": 1.0 + start, "on": "asyncio.sleep(1)",
-                               "line": 4, "chain": ["work", "asyncio.sleep"]})
+                               "line": 4, "chain": ["work", "asyncio.sleep"], "due": 1.0 + start, "wake": "timer"})
         if i % prints_every == 0:
             items["output"].append({"t": 1.0 + start, "task": i, "stream": "stdout", "text": f"done {i}"})
     return {"version": 1, "status": "ok", "clock": "virtual", "duration": 1.1, "wall": 0.5, "error": None,

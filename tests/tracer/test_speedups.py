@@ -170,7 +170,7 @@ EDGE_CASES: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 # Times differ from run to run; everything else must not.
-TIMES = {"created", "ended", "start", "end", "t", "at", "duration", "wall", "busy", "waiting", "scheduled"}
+TIMES = {"created", "ended", "start", "end", "t", "at", "duration", "wall", "busy", "waiting", "scheduled", "due"}
 
 
 def shape(value: Any) -> Any:

@@ -17,6 +17,7 @@ from playground.model.columnar import expand_columnar
 from playground.model.trace import MAX_ID, MAX_TIME, Connection, Event, Output, Slice, TaskRecord, Trace, Wait
 from playground.sandbox.limits import Limits
 from playground.services import services
+from playground.tracer.protocol import WAKE_KINDS
 from playground.web.runs import encoded
 
 
@@ -113,6 +114,12 @@ def test_each_item_bound_holds_for_its_longest_numbers() -> None:
     for kind, item in items.items():
         size = len(dumps(item)) + 1  # and the comma after it
         assert size <= ITEM_BYTES[kind], (kind, size)
+    # How a wait ended adds at most its fields' bounds (the longest wake's name, "callback").
+    ended = Wait(MAX_ID, longest_time, longest_time, None, MAX_ID, [], None, longest_time, "callback", MAX_ID,
+                 MAX_ID).to_json()
+    bound = ITEM_BYTES["wait"] + sum(ITEM_BYTES[key] for key in ("due", "wake", "waker", "waker_line"))
+    assert len(dumps(ended)) + 1 <= bound
+    assert max(map(len, WAKE_KINDS)) <= len("callback")
 
 
 def test_plain_ascii_text_is_sized_without_encoding() -> None:

@@ -34,7 +34,7 @@ def test_defaults_then_environment_then_test_config() -> None:
     ({}, {"CONCURRENCY": 2.5}, "'CONCURRENCY' must be a whole number"),
     ({}, {"SANDBOX": 1}, "'SANDBOX' must be text"),
     ({}, {"QUEUE_WAIT_SECONDS": True}, "'QUEUE_WAIT_SECONDS' must be a number"),
-    ({"PLAYGROUND_QUEUE_SIZE": "4"}, {}, "Unknown setting 'QUEUE_SIZE'"),  # admission is by time now
+    ({"PLAYGROUND_QUEUE_SIZE": "many"}, {}, "'QUEUE_SIZE' must be a whole number"),
     ({}, {"RATELIMIT_RUN_SECONDS": "lots"}, "'RATELIMIT_RUN_SECONDS' must be rate limits"),
     ({"PLAYGROUND_RATELIMIT_SHARE": "30 a minute"}, {}, "'RATELIMIT_SHARE' must be rate limits"),
 ])

@@ -7,17 +7,19 @@
 // Everything from a run (URLs, messages, content types) is inserted as text.
 
 import { $, element } from "../../lib/dom.js";
+import { withBusyRetries } from "../busy-retry.js";
 import { formatDuration, plural } from "../../lib/format.js";
 import { asArray, num, str } from "../../lib/values.js";
 import { renderTimeline } from "../../timeline/index.js";
 import { urlCode } from "./code.js";
 import { compareCard } from "./compare.js";
+import { urlExports } from "./exports.js";
 import { urlForm } from "./form.js";
 
 /**
  * Wire URL mode into the main page. options: api (the API client),
  * statusLine (StatusBox), showOutput(trace, names), requestError(message,
- * code, advice), running ({start(text), stop()}: the Run button's busy
+ * code, advice), running ({start(text), finish()}: the Run button's busy
  * state), openInCodeMode(code), python() (the id of the Python picked, which
  * the equivalent code names), setHash(fragment), timelineBox.
  */
@@ -31,6 +33,7 @@ export function initUrlMode({ api, statusLine, showOutput, requestError, running
   });
   const code = urlCode({ host: $('[data-testid="url-code"]'), openButton, form, api, python });
   const compare = compareCard(form.label);
+  const exports = urlExports((message) => statusLine.detail("advice", message));
   openButton.addEventListener("click", () => {
     if (code.runnable) openInCodeMode(code.runnable);
   });
@@ -49,14 +52,20 @@ export function initUrlMode({ api, statusLine, showOutput, requestError, running
     const second = form.compareWith();
     setHash(form.fragment(items, first, second));
     const started = performance.now();
-    running.start(second
+    const text = second
       ? `Fetching ${items.length} URLs with ${form.label(first)}, then ${form.label(second)}\u2026`
-      : `Fetching ${plural(items.length, "URL")} with ${form.label(first)}\u2026`);
+      : `Fetching ${plural(items.length, "URL")} with ${form.label(first)}\u2026`;
+    running.start(text);
     try {
       const traces = [];
       // One after the other, so the two runs do not compete for the network.
       for (const name of second ? [first, second] : [first]) {
-        const answer = await api.postJSON("api/fetch", { urls: items, strategy: name, limit: form.limit() });
+        const answer = await withBusyRetries(() => api.postJSON("api/fetch", { urls: items, strategy: name, limit: form.limit() }),
+          { statusLine, resume: () => statusLine.running(text) });
+        if (answer.cancelled) {
+          requestError("You cancelled the fetch while the playground was busy: nothing was fetched.", null, "Press Run to try again.");
+          return;
+        }
         if (!answer.ok) {
           requestError(answer.message, answer.code, "Nothing was shown: the fetch did not happen.");
           return;
@@ -69,7 +78,7 @@ export function initUrlMode({ api, statusLine, showOutput, requestError, running
       }
       show(traces, (performance.now() - started) / 1000);
     } finally {
-      running.stop();
+      running.finish();
     }
   }
 
@@ -80,6 +89,7 @@ export function initUrlMode({ api, statusLine, showOutput, requestError, running
     showOutput(trace, new Map(trace.tasks.filter((t) => t && typeof t === "object").map((t) => [t.id, `#${str(t.id)}`])));
     const domain = Math.max(num(trace.duration, 0), b ? num(b.trace.duration, 0) : 0);
     renderTimeline(timelineBox, trace, { laneTitle: "URL", domain: b ? domain : undefined });
+    exports.show(trace);
     if (b) compare.show(a, b, domain);
     else compare.hide();
     code.measure(trace);
@@ -90,10 +100,10 @@ export function initUrlMode({ api, statusLine, showOutput, requestError, running
   function showStatus(a, b, clientSeconds) {
     const trace = a.trace;
     const failed = trace.tasks.filter((task) => task && (task.error || (task.http && task.http.error)));
-    const status = str(trace.status) === "timeout" ? "timeout" : "ok";
+    const status = str(trace.status) === "timeout" ? "timeout" : failureStatus(failed.length, trace.tasks.length);
     let text = `${plural(trace.tasks.length, "URL")} \u00b7 ${form.label(a.name)} \u00b7 ${formatDuration(num(trace.duration, 0))}`;
     if (b) text += ` \u00b7 ${form.label(b.name)} \u00b7 ${formatDuration(num(b.trace.duration, 0))}`;
-    if (failed.length) text += ` \u00b7 ${failed.length} failed`;
+    if (failed.length) text = `${failureWords(failed.length, trace.tasks.length)} \u00b7 ${text}`;
     statusLine.set(status, text);
     statusLine.box.dataset.failed = String(failed.length);
     statusLine.showElapsed(`${num(clientSeconds, 0).toFixed(1)} s`);
@@ -115,7 +125,11 @@ export function initUrlMode({ api, statusLine, showOutput, requestError, running
       code.refresh();
       code.update();
     },
-    hideCompare: compare.hide,
+    /** The page leaves URL mode's result (a code run, a mode change): no compare card, no URL run to export. */
+    hideCompare() {
+      compare.hide();
+      exports.forget();
+    },
     /** The Python picked changed: the code names it. */
     pythonChanged: () => code.schedule(),
     /** Fill the form from a fragment's parameters. */
@@ -129,6 +143,18 @@ export function initUrlMode({ api, statusLine, showOutput, requestError, running
       return { code: code.text, runnable: code.runnable };
     },
   };
+}
+
+/** A URL run's status: "ok" when every request answered, "partial" when some failed, "error" when all did. */
+function failureStatus(failed, total) {
+  if (!failed) return "ok";
+  return failed < total ? "partial" : "error";
+}
+
+/** How many requests failed, first in the status line: "5 of 6 requests failed". */
+function failureWords(failed, total) {
+  if (failed < total) return `${failed} of ${plural(total, "request")} failed`;
+  return total === 1 ? "The request failed" : `All ${total} requests failed`;
 }
 
 /** The URLs that failed, each with why. */

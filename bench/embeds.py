@@ -1,0 +1,139 @@
+"""The pages as a reader meets them, in Chromium (Playwright) against one
+gunicorn node with no run cache (every run a real one) and no rate limits.
+
+- A tutorial of 12 autorun embeds (static/embed.js), served from another
+  loopback origin, loaded with an empty browser cache in a fresh context
+  each round: seconds from the page's start until each embed has drawn its
+  run's timeline (each frame's ``timeline-render`` measure, on the page's
+  clock), their median and maximum, and the embeds that ended in anything
+  but "ok". Once with a tall window (every embed near the view at first:
+  only the two-at-a-time turns hold them back), once with a 900-pixel one;
+  in both, the next embed is scrolled to once one shows its run, as a
+  reader reads (embeds autorun only near the view).
+- The first output of a live run: the snippet that prints at once and then
+  sleeps 3 s on the real clock, run with the main page's Run button: seconds
+  from the click until its first output line is in the page, beside the
+  seconds until the whole run is shown (status "ok").
+
+Figures only, never pass/fail:
+
+    python3 bench/embeds.py [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import urllib.parse
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, expect
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support.browsing import BROWSER_ENV, chromium  # noqa: E402
+from tests.support.live import print_sleep_print  # noqa: E402
+from tests.support.servers import gunicorn_node  # noqa: E402
+from tests.support.tutorial import Tutorial, autorun_tutorial  # noqa: E402
+
+EMBEDS = 12
+# Each frame's drawing of its run, on the tutorial page's clock (ms since it started); null: none yet.
+SHOWN_AT = """(frame) => {
+    const [drawn] = performance.getEntriesByName("timeline-render");
+    return drawn ? performance.timeOrigin + drawn.startTime + drawn.duration : null;
+}"""
+# Click Run; the ms until the first output line is in the page, and until the status says ok.
+RUN_AND_TIME = """() => new Promise((resolve) => {
+    const output = document.querySelector('[data-testid="output"]');
+    const status = document.querySelector('[data-testid="status"]');
+    let first = null;
+    const clicked = performance.now();
+    const watch = new MutationObserver(() => {
+        if (first === null && output.querySelector("[data-output-line]")) first = performance.now() - clicked;
+        if (status.dataset.status !== "running" && status.dataset.status !== "waiting") {
+            watch.disconnect();
+            resolve([first, performance.now() - clicked, status.dataset.status]);
+        }
+    });
+    watch.observe(document.body, { subtree: true, childList: true, attributes: true });
+    document.querySelector('[data-testid="run"]').click();
+})"""
+
+
+def tutorial_round(browser: Browser, url: str, height: int) -> tuple[list[float], int]:
+    """One first load of the tutorial: seconds until each embed showed its run, and how many ended otherwise."""
+    context = browser.new_context(viewport={"width": 1280, "height": height})
+    try:
+        page = context.new_page()
+        page.goto(url)
+        started = page.evaluate("performance.timeOrigin")
+        statuses = []
+        for index in range(EMBEDS):
+            # Embeds run near the view only: one that earlier ones pushed down, as they grew, is scrolled to.
+            page.locator("pre[data-asyncio-playground] + *").nth(index).scroll_into_view_if_needed()
+            frame = page.frame_locator("pre[data-asyncio-playground] + iframe").nth(index)
+            status = frame.get_by_test_id("status")
+            expect(status).not_to_have_attribute("data-status", "idle", timeout=30_000)
+            expect(status).not_to_have_attribute("data-status", "running", timeout=30_000)
+            expect(status).not_to_have_attribute("data-status", "waiting", timeout=60_000)
+            statuses.append(status.get_attribute("data-status"))
+        shown = [(frame.evaluate(SHOWN_AT, None) or float("nan")) - started for frame in page.frames[1:]]
+        return [ms / 1000 for ms in shown], sum(status != "ok" for status in statuses)
+    finally:
+        context.close()
+
+
+def first_output_round(page: Page, base: str, round_number: int) -> tuple[float, float, str]:
+    code = print_sleep_print(3, last=f"last line, round {round_number}")
+    page.goto("about:blank")  # a load of its own: a fragment alone would not reload the page
+    page.goto(f"{base}/#code={urllib.parse.quote(code)}&clock=real")
+    expect(page.get_by_test_id("status")).to_have_attribute("data-status", "idle")
+    first, whole, status = page.evaluate(RUN_AND_TIME)
+    return (first if first is not None else float("nan")) / 1000, whole / 1000, status
+
+
+def seconds(values: list[float]) -> str:
+    return f"median {statistics.median(values):.2f} s, max {max(values):.2f} s"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder, gunicorn_node(
+            {**BROWSER_ENV, "PLAYGROUND_RUN_CACHE_SECONDS": "0"}) as (base, _), chromium() as browser:
+        tutorial = Tutorial(Path(folder))
+        try:
+            print(f"tutorial of {EMBEDS} autorun embeds, first load, no run cache ({args.rounds} rounds):")
+            for name, height in (("tall window, all near the view", 8000), ("900 px window, read down", 900)):
+                shown: list[float] = []
+                errors = 0
+                for round_number in range(args.rounds):
+                    page_url = autorun_tutorial(tutorial, base, EMBEDS, name=f"dozen-{height}-{round_number}.html")
+                    times, failed = tutorial_round(browser, page_url, height)
+                    shown += times
+                    errors += failed
+                    print(f"  {name}, round {round_number + 1}: all {EMBEDS} shown after {max(times):.2f} s")
+                print(f"  {name}: each embed's timeline shown {seconds(shown)}; "
+                      f"{errors} of {EMBEDS * args.rounds} ended other than ok")
+        finally:
+            tutorial.close()
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        firsts, wholes = [], []
+        for round_number in range(max(args.rounds, 3)):
+            first, whole, status = first_output_round(page, base, round_number)
+            firsts.append(first)
+            wholes.append(whole)
+            print(f"  print, then sleep 3 s (real clock), round {round_number + 1}: first line {first:.3f} s, "
+                  f"whole run {whole:.2f} s ({status})")
+        context.close()
+        print(f"first output of a live run: click to first line {seconds(firsts)} (goal < 0.3 s); "
+              f"click to the whole run {seconds(wholes)}")
+
+
+if __name__ == "__main__":
+    main()

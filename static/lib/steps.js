@@ -1,0 +1,262 @@
+// The event loop, step by step: the positions a learner steps through in a
+// run's trace (before the first step, each step of a task, and the moments
+// the loop itself woke tasks: timers, threads, I/O), and what the loop holds
+// at each: the running task, the ready queue in the order the loop will run
+// it (each entry with why it became ready), the waiting tasks with what they
+// await and who will wake them, the timers, pending thread jobs and child
+// processes, the output so far. Everything is derived from the trace
+// (docs/trace.md: slices, waits and their wake, waker, waker_line and due,
+// tasks' parent, line and created); words are in loop-words.js.
+
+import { traceCut } from "./trace.js";
+import { num, objectsIn } from "./values.js";
+
+// The wakes that are the loop's own doing (between steps), not a step's.
+const EXTERNAL = new Set(["timer", "io", "thread", "process", "callback"]);
+// How far back a waker's own step is looked for among the steps just before a wake.
+const LOOK_BACK = 64;
+
+/** The index of the last start <= t in a sorted array (strict: < t), or -1. */
+function lastAtOrBefore(starts, t, strict = false) {
+  let lo = 0;
+  let hi = starts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (strict ? starts[mid] < t : starts[mid] <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
+}
+
+/** Each task's steps and waits (both in time order), by task id. */
+function perTask(steps, waits) {
+  const tasks = new Map();
+  const of = (id) => {
+    let entry = tasks.get(id);
+    if (!entry) tasks.set(id, (entry = { steps: [], waits: [] }));
+    return entry;
+  };
+  steps.forEach((slice, k) => of(slice.task).steps.push(k));
+  for (const wait of waits) of(wait.task).waits.push(wait);
+  for (const entry of tasks.values()) entry.waits.sort((a, b) => a.start - b.start);
+  return tasks;
+}
+
+/**
+ * Pair each step with the wait it resumed from (before) and the wait it
+ * suspended on (after), and say when and why it became ready: created,
+ * woken from its wait, or yielded (asyncio.sleep(0): no wait between).
+ */
+function pairSteps(steps, tasks, byId) {
+  const before = new Array(steps.length).fill(null);
+  const after = new Array(steps.length).fill(null);
+  const readyAt = new Float64Array(steps.length);
+  const cause = new Array(steps.length);
+  for (const [id, { steps: own, waits }] of tasks) {
+    let p = 0;
+    own.forEach((k, j) => {
+      const slice = steps[k];
+      while (p < waits.length && waits[p].start < slice.start) p++;
+      const next = j + 1 < own.length ? steps[own[j + 1]] : null;
+      if (p < waits.length && (!next || waits[p].start <= next.start)) {
+        after[k] = waits[p];
+        if (next) before[own[j + 1]] = waits[p];
+        p++;
+      }
+      if (j === 0) {
+        const task = byId.get(id);
+        readyAt[k] = Math.min(num(task && task.created, slice.start), slice.start);
+        cause[k] = { kind: "created", task };
+      } else if (before[k]) {
+        readyAt[k] = Math.min(num(before[k].end, slice.start), slice.start);
+        cause[k] = { kind: "woken", wait: before[k] };
+      } else {
+        readyAt[k] = steps[own[j - 1]].end;
+        cause[k] = { kind: "yielded", previous: own[j - 1] };
+      }
+    });
+  }
+  return { before, after, readyAt, cause };
+}
+
+/** The step (index) after which a step-caused readiness shows, or -1 (before the first step). */
+function stepOfReadiness(steps, starts, r, cause, k) {
+  if (cause.kind === "yielded") return cause.previous;
+  const at = lastAtOrBefore(starts, r);
+  const by = cause.kind === "created" ? cause.task && cause.task.parent
+    : cause.wait && (cause.wait.wake === "task" || cause.wait.wake === "cancel") ? cause.wait.waker : null;
+  if (by !== null && by !== undefined) {
+    for (let i = Math.min(at, k - 1); i >= 0 && i > at - LOOK_BACK; i--) if (steps[i].task === by) return i;
+  }
+  return Math.min(cause.kind === "woken" ? lastAtOrBefore(starts, r, true) : at, k - 1);
+}
+
+/**
+ * The positions: [{kind: "start"|"loop"|"step", k (the step, or the step a
+ * loop position comes before), t (the moment its state is told at)}], and
+ * for each step the position where it becomes ready (shown) and its own.
+ */
+function placeSteps(steps, starts, paired) {
+  const { readyAt, cause } = paired;
+  const external = new Array(steps.length).fill(-1); // for an external readiness: the step its loop position precedes
+  const loopBefore = new Uint8Array(steps.length);
+  steps.forEach((slice, k) => {
+    const wait = cause[k].kind === "woken" ? cause[k].wait : null;
+    if (wait && EXTERNAL.has(wait.wake)) {
+      const m = Math.min(k, lastAtOrBefore(starts, readyAt[k], true) + 1);
+      external[k] = m;
+      loopBefore[m] = 1;
+    }
+  });
+  const positions = [{ kind: "start", k: 0, t: steps.length ? steps[0].start : 0 }];
+  const stepPosition = new Int32Array(steps.length);
+  const loopPosition = new Int32Array(steps.length).fill(-1);
+  steps.forEach((slice, k) => {
+    if (loopBefore[k]) {
+      loopPosition[k] = positions.length;
+      positions.push({ kind: "loop", k, t: slice.start });
+    }
+    stepPosition[k] = positions.length;
+    positions.push({ kind: "step", k, t: slice.end });
+  });
+  const shownAt = new Int32Array(steps.length);
+  steps.forEach((slice, k) => {
+    if (external[k] >= 0) shownAt[k] = loopPosition[external[k]];
+    else {
+      const after = stepOfReadiness(steps, starts, readyAt[k], cause[k], k);
+      shownAt[k] = after < 0 ? 0 : stepPosition[after];
+    }
+  });
+  return { positions, stepPosition, shownAt };
+}
+
+/**
+ * Where each wait shows (by its index in waits): from the position of the
+ * step it suspended, to the one where its task is ready again.
+ */
+function placeWaits(waits, paired, placed, times) {
+  const index = new Map(waits.map((wait, i) => [wait, i]));
+  const begin = new Float64Array(waits.length).fill(NaN);
+  const end = new Float64Array(waits.length).fill(NaN);
+  paired.after.forEach((wait, k) => { if (wait) begin[index.get(wait)] = placed.stepPosition[k]; });
+  paired.before.forEach((wait, k) => { if (wait) end[index.get(wait)] = placed.shownAt[k]; });
+  waits.forEach((wait, i) => {
+    if (Number.isNaN(begin[i])) begin[i] = positionAt(times, wait.start);
+    if (Number.isNaN(end[i])) end[i] = wait.cut_off === true ? Infinity : positionAt(times, wait.end, true);
+  });
+  return { begin, end };
+}
+
+/** The last position told at or before t (strict: before), at least 0. */
+function positionAt(times, t, strict = false) {
+  return Math.max(0, lastAtOrBefore(times, t, strict) + (strict ? 1 : 0));
+}
+
+/**
+ * The step model of a trace: {positions, stateAt(p), stateAtTime(t),
+ * positionAfter(t), positionBefore(t), names, byId}. A cut trace is stepped
+ * up to its cut.
+ */
+export function stepModel(trace) {
+  const tasks = objectsIn(trace.tasks);
+  const byId = new Map(tasks.map((task) => [task.id, task]));
+  const cut = traceCut(trace);
+  const until = cut && cut.at !== null ? cut.at : Infinity;
+  const steps = objectsIn(trace.slices).filter((s) => byId.has(s.task) && num(s.start, Infinity) <= until)
+    .slice().sort((a, b) => a.start - b.start);
+  const waits = objectsIn(trace.waits).filter((w) => byId.has(w.task) && num(w.start, Infinity) <= until);
+  const starts = Float64Array.from(steps, (s) => s.start);
+  const paired = pairSteps(steps, perTask(steps, waits), byId);
+  const placed = placeSteps(steps, starts, paired);
+  const times = Float64Array.from(placed.positions, (p) => p.t);
+  const waitsAt = placeWaits(waits, paired, placed, times);
+  const model = { trace, steps, waits, paired, placed, waitsAt, byId, starts, times, positions: placed.positions, cut };
+  return {
+    trace,
+    positions: placed.positions,
+    byId,
+    steps,
+    stateAt: (p) => stateAtPosition(model, p),
+    stateAtTime: (t) => stateAtTime(model, t),
+    /** The first position told after moment t, or -1. */
+    positionAfter: (t) => {
+      const at = lastAtOrBefore(times, t) + 1;
+      return at < times.length ? at : -1;
+    },
+    /** The last position told before moment t, or -1. */
+    positionBefore: (t) => lastAtOrBefore(times, t, true),
+  };
+}
+
+/** What the loop holds after position p (an index of positions). */
+function stateAtPosition(model, p) {
+  const { steps, waits, paired, placed, waitsAt } = model;
+  const position = placed.positions[p];
+  const ready = [];
+  for (let j = position.kind === "step" ? position.k + 1 : position.k; j < steps.length; j++) {
+    if (placed.shownAt[j] <= p && placed.stepPosition[j] > p) ready.push(readyEntry(model, j));
+  }
+  const waiting = waits.filter((w, i) => waitsAt.begin[i] <= p && waitsAt.end[i] > p);
+  const running = position.kind === "step" ? runningEntry(model, position.k) : null;
+  const t = position.kind === "step" ? steps[position.k].end : position.kind === "loop" ? position.t : 0;
+  const woken = position.kind === "loop"
+    ? ready.filter((entry) => placed.shownAt[entry.k] === p) : [];
+  const fresh = position.kind === "step"
+    ? ready.filter((entry) => placed.shownAt[entry.k] === p && entry.k !== position.k) : [];
+  return finish(model, { kind: position.kind, position: p, t, running, ready, waiting, woken, fresh,
+    gap: position.kind === "loop" && position.k > 0 ? position.t - steps[position.k - 1].end : 0 });
+}
+
+/** What the loop holds at moment t (a click on the timeline, the replay's cursor). */
+function stateAtTime(model, t) {
+  const { steps, waits, paired, starts } = model;
+  const at = lastAtOrBefore(starts, t);
+  const running = at >= 0 && t < steps[at].end ? runningEntry(model, at) : null;
+  const ready = [];
+  for (let j = Math.max(0, at + (running ? 1 : 0)); j < steps.length; j++) {
+    if (paired.readyAt[j] <= t && steps[j].start > t) ready.push(readyEntry(model, j));
+  }
+  const waiting = waits.filter((w) => w.start <= t && (w.end > t || w.cut_off === true));
+  return finish(model, { kind: "moment", position: null, t, running, ready, waiting, woken: [], fresh: [], gap: 0 });
+}
+
+/** A step as the running entry: its task, where it resumed and where it suspended, and how. */
+function runningEntry(model, k) {
+  const { steps, paired, byId } = model;
+  const slice = steps[k];
+  const task = byId.get(slice.task);
+  const after = paired.after[k];
+  const ended = task && task.ended !== null && task.ended !== undefined && task.ended <= slice.end + 1e-6 && !after;
+  return {
+    k, slice, task,
+    resumed: paired.before[k],
+    first: paired.cause[k].kind === "created",
+    suspended: after && Math.abs(after.start - slice.end) < 1e-5 ? after : null,
+    ended: ended ? task.state : null,
+  };
+}
+
+/** A queued step as a ready entry: its task, when it became ready and why. */
+function readyEntry(model, j) {
+  return { k: j, task: model.byId.get(model.steps[j].task), readyAt: model.paired.readyAt[j], cause: model.paired.cause[j] };
+}
+
+/** The rest of a state: the timers, pending jobs and children, the output so far. */
+function finish(model, state) {
+  const { trace } = model;
+  const t = state.t;
+  state.timers = state.waiting.filter((w) => num(w.due, null) !== null).sort((a, b) => a.due - b.due);
+  state.jobs = objectsIn(trace.jobs).filter((job) => job.start <= t && num(job.end, Infinity) > t);
+  state.children = objectsIn(trace.children).filter((child) => child.start <= t && num(child.end, Infinity) > t);
+  const output = objectsIn(trace.output);
+  const slice = state.running && state.running.slice;
+  state.printed = [];
+  state.printedNow = [];
+  output.forEach((line, index) => {
+    if (num(line.t, Infinity) > t) return;
+    state.printed.push(index);
+    if (slice && line.task === slice.task && line.t >= slice.start) state.printedNow.push(index);
+  });
+  state.model = model;
+  return state;
+}
