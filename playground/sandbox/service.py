@@ -119,7 +119,8 @@ class Sandbox:
             cancelled: threading.Event | None = None) -> Trace:
         """Run a snippet on the Python of id ``python`` (None: the default)
         for ``client`` (its address: admission is fair between clients),
-        telling ``live`` (if any) what it does as it goes on.
+        telling ``live`` (if any) where it waits and what it does as it goes
+        on; a stop of ``live`` ends its wait too.
 
         Raises ``Busy`` at once when the predicted wait for a slot is too
         long (``retry_after``: that wait), or when the run waited past its
@@ -132,6 +133,9 @@ class Sandbox:
         pool = self.pool
         if pool is not None:
             pool.start()
+        if live is not None:
+            on_queued = on_queued or live.queued
+            cancelled = cancelled or live.stop_requested
         asked = time.monotonic()
         with self.admission.slot(wait, self._warm_for(interpreter), client=client, on_queued=on_queued,
                                  cancelled=cancelled) as slot:

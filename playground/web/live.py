@@ -19,7 +19,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from playground.model.answer import dumps
 from playground.model.trace import Trace
-from playground.sandbox.service import LiveRun
+from playground.sandbox.service import Cancelled, LiveRun
 from playground.services import services
 from playground.web.errors import MESSAGES, APIError
 
@@ -32,6 +32,7 @@ KEEPALIVE_SECONDS = 1.0
 # How long the request waits for the run's first word before it starts the
 # stream anyway: a refusal decided at once still gets its plain 503.
 FIRST_WORD_SECONDS = 0.5
+STOPPED_WAITING_MESSAGE = "The run was stopped before it started: nothing ran."
 STOP_UNKNOWN_MESSAGE = "No run of that id is going on: it has ended already, or the id is wrong."
 # The events that end a stream.
 LAST_EVENTS = ("done", "error")
@@ -59,6 +60,8 @@ def event_stream(produce: Produce, api_error: Callable[[Exception], Exception]) 
             try:
                 body, _ = produce(live)
                 live.events.put(("done", body))
+            except Cancelled:  # stopped while it waited: its client has gone, or stopped it
+                live.events.put(("error", dumps({"error": {"code": "stopped", "message": STOPPED_WAITING_MESSAGE}})))
             except Exception as exc:  # told to the client, whatever it was
                 error = api_error(exc)
                 if not isinstance(error, APIError):

@@ -72,7 +72,7 @@ def test_the_stream_tells_the_run_as_it_goes_and_ends_with_the_plain_answer(node
         (t["id"], t["state"], t["ended"]) for t in done["tasks"]}
 
 
-TIMES = frozenset({"t", "start", "end", "created", "ended", "duration", "wall", "busy", "waiting", "scheduled",
+TIMES = frozenset({"t", "start", "end", "due", "created", "ended", "duration", "wall", "busy", "waiting", "scheduled",
                    "cached"})
 
 
