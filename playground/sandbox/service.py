@@ -18,7 +18,7 @@ from playground.egress.policy import EgressPolicy
 from playground.model.trace import Trace
 from playground.ops import metrics
 from playground.sandbox.admission import Admission, Busy, Cancelled, OnQueued
-from playground.sandbox.forkclient import start_run
+from playground.sandbox.forkclient import JailRun, start_run
 from playground.sandbox.jail import Jail, JailUnavailable, make_jail
 from playground.sandbox.limits import Limits
 from playground.sandbox.live import LiveRun, LiveRuns
@@ -31,6 +31,8 @@ __all__ = ["Busy", "Cancelled", "JailUnavailable", "LiveRun", "Pythons", "Sandbo
 
 HEALTH_CACHE_SECONDS = 5.0
 HEALTH_SNIPPET = "print('ok')"
+# Before a second try at setting a run up, when the first ended before it was ready.
+READY_RETRY_PAUSE_SECONDS = 0.1
 
 
 class Sandbox:
@@ -145,9 +147,7 @@ class Sandbox:
                 self.live_runs.add(live)
                 live.started()
             try:
-                jailed = pool.take(slot, interpreter) if pool is not None else None
-                if jailed is None:
-                    jailed = start_run(self.jail, slot, self.limits, interpreter)
+                jailed = self._ready_run(slot, interpreter)
                 cold = not jailed.warm
                 if cold and pool is not None:
                     metrics.WARM_MISSES.inc()
@@ -170,6 +170,31 @@ class Sandbox:
         metrics.RUNS_BY_PYTHON.labels(interpreter.id).inc()
         metrics.RUN_SECONDS.observe(trace.wall)
         return trace
+
+    def _ready_run(self, slot: int, python: Python) -> JailRun:
+        """A run of ``python`` for ``slot`` waiting for its snippet: the
+        slot's warm one, or one set up now. One that ends before it is ready
+        is replaced once, after a pause: nothing of the snippet has run yet,
+        and under a burst on a loaded machine a run now and then does (while
+        the slot's last run is still being torn down)."""
+        try:
+            return self._set_up(slot, python)
+        except JailUnavailable:
+            metrics.JAIL_START_FAILURES.inc()
+            time.sleep(READY_RETRY_PAUSE_SECONDS)
+        return self._set_up(slot, python)
+
+    def _set_up(self, slot: int, python: Python) -> JailRun:
+        assert self.jail is not None
+        jailed = self.pool.take(slot, python) if self.pool is not None else None
+        if jailed is None:
+            jailed = start_run(self.jail, slot, self.limits, python)
+        try:
+            jailed.wait_ready()
+        except JailUnavailable:
+            jailed.discard()
+            raise
+        return jailed
 
     def _warm_for(self, python: Python) -> Callable[[int], bool] | None:
         """Which slots keep warm runs of ``python``: a run prefers those."""

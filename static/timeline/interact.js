@@ -139,14 +139,23 @@ function attachPointer(state, tooltip) {
       toggleRow(state, Number(toggle.getAttribute("data-toggle")));
       return;
     }
-    select(state, hitAt(state, event.clientX, event.clientY));
-    pickTime(state, event.clientX);
+    const hit = hitAt(state, event.clientX, event.clientY);
+    select(state, hit);
+    pickTime(state, event.clientX, hit && Number.isFinite(hit.t) ? hit.t : null);
   });
 }
 
-/** A click in the plot tells the moment under it to whoever asked (controller.onPickTime). */
-function pickTime(state, clientX) {
+/**
+ * A click in the plot tells the moment under it to whoever asked
+ * (controller.onPickTime): a print marker's own moment, so that what it
+ * printed counts as printed by then.
+ */
+function pickTime(state, clientX, markerT) {
   if (typeof state.onPickTime !== "function" || !state.geo) return;
+  if (markerT !== null) {
+    state.onPickTime(markerT);
+    return;
+  }
   const { x0, plotW } = state.geo;
   const px = clientX - state.frame.lanes.getBoundingClientRect().left - x0;
   if (px < 0 || px > plotW) return;

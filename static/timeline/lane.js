@@ -333,7 +333,7 @@ function drawPrints({ plot, lane, hits, who, view }) {
     }, plot);
     if (view.flashed === index) el.classList.add("tl-flash");
     hits.push({
-      kind: "print", a: mx, b: mx, el, line: lineOf(o.line), output: index,
+      kind: "print", a: mx, b: mx, el, line: lineOf(o.line), output: index, t: o.t,
       text: () => {
         const text = str(o.text).replace(/\n$/, "");
         const shown = text.length > 300 ? text.slice(0, 299) + "\u2026" : text;

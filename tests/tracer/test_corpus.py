@@ -219,6 +219,13 @@ def preloaded_modules(jail: Bubblewrap, python: Python) -> tuple[str, ...]:
                  if name.split(".")[0] not in JAIL_OWN_MODULES and not name.startswith("_"))
 
 
+# What python3 prints reaches the pipe at once, as it reaches a terminal: a
+# run stopped at its timeout keeps it even when Ctrl-C cannot reach Python
+# itself (a root's Python runs under bubblewrap, which dies of the Ctrl-C
+# and takes its child with it before Python has flushed a pipe's buffer).
+UNBUFFERED = {"PYTHONUNBUFFERED": "1"}
+
+
 def interrupted(process: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
     """Stop a run that goes on forever as someone at a terminal would, with
     Ctrl-C (so that Python flushes what it printed), killing it if that does
@@ -238,7 +245,7 @@ def python3_command(python: Python, folder: str, packages: Path | None) -> list[
         return [python.executable, "main.py"]
     read_only = {str(packages): str(packages)} if packages is not None else None
     return inside(python, [python.executable, "main.py"], {folder: folder}, writable=True, read_only=read_only,
-                  chdir=folder, env={"HOME": folder})
+                  chdir=folder, env={"HOME": folder, **UNBUFFERED})
 
 
 def run_python3(snippet: Snippet, python: Python, preload: tuple[str, ...] = (),
@@ -253,7 +260,7 @@ def run_python3(snippet: Snippet, python: Python, preload: tuple[str, ...] = (),
         if packages is not None:
             # The packages the playground offers (aiohttp), as if installed.
             (site / "playground.pth").write_text(f"{packages}\n")
-        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": folder}
+        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": folder, **UNBUFFERED}
         if stagger is not None:
             stagger.wait()
         launched = time.monotonic()
