@@ -115,10 +115,17 @@ def test_the_suites_snippets_end_alike_with_and_without_the_filter(jail: Bubblew
     for name, code in snippets:
         free = run_snippet(Unsandboxed(), code, "virtual", Limits()).to_json()
         filtered = jailed(jail, code)
-        if (filtered["status"], filtered["error"] and filtered["error"]["type"]) != (
-                free["status"], free["error"] and free["error"]["type"]):
+        if (ending(filtered["status"]), filtered["error"] and filtered["error"]["type"]) != (
+                ending(free["status"]), free["error"] and free["error"]["type"]):
             different.append((name, free["status"], filtered["status"], filtered["error"]))
     assert different == []
+
+
+def ending(status: str) -> str:
+    """How a run ended, as far as the filter could change it: a loop that
+    never ends meets the CPU limit or the wall-clock one first as the
+    machine's load goes, not as the filter does."""
+    return "stopped in time" if status in ("cpu_limit", "timeout") else status
 
 
 STDLIB_SMOKE = """
