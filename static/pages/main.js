@@ -2,11 +2,13 @@
 // result view and every feature, and ties them together: Run in code mode
 // and in URL mode, the Python picker and "Run on two Pythons", the result
 // cards, the address bar (#code=...&python=..., #urls=..., ?example=...,
-// ?python=..., ?mode=urls), and window.playground, the handle the browser
-// tests and bench/render.py use.
+// ?python=..., ?mode=urls), the work kept for the next visit and for Back
+// (features/keep.js), and window.playground, the handle the browser tests
+// and bench/render.py use.
 
-import { editorLines, pythonEditor } from "../features/editor.js";
+import { editorLines, pythonEditor, replaceCode } from "../features/editor.js";
 import { exampleMenu, readExamples } from "../features/examples.js";
+import { entryWork, pageWork, pushEntry, rememberInEntry, storedWork } from "../features/keep.js";
 import { modeSwitch } from "../features/mode-switch.js";
 import { downloadChromeTrace } from "../features/perfetto.js";
 import { downloadPng, downloadSvg } from "../features/picture.js";
@@ -71,8 +73,9 @@ const editor = pythonEditor($('[data-testid="editor"]'), {
 });
 const lines = editorLines(editor, { flash: true, scrollMargin: 60 });
 const menu = exampleMenu($("#example-select"), examples, {
+  resetButton: $('[data-testid="reset-example"]'),
   onPick: (name) => {
-    loadExample(name);
+    pickExample(name);
     editor.focus();
   },
 });
@@ -235,11 +238,12 @@ async function runOn(code, clock, pythonId, runningText) {
   return body;
 }
 
-async function runCode() {
+/** Run the editor's code; address: the address bar shows the code run (not on opening a shared link, whose address is its own). */
+async function runCode({ address = true } = {}) {
   const code = editor.getValue();
   const clock = currentClock();
   const picked = python.value;
-  replaceAddress("", codeFragment(code, clock, picked));
+  if (address) replaceAddress("", codeFragment(code, clock, picked));
   lines.clearError();
   const text = `Running on Python ${python.version()}\u2026`;
   control.start(text);
@@ -284,38 +288,69 @@ $('[data-testid="run-two-pythons"]').addEventListener("click", () => control.run
 // ----------------------------------------------------- code and modes
 
 const currentClock = () => (clockSelect.value === "real" ? "real" : "virtual");
+const clockHint = $('[data-testid="clock-hint"]');
 
+/** Pick a clock ("real" or "virtual"; anything else leaves the pick), and say what it means under the toolbar. */
 function setClock(clock) {
   if (clock === "real" || clock === "virtual") clockSelect.value = clock;
+  clockHint.dataset.clock = currentClock();
+  clockHint.textContent = clockHint.dataset[currentClock()] || "";
 }
+clockSelect.addEventListener("change", () => {
+  setClock(clockSelect.value);
+  keeper.changed();
+});
 
 /** The reader picked a Python: the address keeps it with the code (a reload loses neither); URL mode's code names it. */
 function pythonChanged(id) {
   if (modes.current === "urls") {
     urlMode.pythonChanged();
-    return;
+  } else {
+    replaceAddress("", codeFragment(editor.getValue(), currentClock(), id));
   }
-  replaceAddress("", codeFragment(editor.getValue(), currentClock(), id));
+  keeper.changed();
 }
 
-/** Put code in the editor (with a fresh undo history unless keepHistory) and show which example it is. */
-function putCode(code, { keepHistory = false } = {}) {
-  editor.setValue(code);
-  if (!keepHistory) editor.clearHistory();
+/**
+ * Put code in the editor and show which example it is: with a fresh undo
+ * history, unless keepHistory, or undoable (one change Ctrl/Cmd+Z takes back).
+ */
+function putCode(code, { keepHistory = false, undoable = false } = {}) {
+  if (undoable) {
+    replaceCode(editor, code);
+  } else {
+    editor.setValue(code);
+    if (!keepHistory) editor.clearHistory();
+  }
   lines.clearError();
   menu.showFor(code);
 }
 
-function loadExample(name, { updateUrl = true } = {}) {
+/** The person picked an example (or "Reset to the example"): undoable, and Back returns to the code before. */
+function pickExample(name) {
+  if (!menu.find(name)) return;
+  keeper.flush();
+  rememberInEntry(work.current());
+  loadExample(name, { undoable: true });
+  pushEntry(`?example=${encodeURIComponent(name)}`, "", work.current());
+}
+
+function loadExample(name, { updateUrl = false, undoable = false } = {}) {
   const example = menu.find(name);
   if (!example) return false;
-  putCode(example.code);
+  putCode(example.code, { undoable });
   if (example.python && !python.suit(example.python)) {
     statusLine.set("idle", `This example needs Python ${example.python} or newer, which this playground does not have: it will fail on Python ${python.version()}.`);
   }
   if (updateUrl) replaceAddress(`?example=${encodeURIComponent(example.name)}`, "");
   return true;
 }
+
+// The work kept for the next visit, a reload and Back (features/keep.js).
+const work = pageWork({
+  editor, menu, modes, python, urlMode, urlList: $('[data-testid="url-list"]'), clock: currentClock, setClock, putCode,
+});
+const keeper = work.keeper;
 
 /** URL mode's "Open in code mode": its code, in code mode. */
 function openInCodeMode(code) {
@@ -362,13 +397,22 @@ function openShared() {
   }
   if (data.mode !== "code" || typeof data.code !== "string") return false;
   putCode(data.code);
-  clockSelect.value = data.clock === "real" ? "real" : "virtual";
+  setClock(data.clock === "real" ? "real" : "virtual");
   python.set(str(data.python));
   editor.focus();
+  // Opened showing its run (a virtual-clock run the server just answered comes back at once).
+  control.run(() => runCode({ address: false }));
   return true;
 }
 
 function start() {
+  setClock(currentClock()); // the hint says what the clock picked means
+  const kept = entryWork(); // a reload: this entry's own work, edits and all
+  if (kept) {
+    work.apply(kept);
+    if (modes.current === "code") editor.focus();
+    return;
+  }
   const fragment = readCodeFragment();
   const query = new URLSearchParams(location.search);
   const urls = readUrlsFragment();
@@ -391,13 +435,17 @@ function start() {
     if (fragment.run) control.run();
   } else if (query.has("example") && loadExample(query.get("example"), { updateUrl: false })) {
     if (query.has("python")) python.set(query.get("python")); // the address's Python wins over the example's
+  } else if (storedWork()) {
+    work.apply(storedWork()); // a fresh visit: the work kept by the last one
+    if (query.has("python")) python.set(query.get("python"));
   } else if (examples.length) {
     menu.select(examples[0].name);
   }
-  if (!fragment || !fragment.run) editor.focus();
+  if ((!fragment || !fragment.run) && modes.current === "code") editor.focus();
 }
 
 window.addEventListener("hashchange", () => {
+  if (entryWork()) return; // Back or Forward to an entry holding its work: popstate put it back
   const urls = readUrlsFragment();
   if (urls) {
     openUrls(urls);
