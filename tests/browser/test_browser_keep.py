@@ -6,13 +6,12 @@ words the page says about a run."""
 
 from __future__ import annotations
 
-import re
 import urllib.parse
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support.browsing import screenshot, wait_for_status
+from tests.support.browsing import screenshot, share_and_open, wait_for_status
 
 pytestmark = pytest.mark.browser
 
@@ -148,12 +147,7 @@ def test_an_example_switch_is_undone_by_ctrl_z_and_by_back(page: Page, live_serv
 def test_a_shared_link_opens_showing_its_run(page: Page, live_server: str) -> None:
     code = MINE.replace("my own work", "shared and run")
     page.goto(f"{live_server}/#code={urllib.parse.quote(code)}")
-    page.get_by_test_id("share").click()
-    field = page.get_by_test_id("share-url")
-    expect(field).to_have_value(re.compile(r"/s/[0-9A-Za-z]{10}$"))
-    shared = field.input_value()
-    other = page.context.new_page()
-    other.goto(shared)
+    shared, other = share_and_open(page)
     wait_for_status(other, "ok")
     expect(other.locator('[data-testid="output"] [data-output-line]')).to_have_count(1)
     expect(other.get_by_test_id("output")).to_contain_text("shared and run")
