@@ -109,12 +109,12 @@ export function workKeeper(snapshot, { delay = DELAY_MS } = {}) {
 /**
  * The main page's work: parts are its editor, example menu, mode switch,
  * Python picker, URL mode and URL list, clock() and setClock(clock), and
- * putCode(code, {undoable}). The person's changes (typing, undo, the URL
+ * putCode(code, {undoable}) and loadExample(name, {undoable}). The person's changes (typing, undo, the URL
  * form, the mode switch) go to the keeper; a link or Back putting code in
  * does not. Back and Forward put back the work of the entry they reach.
- * Returns {current(), apply(work, {undoable}), keeper}.
+ * Returns {current(), apply(work, {undoable}), pick(name), reopen(), restore(statusLine), keeper}.
  */
-export function pageWork({ editor, menu, modes, python, urlMode, urlList, clock, setClock, putCode }) {
+export function pageWork({ editor, menu, modes, python, urlMode, urlList, clock, setClock, putCode, loadExample }) {
   function current() {
     const urls = urlMode.snippet();
     return {
@@ -146,5 +146,36 @@ export function pageWork({ editor, menu, modes, python, urlMode, urlList, clock,
     const work = entryWork(event.state);
     if (work) apply(work, { undoable: true });
   });
-  return { current, apply, keeper };
+  return {
+    current,
+    apply,
+    keeper,
+
+    /** The person picked an example (or "Reset to the example"): undoable, and Back returns to the code before. */
+    pick(name) {
+      if (!menu.find(name)) return;
+      keeper.flush();
+      rememberInEntry(current());
+      loadExample(name, { undoable: true });
+      pushEntry(`?example=${encodeURIComponent(name)}`, "", current());
+    },
+
+    /** A reload (or a tab brought back): this entry's own work, edits and all; false if it holds none. */
+    reopen() {
+      const work = entryWork();
+      if (work) apply(work);
+      return work !== null;
+    },
+
+    /** A fresh visit: the work the last one kept, said on the status line; false if none was kept. */
+    restore(statusLine) {
+      const work = storedWork();
+      if (!work) return false;
+      apply(work);
+      if (work.mode === "code" && menu.find(menu.base())?.code !== work.code) {
+        statusLine.set("idle", "Your code from your last visit is back (Reset to the example puts the example back).");
+      }
+      return true;
+    },
+  };
 }

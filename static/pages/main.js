@@ -6,9 +6,10 @@
 // (features/keep.js), and window.playground, the handle the browser tests
 // and bench/render.py use.
 
+import { clockPicker } from "../features/clock-picker.js";
 import { editorLines, pythonEditor, replaceCode } from "../features/editor.js";
 import { exampleMenu, readExamples } from "../features/examples.js";
-import { entryWork, pageWork, pushEntry, rememberInEntry, storedWork } from "../features/keep.js";
+import { entryWork, pageWork } from "../features/keep.js";
 import { modeSwitch } from "../features/mode-switch.js";
 import { downloadChromeTrace } from "../features/perfetto.js";
 import { downloadPng, downloadSvg } from "../features/picture.js";
@@ -28,7 +29,6 @@ import { codeFragment, readCodeFragment, readUrlsFragment, replaceAddress } from
 import { apiClient } from "../lib/api.js";
 import { connectionsOf } from "../lib/connections.js";
 import { $ } from "../lib/dom.js";
-import { download } from "../lib/download.js";
 import { readPythons } from "../lib/pythons.js";
 import { num, str } from "../lib/values.js";
 
@@ -52,7 +52,6 @@ function scriptRoot() {
 // ------------------------------------------------------------ the parts
 
 const examples = readExamples();
-const clockSelect = $("#clock-select");
 const api = apiClient(scriptRoot());
 const statusLine = new StatusBox($('[data-testid="status"]'));
 const runButton = $('[data-testid="run"]');
@@ -75,7 +74,7 @@ const lines = editorLines(editor, { flash: true, scrollMargin: 60 });
 const menu = exampleMenu($("#example-select"), examples, {
   resetButton: $('[data-testid="reset-example"]'),
   onPick: (name) => {
-    pickExample(name);
+    work.pick(name);
     editor.focus();
   },
 });
@@ -287,19 +286,9 @@ $('[data-testid="run-two-pythons"]').addEventListener("click", () => control.run
 
 // ----------------------------------------------------- code and modes
 
-const currentClock = () => (clockSelect.value === "real" ? "real" : "virtual");
-const clockHint = $('[data-testid="clock-hint"]');
-
-/** Pick a clock ("real" or "virtual"; anything else leaves the pick), and say what it means under the toolbar. */
-function setClock(clock) {
-  if (clock === "real" || clock === "virtual") clockSelect.value = clock;
-  clockHint.dataset.clock = currentClock();
-  clockHint.textContent = clockHint.dataset[currentClock()] || "";
-}
-clockSelect.addEventListener("change", () => {
-  setClock(clockSelect.value);
-  keeper.changed();
-});
+const clockPick = clockPicker({ select: $("#clock-select"), hint: $('[data-testid="clock-hint"]'), onChange: () => keeper.changed() });
+const currentClock = clockPick.value;
+const setClock = clockPick.set;
 
 /** The reader picked a Python: the address keeps it with the code (a reload loses neither); URL mode's code names it. */
 function pythonChanged(id) {
@@ -326,29 +315,20 @@ function putCode(code, { keepHistory = false, undoable = false } = {}) {
   menu.showFor(code);
 }
 
-/** The person picked an example (or "Reset to the example"): undoable, and Back returns to the code before. */
-function pickExample(name) {
-  if (!menu.find(name)) return;
-  keeper.flush();
-  rememberInEntry(work.current());
-  loadExample(name, { undoable: true });
-  pushEntry(`?example=${encodeURIComponent(name)}`, "", work.current());
-}
-
-function loadExample(name, { updateUrl = false, undoable = false } = {}) {
+/** Put an example in the editor (undoable: one change Ctrl/Cmd+Z takes back), picking a Python it runs on; false if there is none of that name. */
+function loadExample(name, { undoable = false } = {}) {
   const example = menu.find(name);
   if (!example) return false;
   putCode(example.code, { undoable });
   if (example.python && !python.suit(example.python)) {
     statusLine.set("idle", `This example needs Python ${example.python} or newer, which this playground does not have: it will fail on Python ${python.version()}.`);
   }
-  if (updateUrl) replaceAddress(`?example=${encodeURIComponent(example.name)}`, "");
   return true;
 }
 
 // The work kept for the next visit, a reload and Back (features/keep.js).
 const work = pageWork({
-  editor, menu, modes, python, urlMode, urlList: $('[data-testid="url-list"]'), clock: currentClock, setClock, putCode,
+  editor, menu, modes, python, urlMode, urlList: $('[data-testid="url-list"]'), clock: currentClock, setClock, putCode, loadExample,
 });
 const keeper = work.keeper;
 
@@ -406,10 +386,7 @@ function openShared() {
 }
 
 function start() {
-  setClock(currentClock()); // the hint says what the clock picked means
-  const kept = entryWork(); // a reload: this entry's own work, edits and all
-  if (kept) {
-    work.apply(kept);
+  if (work.reopen()) {
     if (modes.current === "code") editor.focus();
     return;
   }
@@ -433,11 +410,8 @@ function start() {
     setClock(fragment.clock);
     if (fragment.python) python.set(fragment.python);
     if (fragment.run) control.run();
-  } else if (query.has("example") && loadExample(query.get("example"), { updateUrl: false })) {
-    if (query.has("python")) python.set(query.get("python")); // the address's Python wins over the example's
-  } else if (storedWork()) {
-    work.apply(storedWork()); // a fresh visit: the work kept by the last one
-    if (query.has("python")) python.set(query.get("python"));
+  } else if ((query.has("example") && loadExample(query.get("example"))) || work.restore(statusLine)) {
+    if (query.has("python")) python.set(query.get("python")); // the address's Python wins over the example's or the kept one
   } else if (examples.length) {
     menu.select(examples[0].name);
   }
@@ -460,13 +434,6 @@ window.addEventListener("hashchange", () => {
   setClock(fragment.clock);
   if (fragment.run) control.run();
 });
-
-if (/Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent || "")) {
-  const kbd = runButton.querySelector(".btn-run-kbd");
-  if (kbd) kbd.textContent = "\u2318\u2009\u21b5";
-  const stopKbd = document.querySelector('[data-testid="stop"] .btn-run-kbd');
-  if (stopKbd) stopKbd.textContent = "\u2318\u2009.";
-}
 
 window.playground = {
   editor, run: control.run, selectLine: lines.select, renderTrace: showTrace, examples, setMode: modes.set, urlMode, python,

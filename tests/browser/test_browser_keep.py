@@ -60,6 +60,7 @@ def test_typed_work_outlives_a_reload_and_a_fresh_visit(page: Page, live_server:
     expect(other.get_by_test_id("editor")).to_contain_text("my own work")
     assert editor_code(other) == MINE
     expect(other.get_by_test_id("clock")).to_have_value("real")
+    expect(other.get_by_test_id("status")).to_contain_text("Your code from your last visit is back")
     expect(other.get_by_test_id("examples").locator("option:checked")).to_have_text("(your code)")
     reset = other.get_by_test_id("reset-example")
     expect(reset).to_be_visible()
