@@ -364,25 +364,23 @@ function openUrls(params, { focus = true } = {}) {
   if (params.get("run") === "1") control.run();
 }
 
-/** Open the snippet of a /s/<id> page, if this is one; true if it was. */
+/** Open the snippet of a /s/<id> page, if this is one: its mode ("code" or "urls"), or null. */
 function openShared() {
   const data = readSharedSnippet();
-  if (!data) return false;
+  if (!data) return null;
   if (data.mode === "urls" && Array.isArray(data.urls)) {
     const params = new URLSearchParams({ urls: data.urls.map(str).join("\n"), strategy: str(data.strategy) });
     if (Number.isInteger(data.limit)) params.set("limit", String(data.limit));
     urlMode.load(params);
     modes.set("urls");
-    return true;
+    return "urls";
   }
-  if (data.mode !== "code" || typeof data.code !== "string") return false;
+  if (data.mode !== "code" || typeof data.code !== "string") return null;
   putCode(data.code);
   setClock(data.clock === "real" ? "real" : "virtual");
   python.set(str(data.python));
   editor.focus();
-  // Opened showing its run (a virtual-clock run the server just answered comes back at once).
-  control.run(() => runCode({ address: false }));
-  return true;
+  return "code";
 }
 
 function start() {
@@ -396,6 +394,8 @@ function start() {
   const shared = !fragment && !urls && openShared(); // /s/<id>; edits in the fragment win
   // ?python= picks the Python for whatever the page opens; #python= wins.
   if (query.has("python")) python.set(query.get("python"));
+  // A shared snippet opens showing its run (a virtual-clock run made a moment ago comes back at once); a URL list is not fetched.
+  if (shared === "code") control.run(() => runCode({ address: false }));
   if (shared) return;
   if (urls) {
     openUrls(urls, { focus: urls.get("run") !== "1" });

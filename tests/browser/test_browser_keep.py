@@ -6,6 +6,7 @@ words the page says about a run."""
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 
 import pytest
@@ -153,6 +154,10 @@ def test_a_shared_link_opens_showing_its_run(page: Page, live_server: str) -> No
     expect(other.locator('[data-testid="output"] [data-output-line]')).to_have_count(1)
     expect(other.get_by_test_id("output")).to_contain_text("shared and run")
     assert other.url == shared  # the shared link stays in the address bar
+    # ?python= picks the Python the shared code opens (and runs) on.
+    other.goto(f"{shared}?python=3.13")
+    wait_for_status(other, "ok")
+    expect(other.get_by_test_id("status")).to_have_attribute("data-python", re.compile(r"^3\.13\."))
     other.close()
 
 
