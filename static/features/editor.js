@@ -1,7 +1,8 @@
 // The Python editor of the main page and of the embed page (CodeMirror,
 // vendored): Python mode, four-space indents, Ctrl/Cmd+Enter runs, Tab and
-// Shift+Tab indent; each page adds its own options and keys. And the lines
-// a run points at: the failing line marked, a line shown on request.
+// Shift+Tab indent; each page adds its own options and keys. Code replaced
+// as one change Ctrl/Cmd+Z takes back (replaceCode). And the lines a run
+// points at: the failing line marked, a line shown on request.
 
 import { validLine } from "../lib/values.js";
 
@@ -21,6 +22,19 @@ export function pythonEditor(host, { run, extraKeys = {}, ...options }) {
       "Shift-Tab": (cm) => cm.indentSelection("subtract"),
       ...extraKeys,
     },
+  });
+}
+
+/** The change's origin when the page, not the person, replaced the code (an example picked, Back). */
+export const REPLACED = "replace-code";
+
+/** Replace all the editor's code as one change that Ctrl/Cmd+Z undoes (setValue would drop the history). */
+export function replaceCode(editor, code) {
+  if (editor.getValue() === code) return;
+  editor.operation(() => {
+    editor.replaceRange(code, { line: editor.firstLine(), ch: 0 }, { line: editor.lastLine() }, REPLACED);
+    editor.setCursor({ line: 0, ch: 0 });
+    editor.scrollTo(0, 0);
   });
 }
 

@@ -15,6 +15,7 @@ import { loopView } from "./loop-view.js";
 import { STATUS_TITLE } from "./status.js";
 
 const NO_OUTPUT = "No output yet";
+const PRINTED_NOTHING = { live: "Nothing printed yet.", done: "The run printed nothing." };
 const NO_RUN = "No timeline: the run did not happen.";
 
 // The embed has room for one more word on a deadlock.
@@ -131,11 +132,11 @@ export function resultView({ statusLine, outputBox, outputCount = null, lines, t
       shownTrace = null; // nothing to pin or export until the run ends
       replayAt = null;
       timelines.draw(trace, { live: true });
-      view.showOutput(trace, taskNames(trace));
+      view.showOutput(trace, taskNames(trace), { live: true });
     },
 
-    /** The output rows of a trace, each printed line's time, task and text (the first OUTPUT_PAGE of them). */
-    showOutput(trace, names) {
+    /** The output rows of a trace, each printed line's time, task and text (the first OUTPUT_PAGE of them); live: the run goes on. */
+    showOutput(trace, names, { live = false } = {}) {
       const printed = [];
       asArray(trace.output).forEach((o, index) => {
         if (o && typeof o === "object") printed.push({ o, index });
@@ -144,7 +145,7 @@ export function resultView({ statusLine, outputBox, outputCount = null, lines, t
       if (outputCount) outputCount.textContent = printed.length ? plural(printed.length, "line") : "";
       output = { printed, names, shown: 0, more: null };
       if (!printed.length && !compact) {
-        outputBox.appendChild(emptyNote(NO_OUTPUT));
+        outputBox.appendChild(emptyNote(live ? PRINTED_NOTHING.live : PRINTED_NOTHING.done));
         return;
       }
       sizeOutputColumns(outputBox, printed, names);
@@ -223,11 +224,12 @@ function headline(trace, status, err, clientSeconds, compact) {
 function outcome(trace, status, err, clientSeconds, compact) {
   const clock = trace.clock === "real" ? "real clock" : "virtual clock";
   const loopTime = `${formatDuration(num(trace.duration, 0))} of loop time (${clock})`;
-  // A cached answer is the stored trace of an earlier run of the same code.
+  // A cached answer is the stored trace of an earlier run of the same code:
+  // said as a learner would put it, and without a time of its own.
   const cached = trace.cached === true;
   const wall = num(trace.wall, clientSeconds);
-  const timing = compact ? loopTime : `${loopTime} \u00b7 ${cached ? "an earlier identical run, reused" : `ran in ${num(wall, 0).toFixed(2)} s`}`;
-  const suffix = compact && cached ? " \u00b7 cached run" : "";
+  const timing = compact || cached ? loopTime : `${loopTime} \u00b7 ran in ${num(wall, 0).toFixed(2)} s`;
+  const suffix = cached ? ` \u00b7 ${compact ? "run a moment ago" : "the result of the same code run a moment ago"}` : "";
   const reached = `${formatDuration(num(trace.duration, 0))} (${clock})`;
   if (status === "stopped") return `Stopped by you at ${reached}`;
   if (status === "disconnected") return `Connection lost at ${reached}: the rest of the run never reached this page`;

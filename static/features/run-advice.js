@@ -145,6 +145,19 @@ function showTraceback(statusLine, err, errLine, onSelectLine) {
   statusLine.append(list);
 }
 
+/**
+ * A note's message and the words of the link to its line, saying the line
+ * once: "cancelled by Task-1 at line 13" links its own "line 13"; a
+ * message naming its line elsewhere links "show it"; [message, null] without a line.
+ */
+function noteWords(message, line) {
+  if (!validLine(line)) return [message, null];
+  const named = `line ${line}`;
+  if (message.endsWith(` at ${named}`)) return [message.slice(0, -named.length).trimEnd(), named];
+  if (new RegExp(`\\b${named}\\b`).test(message)) return [message, "show it"];
+  return [message, named];
+}
+
 /** The events worth reading: blocking steps, warnings, lost exceptions and coroutines, timeouts, cancellations. */
 function showNotes(statusLine, trace, names, onSelectLine) {
   const notes = eventNotes(trace, NOTE_KINDS);
@@ -152,8 +165,9 @@ function showNotes(statusLine, trace, names, onSelectLine) {
   const list = element("ul", { class: "notes" });
   for (const e of notes.slice(0, MAX_NOTES)) {
     const who = names.has(e.task) ? `${names.get(e.task)}: ` : "";
-    const li = element("li", { class: `note note-${e.kind}`, text: `${formatSeconds(e.t)} \u00b7 ${who}${str(e.message)} ` });
-    if (validLine(e.line)) li.append(lineLink(e.line, `line ${e.line}`, onSelectLine));
+    const [message, link] = noteWords(str(e.message), e.line);
+    const li = element("li", { class: `note note-${e.kind}`, text: `${formatSeconds(e.t)} \u00b7 ${who}${message} ` });
+    if (link) li.append(lineLink(e.line, link, onSelectLine));
     list.append(li);
   }
   if (notes.length > MAX_NOTES) list.append(element("li", { class: "note", text: `\u2026 and ${notes.length - MAX_NOTES} more` }));

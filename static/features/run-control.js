@@ -75,6 +75,13 @@ export function runControl({ button, stopButton = null, statusLine, staleArea = 
   };
   button.addEventListener("click", () => control.run());
   if (stopButton) stopButton.addEventListener("click", () => control.stop());
+  if (/Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent || "")) {
+    // The keys as a Mac names them, on the buttons that show them.
+    for (const [host, keys] of [[button, "\u2318\u2009\u21b5"], [stopButton, "\u2318\u2009."]]) {
+      const kbd = host && host.querySelector(".btn-run-kbd");
+      if (kbd) kbd.textContent = keys;
+    }
+  }
   document.addEventListener("keydown", (event) => {
     if (withCtrl(event, "Enter")) {
       event.preventDefault();

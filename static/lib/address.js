@@ -27,7 +27,8 @@ export function readUrlsFragment() {
 /** Show this query and fragment in the address bar, without a new history entry. */
 export function replaceAddress(search, hash) {
   const url = `${location.pathname}${search}${hash}`;
-  if (url !== `${location.pathname}${location.search}${location.hash}`) history.replaceState(null, "", url);
+  // The entry keeps its state (the work it holds: features/keep.js).
+  if (url !== `${location.pathname}${location.search}${location.hash}`) history.replaceState(history.state, "", url);
 }
 
 /** The query's then the fragment's parameters, the fragment's winning. */

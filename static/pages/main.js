@@ -2,11 +2,14 @@
 // result view and every feature, and ties them together: Run in code mode
 // and in URL mode, the Python picker and "Run on two Pythons", the result
 // cards, the address bar (#code=...&python=..., #urls=..., ?example=...,
-// ?python=..., ?mode=urls), and window.playground, the handle the browser
-// tests and bench/render.py use.
+// ?python=..., ?mode=urls), the work kept for the next visit and for Back
+// (features/keep.js), and window.playground, the handle the browser tests
+// and bench/render.py use.
 
-import { editorLines, pythonEditor } from "../features/editor.js";
+import { clockPicker } from "../features/clock-picker.js";
+import { editorLines, pythonEditor, replaceCode } from "../features/editor.js";
 import { exampleMenu, readExamples } from "../features/examples.js";
+import { entryWork, pageWork } from "../features/keep.js";
 import { modeSwitch } from "../features/mode-switch.js";
 import { downloadChromeTrace } from "../features/perfetto.js";
 import { downloadPng, downloadSvg } from "../features/picture.js";
@@ -26,7 +29,6 @@ import { codeFragment, readCodeFragment, readUrlsFragment, replaceAddress } from
 import { apiClient } from "../lib/api.js";
 import { connectionsOf } from "../lib/connections.js";
 import { $ } from "../lib/dom.js";
-import { download } from "../lib/download.js";
 import { readPythons } from "../lib/pythons.js";
 import { num, str } from "../lib/values.js";
 
@@ -50,7 +52,6 @@ function scriptRoot() {
 // ------------------------------------------------------------ the parts
 
 const examples = readExamples();
-const clockSelect = $("#clock-select");
 const api = apiClient(scriptRoot());
 const statusLine = new StatusBox($('[data-testid="status"]'));
 const runButton = $('[data-testid="run"]');
@@ -71,8 +72,9 @@ const editor = pythonEditor($('[data-testid="editor"]'), {
 });
 const lines = editorLines(editor, { flash: true, scrollMargin: 60 });
 const menu = exampleMenu($("#example-select"), examples, {
+  resetButton: $('[data-testid="reset-example"]'),
   onPick: (name) => {
-    loadExample(name);
+    work.pick(name);
     editor.focus();
   },
 });
@@ -235,11 +237,12 @@ async function runOn(code, clock, pythonId, runningText) {
   return body;
 }
 
-async function runCode() {
+/** Run the editor's code; address: the address bar shows the code run (not on opening a shared link, whose address is its own). */
+async function runCode({ address = true } = {}) {
   const code = editor.getValue();
   const clock = currentClock();
   const picked = python.value;
-  replaceAddress("", codeFragment(code, clock, picked));
+  if (address) replaceAddress("", codeFragment(code, clock, picked));
   lines.clearError();
   const text = `Running on Python ${python.version()}\u2026`;
   control.start(text);
@@ -283,39 +286,51 @@ $('[data-testid="run-two-pythons"]').addEventListener("click", () => control.run
 
 // ----------------------------------------------------- code and modes
 
-const currentClock = () => (clockSelect.value === "real" ? "real" : "virtual");
-
-function setClock(clock) {
-  if (clock === "real" || clock === "virtual") clockSelect.value = clock;
-}
+const clockPick = clockPicker({ select: $("#clock-select"), hint: $('[data-testid="clock-hint"]'), onChange: () => keeper.changed() });
+const currentClock = clockPick.value;
+const setClock = clockPick.set;
 
 /** The reader picked a Python: the address keeps it with the code (a reload loses neither); URL mode's code names it. */
 function pythonChanged(id) {
   if (modes.current === "urls") {
     urlMode.pythonChanged();
-    return;
+  } else {
+    replaceAddress("", codeFragment(editor.getValue(), currentClock(), id));
   }
-  replaceAddress("", codeFragment(editor.getValue(), currentClock(), id));
+  keeper.changed();
 }
 
-/** Put code in the editor (with a fresh undo history unless keepHistory) and show which example it is. */
-function putCode(code, { keepHistory = false } = {}) {
-  editor.setValue(code);
-  if (!keepHistory) editor.clearHistory();
+/**
+ * Put code in the editor and show which example it is: with a fresh undo
+ * history, unless keepHistory, or undoable (one change Ctrl/Cmd+Z takes back).
+ */
+function putCode(code, { keepHistory = false, undoable = false } = {}) {
+  if (undoable) {
+    replaceCode(editor, code);
+  } else {
+    editor.setValue(code);
+    if (!keepHistory) editor.clearHistory();
+  }
   lines.clearError();
   menu.showFor(code);
 }
 
-function loadExample(name, { updateUrl = true } = {}) {
+/** Put an example in the editor (undoable: one change Ctrl/Cmd+Z takes back), picking a Python it runs on; false if there is none of that name. */
+function loadExample(name, { undoable = false } = {}) {
   const example = menu.find(name);
   if (!example) return false;
-  putCode(example.code);
+  putCode(example.code, { undoable });
   if (example.python && !python.suit(example.python)) {
     statusLine.set("idle", `This example needs Python ${example.python} or newer, which this playground does not have: it will fail on Python ${python.version()}.`);
   }
-  if (updateUrl) replaceAddress(`?example=${encodeURIComponent(example.name)}`, "");
   return true;
 }
+
+// The work kept for the next visit, a reload and Back (features/keep.js).
+const work = pageWork({
+  editor, menu, modes, python, urlMode, urlList: $('[data-testid="url-list"]'), clock: currentClock, setClock, putCode, loadExample,
+});
+const keeper = work.keeper;
 
 /** URL mode's "Open in code mode": its code, in code mode. */
 function openInCodeMode(code) {
@@ -349,32 +364,38 @@ function openUrls(params, { focus = true } = {}) {
   if (params.get("run") === "1") control.run();
 }
 
-/** Open the snippet of a /s/<id> page, if this is one; true if it was. */
+/** Open the snippet of a /s/<id> page, if this is one: its mode ("code" or "urls"), or null. */
 function openShared() {
   const data = readSharedSnippet();
-  if (!data) return false;
+  if (!data) return null;
   if (data.mode === "urls" && Array.isArray(data.urls)) {
     const params = new URLSearchParams({ urls: data.urls.map(str).join("\n"), strategy: str(data.strategy) });
     if (Number.isInteger(data.limit)) params.set("limit", String(data.limit));
     urlMode.load(params);
     modes.set("urls");
-    return true;
+    return "urls";
   }
-  if (data.mode !== "code" || typeof data.code !== "string") return false;
+  if (data.mode !== "code" || typeof data.code !== "string") return null;
   putCode(data.code);
-  clockSelect.value = data.clock === "real" ? "real" : "virtual";
+  setClock(data.clock === "real" ? "real" : "virtual");
   python.set(str(data.python));
   editor.focus();
-  return true;
+  return "code";
 }
 
 function start() {
+  if (work.reopen()) {
+    if (modes.current === "code") editor.focus();
+    return;
+  }
   const fragment = readCodeFragment();
   const query = new URLSearchParams(location.search);
   const urls = readUrlsFragment();
   const shared = !fragment && !urls && openShared(); // /s/<id>; edits in the fragment win
   // ?python= picks the Python for whatever the page opens; #python= wins.
   if (query.has("python")) python.set(query.get("python"));
+  // A shared snippet opens showing its run (a virtual-clock run made a moment ago comes back at once); a URL list is not fetched.
+  if (shared === "code") control.run(() => runCode({ address: false }));
   if (shared) return;
   if (urls) {
     openUrls(urls, { focus: urls.get("run") !== "1" });
@@ -389,15 +410,16 @@ function start() {
     setClock(fragment.clock);
     if (fragment.python) python.set(fragment.python);
     if (fragment.run) control.run();
-  } else if (query.has("example") && loadExample(query.get("example"), { updateUrl: false })) {
-    if (query.has("python")) python.set(query.get("python")); // the address's Python wins over the example's
+  } else if ((query.has("example") && loadExample(query.get("example"))) || work.restore(statusLine)) {
+    if (query.has("python")) python.set(query.get("python")); // the address's Python wins over the example's or the kept one
   } else if (examples.length) {
     menu.select(examples[0].name);
   }
-  if (!fragment || !fragment.run) editor.focus();
+  if ((!fragment || !fragment.run) && modes.current === "code") editor.focus();
 }
 
 window.addEventListener("hashchange", () => {
+  if (entryWork()) return; // Back or Forward to an entry holding its work: popstate put it back
   const urls = readUrlsFragment();
   if (urls) {
     openUrls(urls);
@@ -412,13 +434,6 @@ window.addEventListener("hashchange", () => {
   setClock(fragment.clock);
   if (fragment.run) control.run();
 });
-
-if (/Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent || "")) {
-  const kbd = runButton.querySelector(".btn-run-kbd");
-  if (kbd) kbd.textContent = "\u2318\u2009\u21b5";
-  const stopKbd = document.querySelector('[data-testid="stop"] .btn-run-kbd');
-  if (stopKbd) stopKbd.textContent = "\u2318\u2009.";
-}
 
 window.playground = {
   editor, run: control.run, selectLine: lines.select, renderTrace: showTrace, examples, setMode: modes.set, urlMode, python,

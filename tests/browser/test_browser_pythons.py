@@ -23,7 +23,7 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support.browsing import BROWSER_ENV, screenshot, wait_for_status
+from tests.support.browsing import BROWSER_ENV, screenshot, share_and_open, wait_for_status
 from tests.support.servers import gunicorn_node
 
 pytestmark = pytest.mark.browser
@@ -184,12 +184,7 @@ def test_a_shared_snippet_and_its_download_keep_the_python(page: Page, live: str
     page.get_by_test_id("embed").click()
     expect(page.get_by_test_id("embed-script")).to_have_value(re.compile(r'data-python="3\.14"'))
     page.get_by_test_id("embed-dialog-close").click()
-    page.get_by_test_id("share").click()
-    field = page.get_by_test_id("share-url")
-    expect(field).to_have_value(re.compile(r"/s/[0-9A-Za-z]{10}$"))
-    shared = field.input_value()
-    other = page.context.new_page()
-    other.goto(shared)
+    _, other = share_and_open(page)
     expect(other.get_by_test_id("python")).to_have_value("3.14")
     assert other.evaluate("window.playground.editor.getValue()") == VERSION
 

@@ -5,6 +5,7 @@ and small page helpers."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -70,3 +71,14 @@ def hover(page: Page, locator: Locator) -> None:
     box = locator.bounding_box()
     assert box is not None
     page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2)
+
+
+def share_and_open(page: Page) -> tuple[str, Page]:
+    """Share what ``page`` shows (the Share button) and open its link in a new page of the same context."""
+    page.get_by_test_id("share").click()
+    field = page.get_by_test_id("share-url")
+    expect(field).to_have_value(re.compile(r"/s/[0-9A-Za-z]{10}$"))
+    shared = field.input_value()
+    other = page.context.new_page()
+    other.goto(shared)
+    return shared, other
