@@ -230,6 +230,13 @@ class ExecutorWork:
     def _done(self, future: Any) -> None:
         if not getattr(future, "playground_ran", False):
             self._job_over()  # cancelled before it ran
+            return
+        # The job's end, stamped by the first of its future's callbacks (this
+        # one was added at submit, before wrap_future's): before the loop is
+        # woken, so a job never ends after the wait on it does.
+        recorder = self._recorder
+        if recorder is not None:
+            future.playground_ended_ns = recorder.clock.now_ns()
 
     def _job_over(self) -> None:
         with self._lock:
@@ -265,7 +272,8 @@ class ExecutorWork:
         recorder = self._recorder
         if recorder is not None:
             error = getattr(future, "_exception", None)
-            recorder.channel.send_now(protocol.JOB, job[0], recorder.clock.now_ns(),
+            ended = getattr(future, "playground_ended_ns", None)
+            recorder.channel.send_now(protocol.JOB, job[0], recorder.clock.now_ns() if ended is None else ended,
                                       None if error is None else type(error).__name__)
 
 
