@@ -14,7 +14,7 @@ import urllib.parse
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.support.browsing import wait_for_status
+from tests.support.browsing import run_example, wait_for_status
 from tests.support.contrast import contrast_failures
 from tests.support.servers import request
 from tests.support.urlserver import LocalServer
@@ -42,9 +42,7 @@ def readable(page: Page, what: str) -> None:
 def test_the_main_page_after_code_runs(browser: Browser, url_server: str, scheme: str, width: int) -> None:
     page = open_page(browser, scheme, width, 812 if width < 500 else 900)
     try:
-        page.goto(f"{url_server}/?example=blocking")
-        page.get_by_test_id("run").click()
-        wait_for_status(page, "ok")
+        run_example(page, url_server, "blocking")
         page.get_by_test_id("pin").click()
         readable(page, f"blocking, pinned ({scheme}, {width})")
         for button, dialog in (("share", "share-dialog"), ("embed", "embed-dialog")):

@@ -13,7 +13,7 @@ import urllib.parse
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.support.browsing import screenshot, wait_for_status
+from tests.support.browsing import run_example, screenshot, wait_for_status
 from tests.support.loopsnippets import LOCK, QUEUE, TASKGROUP
 
 pytestmark = pytest.mark.browser
@@ -69,9 +69,7 @@ def step_until(view: Locator, pattern: str, most: int = 40) -> str:
 
 
 def test_stepping_through_the_gather_example(page: Page, live_server: str) -> None:
-    page.goto(f"{live_server}/?example=gather")
-    page.get_by_test_id("run").click()
-    wait_for_status(page, "ok")
+    run_example(page, live_server, "gather")
     view = page.get_by_test_id("loop-view")
     expect(view.get_by_test_id("loop-sentence")).to_contain_text("asyncio.run() created Task-1 at line 11")
     assert ready_tasks(view) == ["1"]

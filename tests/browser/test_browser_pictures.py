@@ -14,7 +14,7 @@ from xml.etree import ElementTree
 import pytest
 from playwright.sync_api import Page
 
-from tests.support.browsing import wait_for_status
+from tests.support.browsing import run_example
 
 pytestmark = pytest.mark.browser
 
@@ -50,9 +50,7 @@ def evenly_one_two_five(times: list[float]) -> bool:
 
 
 def test_the_picture_is_the_window_on_screen_with_nice_ticks_and_a_drawn_legend(page: Page, live_server: str) -> None:
-    page.goto(f"{live_server}/?example=gather")
-    page.get_by_test_id("run").click()
-    wait_for_status(page, "ok")
+    run_example(page, live_server, "gather")
 
     whole = ElementTree.fromstring(download(page, "export-svg"))
     times = ticks(whole)

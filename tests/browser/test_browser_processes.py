@@ -10,13 +10,11 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.support.browsing import hover, screenshot, wait_for_status
+from tests.support.browsing import hover, run_example, screenshot
 
 
 def test_each_program_the_run_started_has_a_lane(page: Page, live_server: str) -> None:
-    page.goto(f"{live_server}/?example=subprocesses")
-    page.get_by_test_id("run").click()
-    wait_for_status(page, "ok")
+    run_example(page, live_server, "subprocesses")
     timeline = page.locator('[data-testid="timeline"]')
     lanes = timeline.locator("g.tl-lane[data-child]")
     expect(lanes).to_have_count(3)
@@ -40,9 +38,7 @@ def test_each_program_the_run_started_has_a_lane(page: Page, live_server: str) -
 
 
 def test_each_worker_process_of_a_pool_has_a_lane(page: Page, live_server: str) -> None:
-    page.goto(f"{live_server}/?example=process_pool")
-    page.get_by_test_id("run").click()
-    wait_for_status(page, "ok")
+    run_example(page, live_server, "process_pool")
     timeline = page.locator('[data-testid="timeline"]')
     workers = timeline.locator("g.tl-lane[data-thread^='process ']")
     expect(workers).to_have_count(2)

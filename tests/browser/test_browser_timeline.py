@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.support.browsing import screenshot, wait_for_status
+from tests.support.browsing import run_example, screenshot, wait_for_status
 from tests.support.traces import hand_to_page, synthetic_trace
 
 pytestmark = pytest.mark.browser
@@ -136,9 +136,7 @@ def test_the_page_asks_for_the_compact_trace_and_draws_it(page: Page, live_serve
 
 
 def test_hover_tells_times_and_the_await_line_and_click_selects_it(page: Page, live_server: str) -> None:
-    page.goto(f"{live_server}/?example=gather")
-    page.get_by_test_id("run").click()
-    wait_for_status(page, "ok")
+    run_example(page, live_server, "gather")
     box = lane_box(page, "Task-2")
     page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] / 2)
     tooltip = page.locator('[data-testid="timeline"] .tl-tooltip')
@@ -152,9 +150,7 @@ def test_hover_tells_times_and_the_await_line_and_click_selects_it(page: Page, l
 
 
 def test_output_lines_and_markers_point_at_each_other(page: Page, live_server: str) -> None:
-    page.goto(f"{live_server}/?example=gather")
-    page.get_by_test_id("run").click()
-    wait_for_status(page, "ok")
+    run_example(page, live_server, "gather")
     world = page.locator('[data-testid="output"] [data-output-line]').nth(4)
     world.click()
     marker = page.locator('[data-testid="timeline"] .tl-print[data-output-index="4"]')
@@ -173,9 +169,7 @@ def test_output_lines_and_markers_point_at_each_other(page: Page, live_server: s
 
 
 def test_zoom_and_pan_with_buttons_keys_wheel_and_drag(page: Page, live_server: str) -> None:
-    page.goto(f"{live_server}/?example=gather")
-    page.get_by_test_id("run").click()
-    wait_for_status(page, "ok")
+    run_example(page, live_server, "gather")
     ticks = page.locator('[data-testid="timeline"] .tl-tick-label')
     expect(ticks.last).to_have_text("1 s")
     timeline = page.locator('[data-testid="timeline"] .tl-scroll')
@@ -207,9 +201,7 @@ def test_zoom_and_pan_with_buttons_keys_wheel_and_drag(page: Page, live_server: 
 
 
 def test_replay_plays_the_run_and_the_slider_scrubs(page: Page, live_server: str) -> None:
-    page.goto(f"{live_server}/?example=gather")
-    page.get_by_test_id("run").click()
-    wait_for_status(page, "ok")
+    run_example(page, live_server, "gather")
     visible = page.locator('[data-testid="output"] [data-output-line]:visible')
     expect(visible).to_have_count(6)
     page.get_by_test_id("replay-play").click()
@@ -231,9 +223,7 @@ def test_replay_plays_the_run_and_the_slider_scrubs(page: Page, live_server: str
 
 
 def test_a_pinned_run_is_compared_on_one_scale(page: Page, live_server: str) -> None:
-    page.goto(f"{live_server}/?example=gather")
-    page.get_by_test_id("run").click()
-    wait_for_status(page, "ok")
+    run_example(page, live_server, "gather")
     page.get_by_test_id("pin").click()
     expect(page.get_by_test_id("pinned")).to_be_visible()
     page.evaluate("(code) => window.playground.editor.setValue(code)", SEQUENTIAL)
@@ -268,9 +258,7 @@ def test_a_pinned_run_is_compared_on_one_scale(page: Page, live_server: str) -> 
 
 
 def test_summary_says_what_concurrency_bought_and_how_to_fix_blocking(page: Page, live_server: str) -> None:
-    page.goto(f"{live_server}/?example=gather")
-    page.get_by_test_id("run").click()
-    wait_for_status(page, "ok")
+    run_example(page, live_server, "gather")
     # Virtual time includes the real CPU time of the steps: on a loaded
     # machine a run of 1 s can read 1.01 s.
     expect(page.get_by_test_id("summary-concurrency")).to_have_text(
@@ -287,9 +275,7 @@ def test_summary_says_what_concurrency_bought_and_how_to_fix_blocking(page: Page
 
 
 def test_task_table_lists_every_task_with_its_figures(page: Page, live_server: str) -> None:
-    page.goto(f"{live_server}/?example=gather")
-    page.get_by_test_id("run").click()
-    wait_for_status(page, "ok")
+    run_example(page, live_server, "gather")
     table = page.get_by_test_id("task-table")
     rows = table.locator("tbody tr")
     expect(rows).to_have_count(4)
@@ -309,9 +295,7 @@ def test_task_table_lists_every_task_with_its_figures(page: Page, live_server: s
 
 
 def test_pictures_of_the_timeline_download(page: Page, live_server: str) -> None:
-    page.goto(f"{live_server}/?example=gather")
-    page.get_by_test_id("run").click()
-    wait_for_status(page, "ok")
+    run_example(page, live_server, "gather")
     with page.expect_download() as svg_info:
         page.get_by_test_id("export-svg").click()
     svg = Path(svg_info.value.path()).read_text()
@@ -327,9 +311,7 @@ def test_small_screens_and_dark_mode(browser: Browser, live_server: str) -> None
     context = browser.new_context(viewport={"width": 375, "height": 812}, color_scheme="dark")
     page = context.new_page()
     try:
-        page.goto(f"{live_server}/?example=gather")
-        page.get_by_test_id("run").click()
-        wait_for_status(page, "ok")
+        run_example(page, live_server, "gather")
         expect(lanes(page)).to_have_count(4)
         overflow = page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"the page is {overflow}px wider than a 375px screen"
@@ -342,9 +324,7 @@ def test_small_screens_and_dark_mode(browser: Browser, live_server: str) -> None
 
 
 def test_every_control_is_reachable_by_keyboard(page: Page, live_server: str) -> None:
-    page.goto(f"{live_server}/?example=gather")
-    page.get_by_test_id("run").click()
-    wait_for_status(page, "ok")
+    run_example(page, live_server, "gather")
     page.get_by_test_id("examples").focus()
     reached = set()
     for _ in range(60):

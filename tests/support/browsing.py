@@ -65,6 +65,14 @@ def wait_for_status(target: Page | FrameLocator, expected: str, timeout: float =
     expect(target.get_by_test_id("status")).to_have_attribute("data-status", expected, timeout=timeout)
 
 
+def run_example(page: Page, url: str, name: str) -> None:
+    """Open the gallery's example ``name`` on the playground at ``url``, run
+    it, and wait until it ended ok."""
+    page.goto(f"{url}/?example={name}")
+    page.get_by_test_id("run").click()
+    wait_for_status(page, "ok")
+
+
 def hover(page: Page, locator: Locator) -> None:
     """Move the mouse over the middle of what ``locator`` finds, scrolled into view."""
     locator.scroll_into_view_if_needed()
