@@ -412,8 +412,8 @@ class StreamParser(PackedRecords):
         self.connections.resolve_tasks(self._tasks)
         # A job's task is told from the job's thread, perhaps before the loop
         # announced it: looked up only now, when every task has been.
-        trace.jobs = [job if job.task is None or job.task in self._tasks else replace(job, task=None)
-                      for job in trace.jobs]
+        trace.jobs = sorted((job if job.task is None or job.task in self._tasks else replace(job, task=None)
+                             for job in trace.jobs), key=lambda job: job.start)  # told as they end
         self.children.close(None)
         self.caps.seal()
         for record in trace.tasks:

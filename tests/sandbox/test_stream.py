@@ -342,6 +342,16 @@ def test_a_job_or_connection_told_before_its_task_is_announced_keeps_its_task() 
     assert b.rejected == 0
 
 
+def test_jobs_told_as_they_end_are_kept_in_the_order_they_started() -> None:
+    """Each job's thread tells its end: a later job's thread may tell first."""
+    b = builder()
+    b.feed(line(["task", 1, "Task-1", "main", None, None, 0],
+                ["job_start", 1, "asyncio_0", "slow", 1, 0, 5], ["job_start", 2, "mine_0", "quick", 1, S // 10, 6],
+                ["job", 2, S // 5, None], ["job", 1, S // 2, None]))
+    trace = b.finish()
+    assert [(job.fn, job.start, job.end) for job in trace.jobs] == [("slow", 0.0, 0.5), ("quick", 0.1, 0.2)]
+
+
 def test_open_items_that_break_the_contract_are_rejected() -> None:
     b = builder()
     b.feed(line(["task", 1, "Task-1", "main", None, None, 0],
