@@ -16,6 +16,8 @@ of jail uids: worker *k* of the
 workers alive at once uses ``JAIL_UID_BASE + k * CONCURRENCY + slot``, so no
 two jails of the node share a uid, also while a graceful restart (HUP,
 ``max_requests``) runs old and new workers side by side.
+A live run's stop reaches it whichever worker it reaches: each server start
+gets a fresh directory (``PLAYGROUND_LIVE_DIR``) for the runs' FIFOs.
 
 Each server start gets a fresh directory for the workers' Prometheus figures
 (``PROMETHEUS_MULTIPROC_DIR``); a dead worker's live gauges are dropped and
@@ -36,6 +38,12 @@ from typing import Any
 _OWN_METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
 if _OWN_METRICS_DIR:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="prometheus-asyncio-playground-")
+
+# Where each live run of the node can be stopped from, whichever worker a
+# stop reaches (playground.sandbox.live.LiveRuns).
+_OWN_LIVE_DIR = "PLAYGROUND_LIVE_DIR" not in os.environ
+if _OWN_LIVE_DIR:
+    os.environ["PLAYGROUND_LIVE_DIR"] = tempfile.mkdtemp(prefix="asyncio-playground-live-")
 
 from playground.ops.logs import LOGGING  # noqa: E402
 from playground.sandbox.forkclient import KILL_WAIT_SECONDS, START_SECONDS  # noqa: E402
@@ -93,6 +101,8 @@ def on_starting(server: Any) -> None:
 def on_exit(server: Any) -> None:
     if _OWN_METRICS_DIR:
         shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+    if _OWN_LIVE_DIR:
+        shutil.rmtree(os.environ["PLAYGROUND_LIVE_DIR"], ignore_errors=True)
 
 
 def pre_fork(server: Any, worker: Any) -> None:

@@ -77,6 +77,10 @@ class Settings:
     # Which of the node's gunicorn workers this process is (gunicorn.conf.py
     # sets it): worker k's jails use the k-th range of CONCURRENCY uids.
     worker_index: int = 0
+    # Where the node's live runs can be stopped from, whichever worker a stop
+    # reaches: a directory only the server can write (gunicorn.conf.py makes
+    # one per node); "": one of the process's own.
+    live_dir: str = ""
     max_content_length: int = 256 * KIB
     ratelimit_enabled: bool = True
     ratelimit_storage_uri: str = "memory://"

@@ -37,7 +37,8 @@ READY_RETRY_PAUSE_SECONDS = 0.1
 
 class Sandbox:
     def __init__(self, jail: Jail | None, limits: Limits, admission: Admission,
-                 unavailable: str | None = None, warm_pool: bool = True, egress: Egress | None = None) -> None:
+                 unavailable: str | None = None, warm_pool: bool = True, egress: Egress | None = None,
+                 live_dir: str = "") -> None:
         self.jail = jail
         self.egress = egress
         self.limits = limits
@@ -51,7 +52,7 @@ class Sandbox:
                                  on_change=metrics.WARM_JAILS.set)
         self._health: tuple[float, str | None] | None = None
         self._health_lock = threading.Lock()
-        self.live_runs = LiveRuns()
+        self.live_runs = LiveRuns(live_dir)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Sandbox:
@@ -68,11 +69,12 @@ class Sandbox:
                                            settings.default_python or None)
             jail = make_jail(settings.sandbox, pythons=pythons, uid_base=uid_base)
         except UnknownPython as exc:
-            return cls(None, limits, admission, unavailable=f"PLAYGROUND_DEFAULT_PYTHON: {exc}")
+            return cls(None, limits, admission, unavailable=f"PLAYGROUND_DEFAULT_PYTHON: {exc}",
+                       live_dir=settings.live_dir)
         except JailUnavailable as exc:
-            return cls(None, limits, admission, unavailable=str(exc))
+            return cls(None, limits, admission, unavailable=str(exc), live_dir=settings.live_dir)
         egress = Egress(EgressPolicy.from_limits(settings.urls, enabled=settings.code_network))
-        return cls(jail, limits, admission, warm_pool=settings.warm_pool, egress=egress)
+        return cls(jail, limits, admission, warm_pool=settings.warm_pool, egress=egress, live_dir=settings.live_dir)
 
     @property
     def jail_name(self) -> str:
@@ -110,7 +112,7 @@ class Sandbox:
 
     def live_run(self) -> LiveRun:
         """A run to watch as it goes on: pass it to ``run``, read its ``events``."""
-        return LiveRun(self.limits.answer_bytes)
+        return self.live_runs.new(self.limits.answer_bytes)
 
     def stop(self, run_id: str) -> bool:
         """Stop the live run of ``run_id`` now; False when none of that id is going on."""
@@ -144,7 +146,6 @@ class Sandbox:
             metrics.QUEUE_WAIT_SECONDS.observe(time.monotonic() - asked)
             metrics.RUNS_IN_PROGRESS.inc()
             if live is not None:
-                self.live_runs.add(live)
                 live.started()
             try:
                 jailed = self._ready_run(slot, interpreter)
@@ -163,7 +164,7 @@ class Sandbox:
             finally:
                 metrics.RUNS_IN_PROGRESS.dec()
                 if live is not None:
-                    self.live_runs.discard(live)
+                    live.ended()
         if cold and jailed.start_seconds is not None:
             metrics.JAIL_START_SECONDS.labels("cold").observe(jailed.start_seconds)
         metrics.RUNS.labels(trace.status).inc()

@@ -127,6 +127,20 @@ def test_stop_ends_the_run_and_keeps_what_it_did(node: str) -> None:
     assert request(node, "POST", "/api/runs/not-a-run/stop")[2]["error"]["code"] == "unknown_run"
 
 
+def test_a_stop_reaches_its_run_whichever_worker_takes_it() -> None:
+    """Each stop comes on a connection of its own, which either of the two
+    workers may accept (before LIVE_DIR, about a third went to the other and
+    were answered 404)."""
+    with gunicorn_node({**BROWSER_ENV, "PLAYGROUND_WORKERS": "2"}) as (url, _):
+        for _ in range(8):
+            live = LiveClient(url, {"code": FOREVER, "clock": "real"})
+            events = live.events()
+            run = next(events).data["run"]
+            assert request(url, "POST", f"/api/runs/{run}/stop")[:3:2] == (200, {"stopped": True})
+            assert [told.data["status"] for told in events if told.name == "done"] == ["stopped"]
+            live.close()
+
+
 def test_a_client_that_goes_away_stops_its_run(node: str) -> None:
     before = value(request(node, "GET", "/metrics")[2], "playground_runs_total", status="stopped")
     live = LiveClient(node, {"code": FOREVER, "clock": "real"})
