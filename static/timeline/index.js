@@ -123,6 +123,23 @@ function observe(container, state) {
 }
 
 /**
+ * What the reader chose in the drawing of a run still going on (the range
+ * shown, unless it was the whole run, which then grows with it; the folded
+ * tasks; the scroll), kept when the grown run is drawn again; null when the
+ * container's last drawing was not of a live run.
+ */
+function readerChoices(state) {
+  if (!state.live || !state.model || !state.frame) return null;
+  const whole = state.view.t0 <= 0 && state.view.t1 >= state.fullDomain;
+  return {
+    view: whole ? null : { ...state.view },
+    folded: new Set([...state.collapsed].map((lane) => lane.id)),
+    big: state.model.lanes.length > 200,
+    scrollTop: state.frame.scroll.scrollTop,
+  };
+}
+
+/**
  * Draw trace into container. options.onSelectLine(line) is called when a
  * slice, wait, marker or label that carries a snippet line is clicked, and
  * options.onSelectOutput(index) when an output marker is.
@@ -138,21 +155,30 @@ export function renderTimeline(container, trace, options = {}) {
     performance.clearMarks("timeline-render-start");
     performance.mark("timeline-render-start");
   }
+  const kept = readerChoices(state);
   state.opts = options;
+  state.live = Boolean(options.live);
   state.trace = trace;
   if (trace && typeof trace === "object") drawings.set(trace, state);
   state.model = buildModel(asObject(trace) || {});
   state.fullDomain = num(options.domain, 0) > 0 ? Math.max(options.domain, state.model.domain) : state.model.domain;
-  state.view = { t0: 0, t1: state.fullDomain };
+  state.view = kept && kept.view ? clampView(state, kept.view) : { t0: 0, t1: state.fullDomain };
   state.cursor = null;
   state.flashed = null;
   state.onPickTime = null;
   // Big trees start folded below the first level, so the first screen
   // shows the shape of the run rather than thousands of leaves.
-  state.collapsed = new Set(state.model.lanes.length > 200 ? state.model.lanes.filter((l) => l.children.length > 50) : []);
+  const big = state.model.lanes.length > 200;
+  state.collapsed = new Set(kept && (kept.big || !big)
+    ? state.model.lanes.filter((l) => kept.folded.has(l.id))
+    : big ? state.model.lanes.filter((l) => l.children.length > 50) : []);
   state.frame = null;
   state.api = controller(container, state);
   draw(container, state);
+  if (kept && kept.scrollTop > 0) {
+    state.frame.scroll.scrollTop = kept.scrollTop;
+    draw(container, state);
+  }
   attach(container, state);
   if (measured) performance.measure("timeline-render", "timeline-render-start");
   observe(container, state);

@@ -88,6 +88,24 @@ def test_stop_ends_a_long_run_and_keeps_what_it_did(page: Page, live_server: str
     wait_for_status(page, "stopped", timeout=5_000)
 
 
+def test_the_readers_zoom_holds_while_the_run_grows(page: Page, live_server: str) -> None:
+    page.goto(page_with(live_server, TICKING))
+    lines = page.locator('[data-testid="output"] [data-output-line]')
+    expect(lines.nth(2)).to_be_attached(timeout=5_000)
+    shown = page.get_by_test_id("timeline-range")
+    page.get_by_test_id("zoom-in").click()
+    page.get_by_test_id("zoom-in").click()
+    zoomed = shown.inner_text()
+    expect(lines.nth(8)).to_be_attached(timeout=5_000)  # drawn again a dozen times since
+    expect(shown).to_have_text(zoomed)
+    page.get_by_test_id("zoom-fit").click()
+    fitted = shown.inner_text()
+    expect(lines.nth(11)).to_be_attached(timeout=5_000)
+    expect(shown).not_to_have_text(fitted)  # the whole run again, growing with it
+    page.get_by_test_id("stop").click()
+    wait_for_status(page, "stopped", timeout=5_000)
+
+
 def test_stop_in_an_embed(page: Page, live_server: str) -> None:
     page.goto(embed_with(live_server, TICKING))
     page.get_by_test_id("run").click()
