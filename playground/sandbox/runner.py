@@ -263,7 +263,6 @@ def _watch(jailed: JailRun, payload: bytes, builder: StreamParser, limits: Limit
                         exited_at = time.monotonic()
                     continue
                 data = os.read(key.fd, READ_SIZE)
-                read_at = time.monotonic()
                 if not data:
                     selector.unregister(key.fd)
                 elif key.data == "events":
@@ -275,6 +274,9 @@ def _watch(jailed: JailRun, payload: bytes, builder: StreamParser, limits: Limit
                         live.fed()
                 elif len(raw) <= limits.output_bytes:
                     raw += data
+                # Quiet is counted from when the server was ready to read
+                # again: parsing a big slice may take longer than the drain.
+                read_at = time.monotonic()
             if builder.output_bytes + len(raw) > limits.output_bytes:
                 return stopped("output_limit")
             if channel_bytes > limits.channel_bytes:
