@@ -191,6 +191,10 @@ class Stagger:
 # on the system's monotonic clock, so that python3's time, like the playground's
 # duration, counts from the snippet's start and not the interpreter's.
 STARTED_FILE = ".corpus-started"
+# And the moment it ended, as interpreter shutdown begins (after its threads
+# and pools were joined): the shutdown itself, slow on a loaded machine, is
+# not the snippet's time, nor is it in the playground's duration.
+ENDED_FILE = ".corpus-ended"
 JAIL_OWN_MODULES = ("__main__", "cython_runtime", "seccomp", "tracer")
 
 
@@ -206,6 +210,11 @@ def usercustomize(preload: tuple[str, ...]) -> str:
         "            pass\n"
         f"with open(os.path.join(os.path.expanduser('~'), {STARTED_FILE!r}), 'w') as f:\n"
         "    f.write(repr(time.monotonic()))\n"
+        "def _ended():\n"
+        f"    with open(os.path.join(os.path.expanduser('~'), {ENDED_FILE!r}), 'w') as f:\n"
+        "        f.write(repr(time.monotonic()))\n"
+        "import atexit\n"
+        "atexit.register(_ended)\n"
     )
 
 
@@ -275,8 +284,10 @@ def run_python3(snippet: Snippet, python: Python, preload: tuple[str, ...] = (),
             stdout, stderr = interrupted(process)
             returncode = None
         ended = time.monotonic()
-        started_file = Path(folder, STARTED_FILE)
+        started_file, ended_file = Path(folder, STARTED_FILE), Path(folder, ENDED_FILE)
         started = float(started_file.read_text()) if started_file.exists() else launched
+        if ended_file.exists() and ended_file.read_text():
+            ended = float(ended_file.read_text())
     return Python3Run(stdout.decode("utf-8", "replace"), stderr.decode("utf-8", "replace"), returncode,
                       ended - started, folder)
 

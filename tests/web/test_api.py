@@ -182,10 +182,11 @@ def test_large_traces_are_gzipped_for_clients_that_accept_it(client: FlaskClient
     )
     plain = client.post("/api/run", json={"code": code})
     assert plain.status_code == 200 and "Content-Encoding" not in plain.headers
+    assert plain.get_json()["status"] == "ok", (plain.get_json()["limits"], plain.get_json()["events"])
     packed = client.post("/api/run", json={"code": code}, headers={"Accept-Encoding": "gzip, br"})
     assert packed.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in packed.headers["Vary"]
     trace = json.loads(gzip.decompress(packed.get_data()))
-    assert trace["status"] == "ok" and len(trace["tasks"]) == 301
+    assert trace["status"] == "ok" and len(trace["tasks"]) == 301, (trace["status"], trace["limits"], trace["events"])
     assert len(packed.get_data()) < len(plain.get_data()) / 3
 
 
