@@ -151,6 +151,7 @@ class Cgroups:
 
     def _make_root(self) -> None:
         for root in self._roots():
+            _remove_orphans(root.parent)
             root.mkdir(exist_ok=True)
         if self.version == 2:
             _write(self.memory_root / "cgroup.subtree_control", "+memory +pids")
@@ -195,6 +196,24 @@ class Cgroups:
                 root.rmdir()
             except OSError:
                 shutil.rmtree(root, ignore_errors=True)
+
+
+def _remove_orphans(parent: Path) -> None:
+    """The cgroups of servers that died without removing theirs (killed):
+    empty once their jails are gone, and removed here."""
+    for orphan in parent.glob("playground-*"):
+        pid = orphan.name.removeprefix("playground-")
+        if not pid.isdigit() or Path(f"/proc/{pid}").exists():
+            continue
+        for child in orphan.glob("slot-*"):
+            try:
+                child.rmdir()
+            except OSError:
+                pass
+        try:
+            orphan.rmdir()
+        except OSError:
+            pass  # a jail of it still runs: left for the next server
 
 
 @functools.cache

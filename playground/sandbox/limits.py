@@ -103,7 +103,7 @@ BAD_SETTINGS_MESSAGE = (
 )
 NO_FILTER_MESSAGE = (
     "The sandbox could not install its system-call filter (seccomp), so the snippet was not run. "
-    "The server needs libseccomp's Python bindings (Debian's python3-seccomp) for the Python that runs snippets."
+    "The server needs libseccomp (Debian's libseccomp2) where the sandbox's Python can load it."
 )
 
 # The status a run gets from each limit that stops it. None: the limit cuts

@@ -4,6 +4,7 @@ and where no cgroup can be had, the server says so and the filter tightens."""
 
 from __future__ import annotations
 
+import subprocess
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,6 +67,18 @@ def test_kernel_memory_past_the_limit_stops_the_run(jail: Bubblewrap) -> None:
     assert [limit["name"] for limit in trace["limits"]] == ["memory_bytes"]
     peak = int((slot_memory(jail) / "memory.max_usage_in_bytes").read_text())
     assert peak <= limits.memory_bytes + SLACK_BYTES + FORCED_CHARGES
+
+
+def test_the_cgroups_of_a_killed_server_are_removed_by_the_next(jail: Bubblewrap) -> None:
+    assert jail.cgroups is not None
+    child = subprocess.Popen(["true"])
+    child.wait()
+    orphans = [root.parent / f"playground-{child.pid}" for root in jail.cgroups._roots()]
+    for orphan in orphans:
+        (orphan / "slot-0").mkdir(parents=True)
+    Cgroups._detect()  # what a server starting now does
+    assert [orphan for orphan in orphans if orphan.exists()] == []
+    assert all(root.exists() for root in jail.cgroups._roots())  # a live server's are kept
 
 
 def test_shared_memory_segments_cost_the_host_nothing(jail: Bubblewrap) -> None:
