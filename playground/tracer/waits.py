@@ -17,7 +17,7 @@ from types import CodeType, CoroutineType, FrameType
 from typing import Any
 
 from .protocol import SNIPPET_FILENAME
-from .wakes import sleep_due
+from .wakes import timer_due
 
 _ASYNCIO_DIR = os.path.dirname(asyncio.__file__) + os.sep
 _GatheringFuture: type = getattr(asyncio.tasks, "_GatheringFuture", type(None))
@@ -218,7 +218,7 @@ def describe_wait(
     task: asyncio.Task[Any], executor_labels: dict[int, str]
 ) -> tuple[str | None, int | None, tuple[str, ...], float | None]:
     """What ``task`` awaits, the snippet line of the ``await``, the await
-    chain, and when the timer of the ``asyncio.sleep`` it awaits is due."""
+    chain, and when the timer of the ``asyncio.sleep`` (or 3.11's ``wait_for``) it awaits is due."""
     line = None
     names: list[str] = []
     library: tuple[str, FrameType] | None = None
@@ -239,8 +239,7 @@ def describe_wait(
     due = None
     if library is not None:
         on: str | None = _library_label(*library)
-        if library[0] == "sleep":
-            due = sleep_due(library[1])
+        due = timer_due(*library)
     else:
         on = _waiter_label(getattr(task, "_fut_waiter", None), executor_labels)
     if on is not None:

@@ -88,10 +88,19 @@ def woken_how(task: asyncio.Task[Any], frame: FrameType | None, id_of: Callable[
     return "callback", None, line
 
 
-def sleep_due(frame: FrameType) -> float | None:
-    """When the timer of ``asyncio.sleep``'s frame is due (its local ``h``)."""
-    handle = frame.f_locals.get("h")
-    return handle.when() if isinstance(handle, _TimerHandle) else None
+# The local that holds the timer of an asyncio frame a task waits in, by the
+# frame's function: ``asyncio.sleep``'s, and 3.11's ``wait_for`` (3.12+ has
+# an ``asyncio.timeout`` inside, whose deadline is read as any other's).
+TIMER_LOCALS = {"sleep": "h", "wait_for": "timeout_handle"}
+
+
+def timer_due(function: str, frame: FrameType) -> float | None:
+    """When the timer of an asyncio frame a task waits in is due, if it has one."""
+    local = TIMER_LOCALS.get(function)
+    handle = frame.f_locals.get(local) if local is not None else None
+    if not isinstance(handle, _TimerHandle) or handle.cancelled() or not getattr(handle, "_scheduled", True):
+        return None  # none, or one that fired already (3.11's wait_for then waits for its cancelled task)
+    return handle.when()
 
 
 def due_ns(*dues: float | None) -> int | None:

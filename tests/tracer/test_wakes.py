@@ -138,6 +138,24 @@ def test_a_timeout_is_due_at_its_deadline_and_fires_as_a_timer(run_trace: RunTra
     assert near(wait["due"], 0.25) and wait["wake"] == "cancel" and near(wait["end"], 0.25)
 
 
+def test_wait_for_is_due_at_its_timeout_on_every_python(run_trace: RunTrace) -> None:
+    trace = run_trace("""
+        import asyncio
+
+        async def main():
+            try:
+                await asyncio.wait_for(asyncio.sleep(1), 0.25)
+            except TimeoutError:
+                print("timed out")
+
+        asyncio.run(main())
+    """)
+    [main] = task_named(trace, "main")
+    wait, *after = waits_of(trace, main)  # 3.11's wait_for then waits for the task it cancelled
+    assert wait["on"].startswith("wait_for(") and near(wait["due"], 0.25) and near(wait["end"], 0.25)
+    assert all("due" not in other for other in after)
+
+
 def test_a_call_soon_callback_wakes_as_a_callback(run_trace: RunTrace) -> None:
     trace = run_trace("""
         import asyncio
