@@ -10,7 +10,7 @@
 // and child processes, what was printed so far, and one sentence of what
 // just happened. The model is lib/steps.js, the words lib/loop-words.js.
 
-import { element, lineLink } from "../lib/dom.js";
+import { element, keyedChildren, lineLink } from "../lib/dom.js";
 import { formatMoment, plural } from "../lib/format.js";
 import { awaitChain, nameOf, resumedWords, sentence, suspendedWords, whoWakes, whyReady } from "../lib/loop-words.js";
 import { stepModel } from "../lib/steps.js";
@@ -62,12 +62,28 @@ function build(root, compact) {
   return { prev, next, where, said, running, ready: ready.list, waiting: waiting.list, timers: timers.list, printed };
 }
 
-/** Fill a list with entries made by make, at most LIST_AT_MOST, and say how many more. */
-function fill(list, items, make, empty) {
-  const nodes = items.slice(0, LIST_AT_MOST).map(make);
-  if (items.length > LIST_AT_MOST) nodes.push(element("li", { class: "loop-more", text: `and ${plural(items.length - LIST_AT_MOST, "more")}` }));
-  if (!items.length) nodes.push(element("li", { class: "loop-none", text: empty }));
-  list.replaceChildren(...nodes);
+// A serial number for each object an entry's key is made of (a step, a wait, a model).
+const serials = new WeakMap();
+let lastSerial = 0;
+function serial(object) {
+  let number = serials.get(object);
+  if (number === undefined) serials.set(object, (number = ++lastSerial));
+  return number;
+}
+
+/**
+ * Fill a list with entries made by make, at most LIST_AT_MOST, and say how
+ * many more. keyOf(item) names what an entry shows: an entry shown at the
+ * last step under the same key is kept as it is (a step changes a few).
+ */
+function fill(list, items, keyOf, make, empty) {
+  const entries = items.slice(0, LIST_AT_MOST).map((item) => [keyOf(item), () => make(item)]);
+  if (items.length > LIST_AT_MOST) {
+    const more = `and ${plural(items.length - LIST_AT_MOST, "more")}`;
+    entries.push([more, () => element("li", { class: "loop-more", text: more })]);
+  }
+  if (!items.length) entries.push([empty, () => element("li", { class: "loop-none", text: empty })]);
+  keyedChildren(list, entries);
 }
 
 /** A line number that shows its line in the editor when clicked. */
@@ -100,14 +116,18 @@ export function loopView(root, { lines, timeline, output, compact = false }) {
     parts.next.disabled = state.position === total - 1 || (state.position === null && model.positionAfter(state.t) < 0);
     parts.said.textContent = sentence(state, names);
     showRunning(state);
-    fill(parts.ready, state.ready, (entry) => element("li", { "data-testid": "loop-ready", "data-task": String(entry.task && entry.task.id) }, [
+    fill(parts.ready, state.ready, (entry) => `step ${serial(model.steps[entry.k])}`, (entry) => element("li", {
+      "data-testid": "loop-ready", "data-task": String(entry.task && entry.task.id) }, [
       element("span", { class: "loop-name", text: `${nameOf(entry.task)} \u00b7 ${str(entry.task && entry.task.coro)}()` }),
       element("span", { class: "loop-why", text: whyReady(entry, names) })]), "none: the queue is empty");
-    fill(parts.waiting, state.waiting, (wait) => element("li", { "data-testid": "loop-waiting", "data-task": String(wait.task),
-      "data-awaits": awaitChain(wait) }, [
+    fill(parts.waiting, state.waiting, (wait) => `wait ${serial(wait)}`, (wait) => element("li", {
+      "data-testid": "loop-waiting", "data-task": String(wait.task), "data-awaits": awaitChain(wait) }, [
       element("span", { class: "loop-name", text: `${names.get(wait.task) || "a task"}: ${awaitChain(wait)}` }),
       element("span", { class: "loop-why", text: `woken by ${whoWakes(wait, names)}` })]), "none");
-    fill(parts.timers, pendingWork(state), (node) => node, "none");
+    const pending = [...state.timers.map((wait) => ["timer", wait]), ...state.jobs.map((job) => ["job", job]),
+      ...state.children.map((child) => ["child", child])];
+    fill(parts.timers, pending, ([kind, what]) => `${kind} ${serial(what)}${kind === "timer" && what.due <= state.t ? " overdue" : ""}`,
+      ([kind, what]) => pendingEntry(kind, what, state.t), "none");
     if (!compact) showPrinted(state);
     if (engaged) showElsewhere(state);
   }
@@ -133,25 +153,32 @@ export function loopView(root, { lines, timeline, output, compact = false }) {
         lineButton(suspendedLine, suspendedWords(running), lines.select)]));
   }
 
-  /** The timers by due time, then the thread jobs and child processes still going. */
-  function pendingWork(state) {
-    const timers = state.timers.map((wait) => element("li", { "data-testid": "loop-timer", "data-task": String(wait.task),
-      class: wait.due <= state.t ? "is-overdue" : "" }, [
-      element("span", { class: "loop-due", text: `due ${formatMoment(wait.due)}${wait.due <= state.t ? " (overdue)" : ""}` }),
-      element("span", { class: "loop-name", text: `${names.get(wait.task) || "a task"}: ${str(wait.on)}` })]));
-    const jobs = state.jobs.map((job) => element("li", { "data-testid": "loop-pending", text: `thread ${str(job.thread)}: ${str(job.fn)}()` }));
-    const children = state.children.map((child) => element("li", { "data-testid": "loop-pending",
-      text: `child process ${str(child.pid)}: ${(Array.isArray(child.argv) ? child.argv : []).map(str).join(" ")}` }));
-    return [...timers, ...jobs, ...children];
+  /** An entry of the timers and pending work: a timer (overdue at t or not), a thread's job, a child process. */
+  function pendingEntry(kind, what, t) {
+    if (kind === "job") return element("li", { "data-testid": "loop-pending", text: `thread ${str(what.thread)}: ${str(what.fn)}()` });
+    if (kind === "child") {
+      return element("li", { "data-testid": "loop-pending",
+        text: `child process ${str(what.pid)}: ${(Array.isArray(what.argv) ? what.argv : []).map(str).join(" ")}` });
+    }
+    const overdue = what.due <= t;
+    return element("li", { "data-testid": "loop-timer", "data-task": String(what.task), class: overdue ? "is-overdue" : "" }, [
+      element("span", { class: "loop-due", text: `due ${formatMoment(what.due)}${overdue ? " (overdue)" : ""}` }),
+      element("span", { class: "loop-name", text: `${names.get(what.task) || "a task"}: ${str(what.on)}` })]);
   }
 
   function showPrinted(state) {
-    const lines_ = state.printed.slice(-PRINTED_SHOWN);
     const now = new Set(state.printedNow);
-    parts.printed.replaceChildren(...(lines_.length ? lines_.map((index) => element("div", {
-      class: `loop-line${now.has(index) ? " is-step" : ""}`, "data-index": String(index),
-      text: str(model.trace.output[index].text) })) : [element("span", { class: "loop-none", text: "nothing yet" })]));
-    if (state.printed.length > PRINTED_SHOWN) parts.printed.prepend(element("div", { class: "loop-none", text: `\u2026 ${plural(state.printed.length - PRINTED_SHOWN, "line")} before` }));
+    const entries = state.printed.slice(-PRINTED_SHOWN).map((index) => {
+      const step = now.has(index) ? " is-step" : "";
+      return [`${serial(model)} ${index}${step}`, () => element("div", { class: `loop-line${step}`, "data-index": String(index),
+        text: str(model.trace.output[index].text) })];
+    });
+    if (!entries.length) entries.push(["nothing", () => element("span", { class: "loop-none", text: "nothing yet" })]);
+    if (state.printed.length > PRINTED_SHOWN) {
+      const before = `\u2026 ${plural(state.printed.length - PRINTED_SHOWN, "line")} before`;
+      entries.unshift([before, () => element("div", { class: "loop-none", text: before })]);
+    }
+    keyedChildren(parts.printed, entries);
   }
 
   /**

@@ -8,6 +8,7 @@
 
 import { element, emptyNote } from "../lib/dom.js";
 import { formatDuration, formatSeconds, plural } from "../lib/format.js";
+import { lastAtOrBefore } from "../lib/steps.js";
 import { cutSentence, eventNotes, stoppedWhere, taskNames, traceCut } from "../lib/trace.js";
 import { asArray, asObject, isMissing, num, str, validLine } from "../lib/values.js";
 import { clearTimeline, renderTimeline } from "../timeline/index.js";
@@ -53,10 +54,11 @@ export function resultView({ statusLine, outputBox, outputCount = null, lines, t
   let shownTrace = null;
   // The printed lines of the trace shown ({o, index}), how many have a row,
   // and the button that adds more; and the replay's moment (null: none).
-  let output = { printed: [], names: new Map(), shown: 0, more: null };
+  let output = noOutput();
   let replayAt = null;
   // The lines of output the loop view's step printed (indices), highlighted.
   let stepPrinted = new Set();
+  let stepRows = new Set();
 
   /** Rows for up to `count` more printed lines, and a button for the rest. */
   function showMoreOutput(count) {
@@ -68,15 +70,20 @@ export function resultView({ statusLine, outputBox, outputCount = null, lines, t
       const row = outputRow(o, names);
       row.dataset.index = String(index);
       row.dataset.t = String(num(o.t, 0));
+      output.rows.set(index, row);
       if (!compact) {
         row.tabIndex = 0;
         row.title = "Show where this was printed on the timeline";
       }
       if (replayAt !== null && num(o.t, 0) > replayAt) row.classList.add("is-future");
-      if (stepPrinted.has(index)) row.classList.add("is-step-output");
+      if (stepPrinted.has(index)) {
+        row.classList.add("is-step-output");
+        stepRows.add(row);
+      }
       frag.appendChild(row);
     }
     output.shown = end;
+    output.inTime = null;
     if (output.more) output.more.remove();
     output.more = null;
     const hidden = printed.length - end;
@@ -143,7 +150,8 @@ export function resultView({ statusLine, outputBox, outputCount = null, lines, t
       });
       outputBox.replaceChildren();
       if (outputCount) outputCount.textContent = printed.length ? plural(printed.length, "line") : "";
-      output = { printed, names, shown: 0, more: null };
+      output = { ...noOutput(), printed, names };
+      stepRows = new Set();
       if (!printed.length && !compact) {
         outputBox.appendChild(emptyNote(live ? PRINTED_NOTHING.live : PRINTED_NOTHING.done));
         return;
@@ -153,7 +161,8 @@ export function resultView({ statusLine, outputBox, outputCount = null, lines, t
     },
     /** Back to no result: empty output, the timeline replaced by message. */
     clear(message) {
-      output = { printed: [], names: new Map(), shown: 0, more: null };
+      output = noOutput();
+      stepRows = new Set();
       outputBox.replaceChildren();
       if (!compact) outputBox.appendChild(emptyNote(NO_OUTPUT));
       if (outputCount) outputCount.textContent = "";
@@ -194,19 +203,28 @@ export function resultView({ statusLine, outputBox, outputCount = null, lines, t
       row.scrollIntoView({ block: "nearest" });
     },
   };
-  /** Grey the output printed after t (null: none). */
+  /**
+   * Grey the output printed after t (null: none). The rows in the order of
+   * their time are greyed from one on, so a new moment changes only the rows
+   * between it and the last.
+   */
   function outputUntil(t) {
+    if (!output.inTime) output.inTime = rowsInTime(output.rows, replayAt);
+    const { rows, times } = output.inTime;
+    const past = countUpTo(times, t);
+    const [from, to] = past < output.inTime.past ? [past, output.inTime.past] : [output.inTime.past, past];
+    for (let i = from; i < to; i++) rows[i].classList.toggle("is-future", i >= past);
+    output.inTime.past = past;
     replayAt = t;
-    for (const row of outputBox.querySelectorAll("[data-output-line]")) {
-      row.classList.toggle("is-future", t !== null && Number(row.dataset.t) > t);
-    }
   }
-  /** Highlight the output rows of these indices (the loop view's step printed them). */
+  /** Highlight the output rows of these indices (the loop view's step printed them), and only them. */
   function markStepOutput(indices) {
     stepPrinted = new Set(indices);
-    for (const row of outputBox.querySelectorAll("[data-output-line]")) {
-      row.classList.toggle("is-step-output", stepPrinted.has(Number(row.dataset.index)));
-    }
+    const rows = new Set();
+    for (const index of stepPrinted) if (output.rows.has(index)) rows.add(output.rows.get(index));
+    for (const row of stepRows) if (!rows.has(row)) row.classList.remove("is-step-output");
+    for (const row of rows) row.classList.add("is-step-output");
+    stepRows = rows;
   }
   const loopRoot = document.querySelector('[data-testid="loop-view"]');
   const loop = loopRoot ? loopView(loopRoot, { lines, compact, timeline: () => timelines.current(),
@@ -215,6 +233,24 @@ export function resultView({ statusLine, outputBox, outputCount = null, lines, t
   if (!compact) linkOutputToTimeline(outputBox, view, linkOutput);
   return view;
 }
+
+/**
+ * No output rows: the printed lines, their names, how many have a row, the
+ * button for more, the rows by index, and (made when needed) the rows in time order.
+ */
+function noOutput() {
+  return { printed: [], names: new Map(), shown: 0, more: null, rows: new Map(), inTime: null };
+}
+
+/** The rows in the order of their time, their times, and how many of them are not after the moment at (null: all). */
+function rowsInTime(byIndex, at) {
+  const rows = [...byIndex.values()].sort((a, b) => Number(a.dataset.t) - Number(b.dataset.t));
+  const times = Float64Array.from(rows, (row) => Number(row.dataset.t));
+  return { rows, times, past: countUpTo(times, at) };
+}
+
+/** How many of the sorted times are at or before t (all for null or NaN: nothing is after it). */
+const countUpTo = (times, t) => (t === null || Number.isNaN(t) ? times.length : lastAtOrBefore(times, t) + 1);
 
 /** What the status line says of a run: how it ended, how long it took, and on which Python. */
 function headline(trace, status, err, clientSeconds, compact) {

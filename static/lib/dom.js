@@ -35,6 +35,33 @@ export function svgElement(name, attrs, parent) {
   return node;
 }
 
+// The nodes keyedChildren put in each box, by key.
+const keyedIn = new WeakMap();
+
+/**
+ * Make box's children the nodes of entries ([key, make] pairs, keys unique),
+ * in order. A node shown under the same key the last time stays where it is,
+ * neither rebuilt nor moved, so the browser styles and lays out only what
+ * changed; make() builds the others. Whatever else box held is removed.
+ */
+export function keyedChildren(box, entries) {
+  const before = keyedIn.get(box) || new Map();
+  const after = new Map();
+  for (const [key, make] of entries) after.set(key, before.get(key) || make());
+  for (const [key, node] of before) if (!after.has(key)) node.remove();
+  let at = box.firstChild;
+  for (const node of after.values()) {
+    if (node === at) at = at.nextSibling;
+    else box.insertBefore(node, at);
+  }
+  while (at) {
+    const next = at.nextSibling;
+    at.remove();
+    at = next;
+  }
+  keyedIn.set(box, after);
+}
+
 /** The grey italic line a box shows when it has nothing to show. */
 export const emptyNote = (text) => element("p", { class: "empty", text });
 

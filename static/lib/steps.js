@@ -17,7 +17,7 @@ const EXTERNAL = new Set(["timer", "io", "thread", "process", "callback"]);
 const LOOK_BACK = 64;
 
 /** The index of the last start <= t in a sorted array (strict: < t), or -1. */
-function lastAtOrBefore(starts, t, strict = false) {
+export function lastAtOrBefore(starts, t, strict = false) {
   let lo = 0;
   let hi = starts.length;
   while (lo < hi) {

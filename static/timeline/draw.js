@@ -1,6 +1,7 @@
 // Drawing a timeline's current view: the axis with its ticks, then only the
 // lanes in view (plus a margin; the rest are a spacer), so a trace of 20,000
-// tasks scrolls as quickly as one of 20, then the replay cursor.
+// tasks scrolls as quickly as one of 20, then the replay cursor, which moves
+// alone (placeCursor) when only it changes.
 
 import { emptyNote, svgElement as svg } from "../lib/dom.js";
 import { formatDuration, plural } from "../lib/format.js";
@@ -20,11 +21,14 @@ export function draw(container, state) {
   state.rows = visibleRows(state);
   const geo = layout(state, state.width);
   state.geo = geo;
+  state.band = null;
+  state.cursorMarks = null;
   if (state.model.lanes.length === 0) {
     drawNothing(state.frame);
     return;
   }
   const scale = timeScale(state.view, geo);
+  state.scale = scale;
   const { range, canvas } = state.frame;
   range.textContent = `showing ${formatDuration(Math.max(0, scale.t0))} \u2013 ${formatDuration(scale.t1)}`;
   range.dataset.unit = axisUnit(scale.span).name;
@@ -37,7 +41,8 @@ export function draw(container, state) {
   const view = { first: band.first, model: state.model, collapsed: state.collapsed, flashed: state.flashed, geo, scale };
   for (let row = band.first; row < band.last; row++) drawLane(band.root, state.rows[row], row, view);
   if (state.model.cutAt !== null) drawCut(band, geo, scale, state.model.cutAt);
-  if (state.cursor !== null) drawCursor(band, geo, scale, state.cursor);
+  state.band = band;
+  placeCursor(state);
 }
 
 function drawNothing({ lanes, axis, canvas, scroll }) {
@@ -62,7 +67,7 @@ function timeScale({ t0, t1 }, { x0, plotW }) {
   };
 }
 
-/** The axis, sticky at the top of the scrolling area: its title, ticks and the replay cursor's head. */
+/** The axis, sticky at the top of the scrolling area: its title and ticks (placeCursor adds the replay cursor's head). */
 function drawAxis(state, { width, x0, x1 }, { x }, ticks) {
   const { axis } = state.frame;
   axis.replaceChildren();
@@ -89,10 +94,6 @@ function drawAxis(state, { width, x0, x1 }, { x }, ticks) {
     svg("rect", { class: "tl-cut-label-bg", x: room ? cx + 1 : cx - labelW - 1, y: 0, width: labelW, height: 12 }, axis);
     const label = svg("text", { class: "tl-cut-label", x: room ? cx + 4 : cx - 4, y: 9, "text-anchor": room ? "start" : "end" }, axis);
     label.textContent = "trace cut here";
-  }
-  if (state.cursor !== null) {
-    const cx = x(state.cursor);
-    if (cx >= x0 && cx <= x1) svg("path", { class: "tl-cursor-head", d: `M${cx - 5} 2L${cx + 5} 2L${cx} 9Z` }, axis);
   }
 }
 
@@ -152,9 +153,33 @@ function drawCut({ root, height }, { x0, x1 }, { x }, cutAt) {
   if (cx >= x0) svg("line", { class: "tl-cut", x1: cx, x2: cx, y1: 0, y2: height }, root);
 }
 
-/** Replay: what has not happened yet is shaded, and a cursor marks now. */
-function drawCursor({ root, height }, { x0, x1 }, { x }, cursor) {
-  const cx = Math.min(Math.max(x(cursor), x0), x1);
-  svg("rect", { class: "tl-future", x: cx, y: 0, width: Math.max(0, x1 - cx), height }, root);
-  svg("line", { class: "tl-cursor", x1: cx, x2: cx, y1: 0, y2: height }, root);
+/**
+ * Replay: what has not happened yet is shaded, a cursor marks now, and a head
+ * on the axis shows it while it is in view. Moves the marks of the drawing
+ * there are (state.cursorMarks), adds them or takes them away: the lanes stay.
+ */
+export function placeCursor(state) {
+  const { band, cursor } = state;
+  if (!band) return;
+  let marks = state.cursorMarks;
+  if (cursor === null) {
+    if (marks) for (const mark of Object.values(marks)) mark.remove();
+    state.cursorMarks = null;
+    return;
+  }
+  if (!marks) {
+    marks = state.cursorMarks = {
+      future: svg("rect", { class: "tl-future", y: 0, height: band.height }, band.root),
+      line: svg("line", { class: "tl-cursor", y1: 0, y2: band.height }, band.root),
+      head: svg("path", { class: "tl-cursor-head" }, state.frame.axis),
+    };
+  }
+  const { x0, x1 } = state.geo;
+  const at = state.scale.x(cursor);
+  const cx = Math.min(Math.max(at, x0), x1);
+  marks.future.setAttribute("x", String(cx));
+  marks.future.setAttribute("width", String(Math.max(0, x1 - cx)));
+  for (const end of ["x1", "x2"]) marks.line.setAttribute(end, String(cx));
+  marks.head.setAttribute("d", `M${at - 5} 2L${at + 5} 2L${at} 9Z`);
+  marks.head.style.display = at >= x0 && at <= x1 ? "" : "none";
 }

@@ -21,7 +21,7 @@
 
 import { emptyNote } from "../lib/dom.js";
 import { asObject, isMissing, num } from "../lib/values.js";
-import { MIN_SPAN, draw } from "./draw.js";
+import { MIN_SPAN, draw, placeCursor } from "./draw.js";
 import { AXIS_H, visibleRows } from "./frame.js";
 import { attach } from "./interact.js";
 import { buildModel } from "./model.js";
@@ -94,7 +94,9 @@ function controller(container, state) {
     },
     setCursor: (t) => {
       state.cursor = isMissing(t) ? null : num(t, null);
-      draw(container, state);
+      // The lanes as they are: only the cursor moves (a change of width redraws all, observe()).
+      if (state.band && state.frame && state.frame.scroll.parentNode === container) placeCursor(state);
+      else draw(container, state);
     },
     flashOutput: (index) => flashOutput(container, state, index),
     expandAll: (open) => {
