@@ -40,8 +40,6 @@ import http.client
 import json
 import os
 import re
-import resource
-import subprocess
 import sys
 import threading
 import time
@@ -54,6 +52,7 @@ sys.path.insert(0, str(ROOT))
 
 from playground.settings import Settings  # noqa: E402
 from playground.sharing.examples import BY_NAME  # noqa: E402
+from tests.support.pace import import_asyncio_cpu  # noqa: E402
 from tests.support.servers import gunicorn_node  # noqa: E402
 
 CLIENT_TIMEOUT = 60.0  # far above anything the server should take
@@ -232,15 +231,6 @@ def run_level(url: str, master: int, body: bytes, clients: int, seconds: float) 
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
-def import_asyncio_cpu(times: int = 10) -> float:
-    """CPU seconds (user + system) of one cold ``python3 -c "import asyncio"``."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    for _ in range(times):
-        subprocess.run(["/usr/bin/python3", "-c", "import asyncio"], check=True)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) / times
 
 
 def fairness(url: str, spin: float) -> None:

@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, current_app, render_template, url_for
 
 from playground.web.context import index_context
+from playground.web.modules import module_tree
 
 bp = Blueprint("pages", __name__)
+
+
+@bp.app_context_processor
+def module_preloads() -> dict[str, Any]:
+    """``module_preloads(entry)`` in templates: the URLs of the page's entry
+    module and of every module it imports, for ``<link rel="modulepreload">``."""
+
+    def preloads(entry: str) -> list[str]:
+        static = Path(current_app.static_folder or "")
+        return [url_for("static", filename=path) for path in (entry, *module_tree(static, entry))]
+
+    return {"module_preloads": preloads}
 
 
 @bp.get("/")
