@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,17 +30,16 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from playground.sharing.examples import BY_NAME  # noqa: E402
-from tests.support.servers import request  # noqa: E402
+from tests.support.servers import gunicorn_node, request  # noqa: E402
 
 CPUACCT = Path("/sys/fs/cgroup/cpuacct")
-START_SECONDS = 60
 ACCELERATOR_BUILDERS = ("playground.sandbox.speedups", "playground.speedups")
 
 
@@ -61,34 +59,25 @@ def worktree(rev: str) -> Iterator[Path]:
 
 
 class Node:
-    """A gunicorn node of ``tree`` in a cpuacct cgroup of its own."""
+    """A gunicorn node of ``tree`` (tests/support/servers.py) in a cpuacct cgroup of its own."""
 
-    def __init__(self, tree: Path, name: str, env: dict[str, str]) -> None:
+    def __init__(self, tree: Path, name: str, env: dict[str, str], stack: ExitStack) -> None:
         self.name = name
-        self.cgroup = CPUACCT / f"playground-against-{os.getpid()}-{name}"
+        self.cgroup = CPUACCT / f"playground-against-{os.getpid()}-{name.replace(' ', '-')}"
         self.cgroup.mkdir()
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        procs = str(self.cgroup / "cgroup.procs")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{self.port}",
-             "wsgi:app"], cwd=tree, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            env={**os.environ, "PLAYGROUND_RATELIMIT_ENABLED": "false", "PLAYGROUND_RUN_CACHE_SECONDS": "0", **env},
-            preexec_fn=lambda: Path(procs).write_text(str(os.getpid())))
-        deadline = time.monotonic() + START_SECONDS
-        while True:
+        stack.callback(self._remove_cgroup)
+        self.url, self.master = stack.enter_context(gunicorn_node(
+            {"PLAYGROUND_RATELIMIT_ENABLED": "false", "PLAYGROUND_RUN_CACHE_SECONDS": "0", **env},
+            root=tree, cgroup=self.cgroup))
+
+    def _remove_cgroup(self) -> None:
+        """Once the node's last process has left it (the jails end just after gunicorn)."""
+        for _ in range(50):
             try:
-                status, _, health = request(self.url, "GET", "/healthz")
-                if status == 200:
-                    return
+                self.cgroup.rmdir()
+                return
             except OSError:
-                health = None
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                self.close()
-                raise SystemExit(f"{name}'s node did not become healthy: {health}")
-            time.sleep(0.3)
+                time.sleep(0.1)
 
     def cpu(self) -> float:
         """CPU seconds of everything in the node so far."""
@@ -97,17 +86,11 @@ class Node:
     def workers_cpu(self) -> float:
         """CPU seconds of the node's gunicorn workers themselves (not their children)."""
         total = 0
-        workers = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout
+        workers = subprocess.run(["pgrep", "-P", str(self.master)], capture_output=True, text=True).stdout
         for pid in workers.split():
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])
         return total / os.sysconf("SC_CLK_TCK")
-
-    def close(self) -> None:
-        self.process.terminate()
-        self.process.wait(30)
-        time.sleep(0.5)
-        self.cgroup.rmdir()
 
 
 def closed_loop(node: Node, clients: int, seconds: float) -> tuple[int, int]:
@@ -140,26 +123,22 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--python", default="", help="this tree's Python (an id such as 3.11)")
     args = parser.parse_args()
-    with worktree(args.rev) as old_tree:
+    with worktree(args.rev) as old_tree, ExitStack() as stack:
         ours_env = {"PLAYGROUND_DEFAULT_PYTHON": args.python} if args.python else {}
-        nodes = [Node(old_tree, args.rev, {}), Node(ROOT, "this tree", ours_env)]
+        nodes = [Node(old_tree, args.rev, {}, stack), Node(ROOT, "this tree", ours_env, stack)]
         figures: dict[str, list[tuple[float, float, float]]] = {node.name: [] for node in nodes}
-        try:
+        for node in nodes:
+            closed_loop(node, args.clients, 2.0)  # warm
+        for round_ in range(1, args.rounds + 1):
             for node in nodes:
-                closed_loop(node, args.clients, 2.0)  # warm
-            for round_ in range(1, args.rounds + 1):
-                for node in nodes:
-                    cpu, workers = node.cpu(), node.workers_cpu()
-                    good, other = closed_loop(node, args.clients, args.seconds)
-                    per_run = 1000 / max(good, 1)
-                    figure = (good / args.seconds, (node.cpu() - cpu) * per_run,
-                              (node.workers_cpu() - workers) * per_run)
-                    figures[node.name].append(figure)
-                    print(f"round {round_}, {node.name:>10}: {figure[0]:6.1f} runs/s, CPU per run {figure[1]:5.1f} ms "
-                          f"(workers {figure[2]:4.1f} ms), {other} not ok", flush=True)
-        finally:
-            for node in nodes:
-                node.close()
+                cpu, workers = node.cpu(), node.workers_cpu()
+                good, other = closed_loop(node, args.clients, args.seconds)
+                per_run = 1000 / max(good, 1)
+                figure = (good / args.seconds, (node.cpu() - cpu) * per_run,
+                          (node.workers_cpu() - workers) * per_run)
+                figures[node.name].append(figure)
+                print(f"round {round_}, {node.name:>10}: {figure[0]:6.1f} runs/s, CPU per run {figure[1]:5.1f} ms "
+                      f"(workers {figure[2]:4.1f} ms), {other} not ok", flush=True)
     old, ours = (tuple(statistics.median(column) for column in zip(*figures[node.name], strict=True))
                  for node in nodes)
     for name, medians in ((args.rev, old), ("this tree", ours)):

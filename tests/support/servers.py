@@ -52,14 +52,21 @@ def request(url: str, method: str, path: str, body: Any = None, timeout: float =
 
 
 @contextmanager
-def gunicorn_node(env: dict[str, str], stderr: Any = subprocess.DEVNULL) -> Iterator[tuple[str, int]]:
-    """A playground node (gunicorn.conf.py) with ``env`` over ours: its URL and
-    the master's pid, once /healthz says it can run code."""
+def gunicorn_node(env: dict[str, str], stderr: Any = subprocess.DEVNULL, root: Path = ROOT,
+                  cgroup: Path | None = None) -> Iterator[tuple[str, int]]:
+    """A playground node (gunicorn.conf.py) of the tree at ``root`` (this one
+    by default) with ``env`` over ours, in ``cgroup`` (a cgroup folder) if
+    given: its URL and the master's pid, once /healthz says it can run code."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+
+    def enter_cgroup() -> None:
+        if cgroup is not None:
+            (cgroup / "cgroup.procs").write_text(str(os.getpid()))
+
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=stderr,
+        cwd=root, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=stderr, preexec_fn=enter_cgroup,
     )
     try:
         deadline = time.monotonic() + START_SECONDS
