@@ -19,6 +19,13 @@ pytestmark = pytest.mark.browser
 
 START_TOGETHER = "start them together"
 ONE_AFTER_ANOTHER = "one after another"
+BLOCKING_WORDS = "blocking steps held the loop"
+# A step that held the loop past the blocking threshold is flagged, and the
+# summary rightly says so; on a loaded machine (CI beside other jobs) a step
+# of a snippet that never blocks can be descheduled that long. Such a run's
+# summary is true to its trace but not the one this table is about, so a
+# case that does not expect blocking is run again, a few times at most.
+LOADED_MACHINE_TRIES = 3
 
 
 @dataclass(frozen=True)
@@ -129,15 +136,19 @@ CASES = [
     Case("one coroutine after the other", ONE_AFTER_THE_OTHER, (ONE_AFTER_ANOTHER, START_TOGETHER), ()),
     Case("tasks awaited in turn", TASKS_AWAITED_IN_TURN, (ONE_AFTER_ANOTHER, START_TOGETHER), ()),
     Case("a queue", QUEUE, ("waited only on each other",), (START_TOGETHER, "none waited")),
-    Case("time.sleep", BLOCKING, ("blocking steps held the loop",), (START_TOGETHER,)),
+    Case("time.sleep", BLOCKING, (BLOCKING_WORDS,), (START_TOGETHER,)),
 ]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_the_summary_says_only_what_the_trace_shows(page: Page, live_server: str, case: Case) -> None:
     fragment = f"code={urllib.parse.quote(case.code)}&run=1" + (f"&python={case.python}" if case.python else "")
-    page.goto(f"{live_server}/#{fragment}")
-    wait_for_status(page, case.status, timeout=60_000)
+    for _ in range(LOADED_MACHINE_TRIES):
+        page.goto("about:blank")
+        page.goto(f"{live_server}/#{fragment}")
+        wait_for_status(page, case.status, timeout=60_000)
+        if BLOCKING_WORDS in case.must or not page.get_by_test_id("summary-warning").count():
+            break
     sentence = page.get_by_test_id("summary-concurrency")
     for words in case.must:
         expect(sentence).to_contain_text(words, ignore_case=True)
