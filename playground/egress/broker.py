@@ -333,3 +333,38 @@ class Egress:
             loop, self._loop = self._loop, None
         if loop is not None:
             loop.call_soon_threadsafe(loop.stop)
+
+
+class RunChannel:
+    """A run's network channel, served by ``egress`` from the run's first
+    request on. Most runs never ask for the network, and serving a channel
+    wakes the egress loop's thread three times (to watch it, at the run's
+    end, to stop watching), so the run's watcher watches it until then and
+    calls ``readable``."""
+
+    def __init__(self, egress: Egress, channel: socket.socket) -> None:
+        self.egress = egress
+        self.channel = channel
+        self.network: RunNetwork | None = None
+
+    def fileno(self) -> int:
+        return self.channel.fileno()
+
+    def readable(self) -> None:
+        """The run sent a request, or closed the channel (its end): serve it
+        from now on if it asked. Peeked, not read: the egress loop reads it,
+        and a peek with no room for descriptors installs none."""
+        if self.network is not None:
+            return
+        try:
+            asked = self.channel.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return
+        except OSError:
+            asked = b""
+        if asked:
+            self.network = self.egress.attach(self.channel)
+
+    def detach(self) -> NetworkReport:
+        """What the run did on the network, its connections ended (see ``Egress.detach``)."""
+        return self.egress.detach(self.network) if self.network is not None else NetworkReport()

@@ -38,8 +38,10 @@ MIB = 1024 * 1024
 # and bubblewrap (about 25 MiB resident) and the kernel's share.
 SLACK_BYTES = 32 * MIB
 # Processes of a jail besides the run's: bubblewrap (2), the fork server,
-# the run's keeper and its init.
+# the run's keeper (only without the C accelerator) and its init.
 JAIL_PIDS = 5
+# More than any counter file read per run holds (memory.stat is not one).
+CGROUP_FILE_BYTES = 4096
 JOIN_SCRIPT = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 70; shift; done; shift; exec "$@"'
 EXIT_JOIN_FAILED = 70
 
@@ -228,21 +230,33 @@ def _write(path: Path, text: str) -> None:
         file.write(text)
 
 
+def _read(path: Path) -> str:
+    """A cgroup file's text, "" when it cannot be read. Read at the system
+    call level: a run reads about ten of these, and pathlib's text files
+    cost several times the read itself."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return ""
+    try:
+        return os.read(fd, CGROUP_FILE_BYTES).decode("ascii", "replace")
+    except OSError:
+        return ""
+    finally:
+        os.close(fd)
+
+
 def _number(path: Path) -> int:
     try:
-        return int(path.read_text().split()[0])
-    except (OSError, ValueError, IndexError):
+        return int(_read(path).split()[0])
+    except (ValueError, IndexError):
         return 0
 
 
 def _keyed(path: Path) -> dict[str, int]:
     """A flat-keyed cgroup file (``name value`` lines) as numbers."""
     found: dict[str, int] = {}
-    try:
-        lines = path.read_text().splitlines()
-    except OSError:
-        return found
-    for line in lines:
+    for line in _read(path).splitlines():
         parts = line.split()
         if len(parts) == 2 and parts[1].lstrip("-").isdigit():
             found[parts[0]] = int(parts[1])

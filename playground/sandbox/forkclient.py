@@ -5,7 +5,7 @@
 the tracer's modules once and then forks each run. ``ForkServer.fork``
 hands it the descriptors of one run and returns a ``JailRun``: the run's
 pipes (its standard input, its raw output, its events) and a status socket
-on which the run's keeper reports how the run ended, and closes when it is
+on which the run's init reports how the run ended, and closes when it is
 gone. A run waits, ready, for its snippet; the runner feeds and watches it.
 
 Killing a run kills its whole jail (everything in it dies with the jail's
@@ -313,7 +313,7 @@ class JailRun:
                                          lambda name, data: self.take_status(data))
         except JailUnavailable as exc:
             if self.setup_error is None:
-                # Its output may end before the keeper's report is read.
+                # Its output may end before the init's report is read.
                 self.wait_status(SETUP_REPORT_SECONDS)
             if self.setup_error:
                 raise JailUnavailable(NOT_FORKED_MESSAGE.format(why=self.setup_error)) from exc
@@ -321,7 +321,7 @@ class JailRun:
         self.ready_at = time.monotonic()
 
     def take_status(self, data: bytes) -> None:
-        """What the keeper wrote on the status socket (EOF: it is gone)."""
+        """What the init wrote on the status socket (EOF: it is gone)."""
         if not data:
             self._status_closed = True
             self._parse_status()
@@ -330,7 +330,7 @@ class JailRun:
             self._status += data[:MAX_STATUS_BYTES]
 
     def _parse_status(self) -> None:
-        """The init's ``RunReport``, or the keeper's ``{"setup": why}``."""
+        """The init's ``RunReport``, or ``{"setup": why}`` when the run could not be set up."""
         try:
             message = json.loads(self._status.decode("ascii", "replace").splitlines()[0])
         except (ValueError, IndexError):
@@ -346,7 +346,7 @@ class JailRun:
             self.report = None
 
     def wait_status(self, timeout: float) -> None:
-        """Read the status socket until the keeper closes it, for at most
+        """Read the status socket until the init closes it, for at most
         ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
         with selectors.DefaultSelector() as selector:

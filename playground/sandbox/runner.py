@@ -23,7 +23,7 @@ import threading
 import time
 from typing import Any, Literal, NamedTuple
 
-from playground.egress.broker import Egress, NetworkReport
+from playground.egress.broker import Egress, NetworkReport, RunChannel
 from playground.model.trace import Event, Trace
 from playground.sandbox.cgroups import SlotCgroup, Usage
 from playground.sandbox.forkclient import READ_SIZE, JailRun, start_run
@@ -47,7 +47,7 @@ PARSE_SLICE_BYTES = 8 * 1024
 # the parsing again (bench/stream_cost.py), so parsing gets a third of the
 # request's share.
 ANSWER_COST_FACTOR = 3.0
-# After the run's keeper reports the end, how long the streams may stay
+# After the run's init reports the end, how long the streams may stay
 # quiet before the server stops draining them (a process the run left
 # behind may hold them open). While they still bring data (a server behind
 # on a big trace), it reads on, up to the wall-clock limit.
@@ -88,20 +88,20 @@ def run_snippet(jail: Jail, code: str, clock: Clock, limits: Limits, slot: int =
     if jailed is None:
         jailed = start_run(jail, slot, limits, python if python is not None else jail.pythons.get(None))
     cgroup = jailed.server.cgroup
-    network = None
+    network: RunChannel | None = None
     try:
         jailed.wait_ready()
         payload = settings.to_line() + code.encode("utf-8", "surrogatepass")
         before = _usage(cgroup, reset=True)
         if egress is not None:
-            network = egress.attach(jailed.network)
+            network = RunChannel(egress, jailed.network)
         else:
             jailed.network.close()
         started = time.monotonic()
         stop_reason, raw, ran_until = _watch(jailed, payload, builder, limits, started, ParseBudget(cgroup, limits),
-                                             live)
+                                             live, network)
     finally:
-        report = egress.detach(network) if egress is not None and network is not None else NetworkReport()
+        report = network.detach() if network is not None else NetworkReport()
         jailed.discard()
     trace = builder.trace
     trace.python = jailed.server.python.version
@@ -206,6 +206,9 @@ class ParseBudget:
         return self.spent <= allowed
 
 
+_STREAMS = ("events", "raw", "exit")
+
+
 class Watched(NamedTuple):
     """How a watch ended: why the server stopped the run (None: it ended by
     itself), its raw output, and how far its clock had come when it stopped
@@ -217,9 +220,10 @@ class Watched(NamedTuple):
 
 
 def _watch(jailed: JailRun, payload: bytes, builder: StreamParser, limits: Limits, started: float,
-           budget: ParseBudget, live: LiveRun | None) -> Watched:
+           budget: ParseBudget, live: LiveRun | None, network: RunChannel | None) -> Watched:
     """Feed the run, read it until it ends, a limit is hit or ``live`` is
-    stopped, telling ``live`` what it does meanwhile; why it stopped."""
+    stopped, telling ``live`` what it does meanwhile and ``network`` when
+    the run first speaks on it; why it stopped."""
     jailed.hand_over(payload)
     raw = bytearray(jailed.early)
     channel_bytes = 0
@@ -236,13 +240,13 @@ def _watch(jailed: JailRun, payload: bytes, builder: StreamParser, limits: Limit
         selector.register(jailed.events_read, selectors.EVENT_READ, "events")
         selector.register(jailed.raw_read, selectors.EVENT_READ, "raw")
         selector.register(jailed.status, selectors.EVENT_READ, "exit")
-        # The stop's pipe is watched too, but the run is over once the three
-        # streams are.
-        streams_end_at = 0
+        # The stop's pipe and the network channel are watched too, but the
+        # run is over once the three streams are.
         if live is not None:
             selector.register(live.wake_fd, selectors.EVENT_READ, "stop")
-            streams_end_at = 1
-        while len(selector.get_map()) > streams_end_at:
+        if network is not None:
+            selector.register(network, selectors.EVENT_READ, "network")
+        while any(key.data in _STREAMS for key in selector.get_map().values()):
             now = time.monotonic()
             if now >= deadline:
                 return stopped("timeout")
@@ -255,6 +259,10 @@ def _watch(jailed: JailRun, payload: bytes, builder: StreamParser, limits: Limit
             for key, _ in selector.select(wait):
                 if key.data == "stop":
                     return stopped("stopped")
+                if key.data == "network" and network is not None:
+                    selector.unregister(key.fileobj)
+                    network.readable()
+                    continue
                 if key.data == "exit":
                     report = jailed.status.recv(READ_SIZE)
                     jailed.take_status(report)

@@ -1,4 +1,4 @@
-"""Builds the tracer's C accelerator (playground/tracer/_speedups.c).
+"""Builds the tracer's C accelerator (playground/tracer/_speedups.c, with _runinit.c).
 
 One ``_speedups<EXT_SUFFIX>`` beside the tracer's sources for each
 interpreter that runs the tracer: every Python a run can pick (the host's
@@ -28,7 +28,7 @@ from playground.sandbox.jail import DEFAULT_JAIL_PYTHON, TRACER_DIR
 from playground.sandbox.pythons import DEFAULT_ROOT, Python, host_python, root_pythons
 from playground.sandbox.rootview import inside
 
-SOURCE = TRACER_DIR / "_speedups.c"
+SOURCES = (TRACER_DIR / "_speedups.c", TRACER_DIR / "_runinit.c")
 CFLAGS = ["-O2", "-fPIC", "-shared", "-Wall", "-Wextra", "-Wno-unused-parameter",
           "-Wno-missing-field-initializers", "-fno-strict-aliasing"]
 _PROBE = ("import json, sysconfig; "
@@ -69,7 +69,7 @@ def build(python: Python) -> Path:
     output = TRACER_DIR / f"_speedups{suffix}"
     with tempfile.TemporaryDirectory() as scratch:
         built = Path(scratch, output.name)
-        result = subprocess.run([compiler, *CFLAGS, *options, str(SOURCE), "-o", str(built)],
+        result = subprocess.run([compiler, *CFLAGS, *options, *map(str, SOURCES), "-o", str(built)],
                                 capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise BuildError(f"gcc failed for {python.executable}:\n{result.stderr}")

@@ -10,6 +10,9 @@
  * error, a cancelled task, a flush) calls back into the Python methods of
  * the Recorder subclass, exactly where hotpath.py calls them.
  *
+ * The same module holds the run's init, from _runinit.c, which is
+ * compiled with this file.
+ *
  * Built by playground/speedups.py (scripts/setup runs it) against each
  * interpreter's own headers, CPython 3.11 to 3.13; hotpath.py uses the pure
  * Python version when this module is missing or disabled.
@@ -1108,17 +1111,22 @@ module_monotonic_ns(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
     return PyLong_FromLongLong(monotonic_ns());
 }
 
+/* _runinit.c */
+PyObject *runinit_spawn_run(PyObject *module, PyObject *args, PyObject *kwargs);
+
 static PyMethodDef module_methods[] = {
     {"configure", (PyCFunction)(void (*)(void))configure, METH_VARARGS | METH_KEYWORDS,
      "Set the asyncio types, code objects and constants the hot path compares against."},
     {"monotonic_ns", module_monotonic_ns, METH_NOARGS, "The clock the hot path reads (CLOCK_MONOTONIC), in ns."},
+    {"spawn_run", (PyCFunction)(void (*)(void))runinit_spawn_run, METH_VARARGS | METH_KEYWORDS,
+     "Start a run's init (see _runinit.c): its pid in the caller, 0 in the run's process."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT,
     .m_name = "_speedups",
-    .m_doc = "The tracer's hot path in C (see hotpath.py).",
+    .m_doc = "The tracer's hot path in C (see hotpath.py), and the run's init (see _runinit.c).",
     .m_size = -1,
     .m_methods = module_methods,
 };

@@ -10,13 +10,16 @@ runs, one at a time, each in a process of its own forked from that state:
    JSON object of settings, with the run's descriptors attached
    (``SCM_RIGHTS``): its standard input, its output, its event pipe, a
    status socket and its network channel.
-2. The fork server forks the run's *keeper* and waits for it to end before
-   it takes the next request. It never reads a snippet nor runs any of it.
-3. The keeper, when the run is isolated (in a jail), enters new mount, pid,
-   ipc and network namespaces and mounts a fresh, size-capped tmpfs on
-   ``/tmp`` (and one on ``/dev/shm``): nothing a run writes, creates or leaves behind reaches the next
-   one. It forks the run's init, pid 1 of the new pid namespace, so that
-   every process of the run ends with it.
+2. The fork server starts the run's init and waits for it to end before it
+   takes the next request. It never reads a snippet nor runs any of it.
+3. The init is pid 1 of the run's new mount, pid, ipc and network
+   namespaces when the run is isolated (in a jail), so that every process of
+   the run ends with it. It mounts a fresh, size-capped tmpfs on ``/tmp``
+   (and one on ``/dev/shm``): nothing a run writes, creates or leaves behind
+   reaches the next one. With the C accelerator one ``clone()`` makes the
+   init in its namespaces and the init runs no Python (``_runinit.c``);
+   without it, a *keeper* forked first enters the namespaces with
+   ``unshare()`` and forks the init (``keep_run``), the same steps in Python.
 4. The init drops every capability and forks the run's process (pid 2),
    waits for it, and writes a ``RunReport`` (its wait status, peak memory,
    CPU time and what was left of ``/tmp``) to the status socket.
@@ -41,6 +44,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from . import prelude, protocol
+from .hotpath import SPEEDUPS
 from .protocol import EXIT_SETUP_FAILED, RUN_FDS, ForkRequest, ProtocolError, RunReport
 
 CLONE_NEWNS = 0x00020000
@@ -55,6 +59,8 @@ MS_REC = 0x4000
 MS_PRIVATE = 0x40000
 PR_SET_PDEATHSIG = 1
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
+# The descriptors the run's init closes once the run's process has them.
+_RUN_PROCESS_ONLY = ("stdin", "stdout", "events", "network")
 _SYS_CAPSET = 126  # x86-64
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -77,15 +83,22 @@ def _check(result: int, what: str) -> None:
         raise SetupFailed(error, f"{what}: {os.strerror(error)}")
 
 
-def isolate(tmp_bytes: int, tmp_files: int) -> None:
-    """Enter the run's own namespaces, with a fresh /tmp (and /dev/shm) of
-    ``tmp_bytes`` each, holding at most ``tmp_files`` files and directories.
+def tmp_options(request: ForkRequest) -> bytes:
+    """The mount options of an isolated run's /tmp (and /dev/shm): ``tmp_bytes``
+    each, holding at most ``tmp_files`` files and directories."""
+    if request.tmp_bytes is None or request.tmp_files is None:
+        raise SetupFailed(0, "an isolated run needs the size of its /tmp")
+    return f"size={int(request.tmp_bytes)},nr_inodes={int(request.tmp_files)},mode=0755".encode()
+
+
+def isolate(options: bytes) -> None:
+    """Enter the run's own namespaces, with a fresh /tmp (and /dev/shm)
+    mounted with ``options`` (``tmp_options``).
 
     The pid namespace applies to the children forked after this call."""
     _check(_libc.unshare(RUN_NAMESPACES), "unshare")
     # Mounts made from here on stay in this run's mount namespace.
     _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
-    options = f"size={int(tmp_bytes)},nr_inodes={int(tmp_files)},mode=0755".encode()
     # No program runs from what the run wrote (noexec): the programs it may
     # start are the jail's own (protocol.PROGRAMS).
     flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
@@ -158,7 +171,7 @@ def _init_run(fds: dict[str, int], request: ForkRequest, prepared: Any) -> None:
         os._exit(EXIT_SETUP_FAILED)
     if run_pid == 0:
         _forked(_run_process, fds, request, prepared)
-    for name in ("stdin", "stdout", "events", "network"):
+    for name in _RUN_PROCESS_ONLY:
         os.close(fds[name])
     _, wait_status, usage = os.wait4(run_pid, 0)
     tmp = os.statvfs("/tmp") if request.isolate else None
@@ -177,9 +190,7 @@ def keep_run(fds: dict[str, int], request: ForkRequest, prepared: Any) -> None:
     """The keeper: isolate the run, start its init, wait for it."""
     try:
         if request.isolate:
-            if request.tmp_bytes is None or request.tmp_files is None:
-                raise SetupFailed(0, "an isolated run needs the size of its /tmp")
-            isolate(request.tmp_bytes, request.tmp_files)
+            isolate(tmp_options(request))
         init_pid = os.fork()
     except OSError as exc:
         _report(fds["status"], {"setup": str(exc)})
@@ -232,10 +243,37 @@ def serve(control_fd: int = protocol.CONTROL_FD) -> NoReturn:
             for fd in fds:
                 os.close(fd)
             continue
+        started = _start_run(control, named, request, prepared)
+        for fd in fds:
+            os.close(fd)
+        if started > 0:
+            os.waitpid(started, 0)
+
+
+
+def _start_run(control: socket.socket, fds: dict[str, int], request: ForkRequest, prepared: Any) -> int:
+    """Start the run's init, and under it the run's process; the pid to wait
+    for (the init's, or the keeper's), or 0 when nothing started. With the C
+    accelerator one clone() makes the init in the run's namespaces and the
+    init runs no Python (_runinit.c); without it, a keeper does (keep_run)."""
+    if SPEEDUPS is None:
         keeper = os.fork()
         if keeper == 0:
             control.close()
-            _forked(keep_run, named, request, prepared)
-        for fd in fds:
-            os.close(fd)
-        os.waitpid(keeper, 0)
+            _forked(keep_run, fds, request, prepared)
+        return keeper
+    try:
+        init = SPEEDUPS.spawn_run(
+            isolate=request.isolate,
+            tmp_options=tmp_options(request) if request.isolate else b"",
+            status_fd=fds["status"],
+            close_in_init=(control.fileno(),),
+            close_after_fork=tuple(fds[name] for name in _RUN_PROCESS_ONLY),
+        )
+    except OSError as exc:
+        _report(fds["status"], {"setup": str(exc)})
+        return 0
+    if init == 0:
+        control.detach()  # the init closed it: this process must not close whatever takes its number
+        _forked(_run_process, fds, request, prepared)
+    return int(init)

@@ -55,12 +55,12 @@ SNIPPET_FILENAME = "main.py"
 MAX_REQUEST_BYTES = 4096
 MAX_SETTINGS_BYTES = 64 * 1024
 MAX_SOURCE_BYTES = 1024 * 1024
-# What the keeper may write on the status descriptor that the server reads.
+# What the init may write on the status descriptor that the server reads.
 MAX_STATUS_BYTES = 4096
 
 # Exit codes of a run's processes that name why the snippet never ran.
 EXIT_NO_FILTER = 86  # the filter was required and could not be installed
-EXIT_SETUP_FAILED = 87  # the keeper could not isolate the run
+EXIT_SETUP_FAILED = 87  # the init (or the keeper) could not isolate the run
 EXIT_BAD_SETTINGS = 88  # the settings line broke this contract
 
 # Set to "0" in the server's environment, an unsandboxed run (PLAYGROUND_SANDBOX=

@@ -78,7 +78,8 @@ class FilterRequired(Unsandboxed):
         return command
 
 
-# Each replaces ctypes.CDLL, through which the filter reaches libseccomp.
+# Each replaces ctypes.CDLL, through which the filter reaches libseccomp and
+# the kernel.
 FAILURES = {
     "missing": textwrap.dedent("""
         import ctypes
@@ -89,6 +90,7 @@ FAILURES = {
             return _real(name, *args, **kwargs)
         ctypes.CDLL = _cdll
     """),
+    # The kernel refuses the compiled program (the seccomp system call fails).
     "load_fails": textwrap.dedent("""
         import ctypes
         _real = ctypes.CDLL
@@ -96,12 +98,18 @@ FAILURES = {
             def __init__(self, library):
                 self._library = library
             def __getattr__(self, name):
-                if name == "seccomp_load":
-                    return lambda *args: -22  # EINVAL
-                return getattr(self._library, name)
+                found = getattr(self._library, name)
+                if name != "syscall":
+                    return found
+                def syscall(number, *args):
+                    if number == 317:  # seccomp
+                        ctypes.set_errno(22)  # EINVAL
+                        return -1
+                    return found(number, *args)
+                return syscall
         def _cdll(name, *args, **kwargs):
             library = _real(name, *args, **kwargs)
-            return _Refusing(library) if name and "seccomp" in str(name) else library
+            return _Refusing(library) if name is None else library
         ctypes.CDLL = _cdll
     """),
 }
