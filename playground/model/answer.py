@@ -84,7 +84,11 @@ class Items:
 
 
 def encode_answer(data: dict[str, Any]) -> bytes:
-    """``data`` as ``dumps`` would encode it, its ``Items`` a chunk at a time."""
+    """``data`` as ``dumps`` would encode it, its ``Items`` a chunk at a time
+    (in one piece when each fits in one chunk, as most answers do)."""
+    if all(len(value.items) <= ITEMS_PER_CHUNK for value in data.values() if isinstance(value, Items)):
+        return dumps({key: [value.as_json(item) for item in value.items] if isinstance(value, Items) else value
+                      for key, value in data.items()})
     fields = (dumps(key) + b":" + (value.encoded() if isinstance(value, Items) else dumps(value))
               for key, value in data.items())
     return b"{" + b",".join(fields) + b"}"

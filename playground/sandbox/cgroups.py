@@ -80,8 +80,8 @@ class SlotCgroup:
         if self.cpu is None:
             return None
         if self.version == 1:
-            return _number(self.cpu / "cpuacct.usage") / 1e9
-        return _keyed(self.cpu / "cpu.stat").get("usage_usec", 0) / 1e6
+            return _number(self._file("cpu", "cpuacct.usage")) / 1e9
+        return _keyed(self._file("cpu", "cpu.stat")).get("usage_usec", 0) / 1e6
 
     def join_command(self, argv: list[str]) -> list[str]:
         """``argv`` run by a shell that first moves itself into this cgroup."""
@@ -91,18 +91,29 @@ class SlotCgroup:
         """Forget the peak so far, so the next reading is one run's (v1 only;
         v2's ``memory.peak`` keeps the cgroup's, an upper bound)."""
         if self.version == 1:
-            _write(self.memory / "memory.max_usage_in_bytes", "0")
+            _write(self._file("memory", "memory.max_usage_in_bytes"), "0")
 
     def usage(self) -> Usage:
+        pids_max = _keyed(self._file("pids", "pids.events")).get("max", 0)
         if self.version == 1:
-            oom = _keyed(self.memory / "memory.oom_control")
-            return Usage(_number(self.memory / "memory.max_usage_in_bytes"),
-                         _number(self.memory / "memory.failcnt"), oom.get("oom_kill", 0),
-                         _keyed(self.pids / "pids.events").get("max", 0))
-        events = _keyed(self.memory / "memory.events")
-        peak = self.memory / "memory.peak"
-        return Usage(_number(peak) if peak.exists() else _number(self.memory / "memory.current"),
-                     events.get("max", 0), events.get("oom_kill", 0), _keyed(self.pids / "pids.events").get("max", 0))
+            oom = _keyed(self._file("memory", "memory.oom_control"))
+            return Usage(_number(self._file("memory", "memory.max_usage_in_bytes")),
+                         _number(self._file("memory", "memory.failcnt")), oom.get("oom_kill", 0), pids_max)
+        events = _keyed(self._file("memory", "memory.events"))
+        peak = self._file("memory", "memory.peak")
+        return Usage(_number(peak) if os.path.exists(peak) else _number(self._file("memory", "memory.current")),
+                     events.get("max", 0), events.get("oom_kill", 0), pids_max)
+
+    @functools.cached_property
+    def _paths(self) -> dict[tuple[str, str], str]:
+        return {}
+
+    def _file(self, controller: str, name: str) -> str:
+        """The path of one of its files, as text: made once, read every run."""
+        key = (controller, name)
+        if key not in self._paths:
+            self._paths[key] = str(getattr(self, controller) / name)
+        return self._paths[key]
 
 
 class CgroupsUnavailable(RuntimeError):
@@ -225,12 +236,12 @@ def _detected() -> Cgroups:
     return cgroups
 
 
-def _write(path: Path, text: str) -> None:
+def _write(path: Path | str, text: str) -> None:
     with open(path, "w") as file:
         file.write(text)
 
 
-def _read(path: Path) -> str:
+def _read(path: Path | str) -> str:
     """A cgroup file's text, "" when it cannot be read. Read at the system
     call level: a run reads about ten of these, and pathlib's text files
     cost several times the read itself."""
@@ -246,14 +257,14 @@ def _read(path: Path) -> str:
         os.close(fd)
 
 
-def _number(path: Path) -> int:
+def _number(path: Path | str) -> int:
     try:
         return int(_read(path).split()[0])
     except (ValueError, IndexError):
         return 0
 
 
-def _keyed(path: Path) -> dict[str, int]:
+def _keyed(path: Path | str) -> dict[str, int]:
     """A flat-keyed cgroup file (``name value`` lines) as numbers."""
     found: dict[str, int] = {}
     for line in _read(path).splitlines():

@@ -37,7 +37,8 @@ def test_the_trace_is_encoded_once(client: FlaskClient, monkeypatch: pytest.Monk
     iterencode = json.JSONEncoder.iterencode
 
     def counted(self: json.JSONEncoder, o: Any, _one_shot: bool = False) -> Any:
-        if isinstance(o, list) and o and isinstance(o[0], dict) and "coro" in o[0]:  # the tasks
+        tasks = o.get("tasks") if isinstance(o, dict) else o  # the whole answer, or its tasks alone
+        if isinstance(tasks, list) and tasks and isinstance(tasks[0], dict) and "coro" in tasks[0]:
             encodings.append(1)
         return iterencode(self, o, _one_shot)
 
@@ -138,3 +139,14 @@ def test_an_answer_encoded_a_chunk_at_a_time_is_the_trace_whole() -> None:
     trace.output = [Output(0.5, 1, "stdout", "é")]
     assert json.loads(encode_answer(trace.to_answer())) == json.loads(dumps(trace.to_json()))
     assert encode_answer({"empty": Items([], dict)}) == b'{"empty":[]}'
+
+
+def test_a_small_answer_encoded_in_one_piece_is_byte_for_byte_the_chunked_one() -> None:
+    trace = Trace(status="ok", clock="virtual", duration=1.0)
+    trace.tasks = [TaskRecord(i, f"Task-{i}", "work", None, 3, 0.0) for i in range(1, 4)]
+    trace.output = [Output(0.5, 1, "stdout", "é \" \u2028")]
+    answer = trace.to_answer()
+    chunked = b"{" + b",".join(dumps(key) + b":" + (value.encoded() if isinstance(value, Items) else dumps(value))
+                              for key, value in answer.items()) + b"}"
+    assert encode_answer(answer) == chunked
+    assert encode_answer(answer) == dumps(trace.to_json())
