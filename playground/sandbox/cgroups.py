@@ -237,8 +237,11 @@ def _detected() -> Cgroups:
 
 
 def _write(path: Path | str, text: str) -> None:
-    with open(path, "w") as file:
-        file.write(text)
+    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.write(fd, text.encode("ascii"))
+    finally:
+        os.close(fd)
 
 
 def _read(path: Path | str) -> str:
