@@ -302,6 +302,11 @@ class Egress:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
 
+    def start(self) -> None:
+        """Start the loop now, if it is not running (the first run does, so
+        its thread and descriptors belong to the server, not to a run)."""
+        self._running_loop()
+
     def _running_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
             if self._loop is None:

@@ -97,9 +97,11 @@ class Sandbox:
         return self.jail is None or self.jail.sandboxed
 
     def start(self) -> None:
-        """Start warming jails now rather than at the first run."""
+        """Start warming jails (and the network's loop) now rather than at the first run."""
         if self.pool is not None:
             self.pool.start()
+        if self.egress is not None:
+            self.egress.start()
 
     def close(self) -> None:
         """End the warm runs and their jails; runs after this start cold jails."""
@@ -137,6 +139,8 @@ class Sandbox:
         pool = self.pool
         if pool is not None:
             pool.start()
+        if self.egress is not None:
+            self.egress.start()
         if live is not None:
             on_queued = on_queued or live.queued
             cancelled = cancelled or live.stop_requested

@@ -59,9 +59,11 @@ MS_REC = 0x4000
 MS_PRIVATE = 0x40000
 PR_SET_PDEATHSIG = 1
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
+_SYS_CAPSET = 126  # x86-64
 # The descriptors the run's init closes once the run's process has them.
 _RUN_PROCESS_ONLY = ("stdin", "stdout", "events", "network")
-_SYS_CAPSET = 126  # x86-64
+# The C init (_runinit.c), when the accelerator is built and allowed.
+_spawn_run = getattr(SPEEDUPS, "spawn_run", None)
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -250,20 +252,19 @@ def serve(control_fd: int = protocol.CONTROL_FD) -> NoReturn:
             os.waitpid(started, 0)
 
 
-
 def _start_run(control: socket.socket, fds: dict[str, int], request: ForkRequest, prepared: Any) -> int:
     """Start the run's init, and under it the run's process; the pid to wait
     for (the init's, or the keeper's), or 0 when nothing started. With the C
     accelerator one clone() makes the init in the run's namespaces and the
     init runs no Python (_runinit.c); without it, a keeper does (keep_run)."""
-    if SPEEDUPS is None:
+    if _spawn_run is None:
         keeper = os.fork()
         if keeper == 0:
             control.close()
             _forked(keep_run, fds, request, prepared)
         return keeper
     try:
-        init = SPEEDUPS.spawn_run(
+        init = _spawn_run(
             isolate=request.isolate,
             tmp_options=tmp_options(request) if request.isolate else b"",
             status_fd=fds["status"],
