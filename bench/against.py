@@ -22,15 +22,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,24 +35,9 @@ sys.path.insert(0, str(ROOT))
 
 from playground.sharing.examples import BY_NAME  # noqa: E402
 from tests.support.servers import gunicorn_node, request  # noqa: E402
+from tests.support.trees import worktree  # noqa: E402
 
 CPUACCT = Path("/sys/fs/cgroup/cpuacct")
-ACCELERATOR_BUILDERS = ("playground.sandbox.speedups", "playground.speedups")
-
-
-@contextmanager
-def worktree(rev: str) -> Iterator[Path]:
-    folder = Path(tempfile.mkdtemp(prefix="playground-against-"))
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(folder), rev], check=True)
-    try:
-        for builder in ACCELERATOR_BUILDERS:  # where the tree has it
-            if (folder / (builder.replace(".", "/") + ".py")).exists():
-                subprocess.run([sys.executable, "-m", builder], cwd=folder, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-        yield folder
-    finally:
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(folder)], check=False)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 class Node:

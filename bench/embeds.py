@@ -15,9 +15,14 @@ gunicorn node with no run cache (every run a real one) and no rate limits.
   from the click until its first output line is in the page, beside the
   seconds until the whole run is shown (status "ok").
 
+With ``--against REV``, the tutorial rounds alternate between a node of
+this tree and one of ``REV`` (checked out beside it, tests/support/trees.py),
+and the medians of both and their ratios are printed: side by side, as this
+machine is shared and noisy.
+
 Figures only, never pass/fail:
 
-    python3 bench/embeds.py [--rounds 3]
+    python3 bench/embeds.py [--rounds 3] [--against REV]
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import statistics
 import sys
 import tempfile
 import urllib.parse
+from contextlib import ExitStack
 from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
@@ -37,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 from tests.support.browsing import BROWSER_ENV, chromium  # noqa: E402
 from tests.support.live import print_sleep_print  # noqa: E402
 from tests.support.servers import gunicorn_node  # noqa: E402
+from tests.support.trees import worktree  # noqa: E402
 from tests.support.tutorial import Tutorial, autorun_tutorial  # noqa: E402
 
 EMBEDS = 12
@@ -99,40 +106,67 @@ def seconds(values: list[float]) -> str:
     return f"median {statistics.median(values):.2f} s, max {max(values):.2f} s"
 
 
+WINDOWS = (("tall window, all near the view", 8000), ("900 px window, read down", 900))
+
+
+def tutorial_rounds(browser: Browser, tutorial: Tutorial, nodes: dict[str, str], rounds: int) -> None:
+    """Each window's rounds, alternating between the nodes (``{name: url}``) when there are two."""
+    print(f"tutorial of {EMBEDS} autorun embeds, first load, no run cache ({rounds} rounds):")
+    for window, height in WINDOWS:
+        shown: dict[str, list[float]] = {name: [] for name in nodes}
+        alls: dict[str, list[float]] = {name: [] for name in nodes}
+        errors = dict.fromkeys(nodes, 0)
+        for round_number in range(rounds):
+            order = list(nodes.items())
+            for name, base in order if round_number % 2 == 0 else reversed(order):
+                page_name = f"dozen-{height}-{round_number}-{name.replace(' ', '-')}.html"
+                page_url = autorun_tutorial(tutorial, base, EMBEDS, name=page_name)
+                times, failed = tutorial_round(browser, page_url, height)
+                shown[name] += times
+                alls[name].append(max(times))
+                errors[name] += failed
+                print(f"  {window}, round {round_number + 1}, {name}: all {EMBEDS} shown after {max(times):.2f} s",
+                      flush=True)
+        for name in nodes:
+            print(f"  {window}, {name}: each embed's timeline shown {seconds(shown[name])}; all shown "
+                  f"{seconds(alls[name])}; {errors[name]} of {EMBEDS * rounds} ended other than ok")
+        if len(nodes) == 2:
+            ours, old = (statistics.median(alls[name]) for name in nodes)
+            print(f"  {window}: all shown, this tree / {list(nodes)[1]}: x{ours / old:.2f} (medians)")
+
+
+def first_output_rounds(browser: Browser, base: str, rounds: int) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    firsts, wholes = [], []
+    for round_number in range(max(rounds, 3)):
+        first, whole, status = first_output_round(page, base, round_number)
+        firsts.append(first)
+        wholes.append(whole)
+        print(f"  print, then sleep 3 s (real clock), round {round_number + 1}: first line {first:.3f} s, "
+              f"whole run {whole:.2f} s ({status})")
+    context.close()
+    print(f"first output of a live run: click to first line {seconds(firsts)} (goal < 0.3 s); "
+          f"click to the whole run {seconds(wholes)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--against", metavar="REV", help="an earlier commit, run side by side")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder, gunicorn_node(
-            {**BROWSER_ENV, "PLAYGROUND_RUN_CACHE_SECONDS": "0"}) as (base, _), chromium() as browser:
+    env = {**BROWSER_ENV, "PLAYGROUND_RUN_CACHE_SECONDS": "0"}
+    with ExitStack() as stack:
+        folder = stack.enter_context(tempfile.TemporaryDirectory())
+        nodes = {"this tree": stack.enter_context(gunicorn_node(env))[0]}
+        if args.against:
+            nodes[args.against] = stack.enter_context(gunicorn_node(env, root=stack.enter_context(
+                worktree(args.against))))[0]
+        browser = stack.enter_context(chromium())
         tutorial = Tutorial(Path(folder))
-        try:
-            print(f"tutorial of {EMBEDS} autorun embeds, first load, no run cache ({args.rounds} rounds):")
-            for name, height in (("tall window, all near the view", 8000), ("900 px window, read down", 900)):
-                shown: list[float] = []
-                errors = 0
-                for round_number in range(args.rounds):
-                    page_url = autorun_tutorial(tutorial, base, EMBEDS, name=f"dozen-{height}-{round_number}.html")
-                    times, failed = tutorial_round(browser, page_url, height)
-                    shown += times
-                    errors += failed
-                    print(f"  {name}, round {round_number + 1}: all {EMBEDS} shown after {max(times):.2f} s")
-                print(f"  {name}: each embed's timeline shown {seconds(shown)}; "
-                      f"{errors} of {EMBEDS * args.rounds} ended other than ok")
-        finally:
-            tutorial.close()
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        firsts, wholes = [], []
-        for round_number in range(max(args.rounds, 3)):
-            first, whole, status = first_output_round(page, base, round_number)
-            firsts.append(first)
-            wholes.append(whole)
-            print(f"  print, then sleep 3 s (real clock), round {round_number + 1}: first line {first:.3f} s, "
-                  f"whole run {whole:.2f} s ({status})")
-        context.close()
-        print(f"first output of a live run: click to first line {seconds(firsts)} (goal < 0.3 s); "
-              f"click to the whole run {seconds(wholes)}")
+        stack.callback(tutorial.close)
+        tutorial_rounds(browser, tutorial, nodes, args.rounds)
+        first_output_rounds(browser, nodes["this tree"], args.rounds)
 
 
 if __name__ == "__main__":

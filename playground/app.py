@@ -19,7 +19,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from playground.ops import endpoints, logs
 from playground.services import Services
 from playground.settings import Settings
-from playground.web import errors, headers, live, pages, ratelimit, runs, snippets, urlmode
+from playground.web import assets, errors, headers, live, pages, ratelimit, runs, snippets, urlmode
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,7 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     Services.from_settings(settings, app.instance_path).install(app)
     errors.register(app)
     headers.register(app, settings.embed_frame_ancestors)
-    for blueprint in (pages.bp, runs.bp, live.bp, urlmode.bp, snippets.bp, endpoints.bp):
+    for blueprint in (pages.bp, assets.bp, runs.bp, live.bp, urlmode.bp, snippets.bp, endpoints.bp):
         app.register_blueprint(blueprint)
     ratelimit.register(app, settings)
     logs.register(app, trust_proxy=settings.trusted_proxies > 0)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, url_for
+from flask import Blueprint, current_app, render_template
 
+from playground.web.assets import asset_url
 from playground.web.context import index_context
 from playground.web.modules import module_tree
 
@@ -20,7 +21,7 @@ def module_preloads() -> dict[str, Any]:
 
     def preloads(entry: str) -> list[str]:
         static = Path(current_app.static_folder or "")
-        return [url_for("static", filename=path) for path in (entry, *module_tree(static, entry))]
+        return [asset_url(path) for path in (entry, *module_tree(static, entry))]
 
     return {"module_preloads": preloads}
 

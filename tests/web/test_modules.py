@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from playground.web.modules import module_tree
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
-PRELOADED = re.compile(r'<link rel="modulepreload" href="/static/([^"]+)">')
+PRELOADED = re.compile(r'<link rel="modulepreload" href="/assets/[0-9a-f]+/([^"]+)">')
 
 
 def imports_of(module: str) -> set[str]:
