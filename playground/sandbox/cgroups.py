@@ -139,7 +139,7 @@ class Cgroups:
     def _detect(cls) -> Cgroups:
         mounts = _cgroup_mounts()
         own = _own_cgroups()
-        name = f"playground-{os.getpid()}"
+        name = f"playground-{_pid_namespace()}-{os.getpid()}"
         if "memory" in mounts and "pids" in mounts:
             memory = mounts["memory"] / own.get("memory", "/").lstrip("/") / name
             pids = mounts["pids"] / own.get("pids", "/").lstrip("/") / name
@@ -211,12 +211,22 @@ class Cgroups:
                 shutil.rmtree(root, ignore_errors=True)
 
 
+def _pid_namespace() -> int:
+    """This process's pid namespace, by its inode: a server's pid means something only in its own."""
+    return os.stat("/proc/self/ns/pid").st_ino
+
+
 def _remove_orphans(parent: Path) -> None:
     """The cgroups of servers that died without removing theirs (killed):
-    empty once their jails are gone, and removed here."""
+    empty once their jails are gone, and removed here. Only those of this
+    pid namespace: a server in another (a container sharing the host's
+    cgroups) may be alive with a pid that is free here, and its empty slot
+    cgroups would be taken from under it. (Names of one number only are of
+    servers from before the namespace was in the name, judged as before.)"""
+    ours = str(_pid_namespace())
     for orphan in parent.glob("playground-*"):
-        pid = orphan.name.removeprefix("playground-")
-        if not pid.isdigit() or Path(f"/proc/{pid}").exists():
+        namespace, _, pid = orphan.name.removeprefix("playground-").rpartition("-")
+        if namespace not in ("", ours) or not pid.isdigit() or Path(f"/proc/{pid}").exists():
             continue
         for child in orphan.glob("slot-*"):
             try:

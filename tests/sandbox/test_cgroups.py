@@ -4,6 +4,7 @@ and where no cgroup can be had, the server says so and the filter tightens."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import textwrap
 from collections.abc import Iterator
@@ -73,12 +74,24 @@ def test_the_cgroups_of_a_killed_server_are_removed_by_the_next(jail: Bubblewrap
     assert jail.cgroups is not None
     child = subprocess.Popen(["true"])
     child.wait()
-    orphans = [root.parent / f"playground-{child.pid}" for root in jail.cgroups._roots()]
-    for orphan in orphans:
-        (orphan / "slot-0").mkdir(parents=True)
-    Cgroups._detect()  # what a server starting now does
-    assert [orphan for orphan in orphans if orphan.exists()] == []
-    assert all(root.exists() for root in jail.cgroups._roots())  # a live server's are kept
+    namespace = os.stat("/proc/self/ns/pid").st_ino
+    parents = [root.parent for root in jail.cgroups._roots()]
+    orphans = [parent / name for parent in parents for name in (f"playground-{namespace}-{child.pid}",
+                                                                 f"playground-{child.pid}")]
+    # A server of another pid namespace: its pid is free here, but it may be alive there.
+    elsewhere = [parent / f"playground-{namespace + 1}-{child.pid}" for parent in parents]
+    for cgroup in orphans + elsewhere:
+        (cgroup / "slot-0").mkdir(parents=True)
+    try:
+        Cgroups._detect()  # what a server starting now does
+        assert [orphan for orphan in orphans if orphan.exists()] == []
+        assert all((cgroup / "slot-0").is_dir() for cgroup in elsewhere)
+        assert all(root.exists() for root in jail.cgroups._roots())  # a live server's are kept
+        assert all(root.name == f"playground-{namespace}-{os.getpid()}" for root in jail.cgroups._roots())
+    finally:
+        for cgroup in elsewhere:
+            (cgroup / "slot-0").rmdir()
+            cgroup.rmdir()
 
 
 def test_shared_memory_segments_cost_the_host_nothing(jail: Bubblewrap) -> None:
