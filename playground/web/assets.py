@@ -20,7 +20,7 @@ import functools
 import hashlib
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, send_from_directory, url_for
+from flask import Blueprint, Response, current_app, g, send_from_directory, url_for
 
 ASSET_CACHE_SECONDS = 365 * 24 * 3600
 DIGEST_CHARS = 16
@@ -42,10 +42,15 @@ _deployed_digest = functools.cache(static_digest)
 
 
 def current_digest() -> str:
-    """The static folder's digest: once per process, or on every call in
+    """The static folder's digest: once per process, or once per request in
     debug mode, where the files change while the server runs."""
     folder = Path(current_app.static_folder or "")
-    return static_digest(folder) if current_app.debug else _deployed_digest(folder)
+    if not current_app.debug:
+        return _deployed_digest(folder)
+    if "static_digest" not in g:
+        g.static_digest = static_digest(folder)
+    digest: str = g.static_digest
+    return digest
 
 
 def asset_url(filename: str) -> str:
