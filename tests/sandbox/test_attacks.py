@@ -325,11 +325,15 @@ def _(trace: Trace, _s: Services) -> None:
         # snippet's Process.start() meets a closed connection, as in python3
         # (3.15 starts a new fork server, which fails alike, until the output
         # limit stops the run; the fork server's traceback may still be on
-        # its way when the snippet's error ends the run). On a busy machine a
-        # limit below may come first.
+        # its way when the snippet's error ends the run). Each new fork server
+        # costs the snippet descriptors, so the open-file limit may stop it
+        # first. On a busy machine a limit below may come first.
         if trace["status"] == "output_limit":
             assert any("bootstrapping phase" in line["text"] for line in trace["output"])
             assert "output_bytes" in limits_hit(trace)
+        elif trace["error"]["type"] == "OSError":
+            failed_with(trace, "OSError", "Too many open files")
+            hinted_at(trace, "limit of 64 open files")
         else:
             assert trace["error"]["type"] in ("ConnectionResetError", "BrokenPipeError", "EOFError"), trace["error"]
     elif trace["status"] == "error":
