@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, Request, expect
 from tests.support.browsing import BROWSER_ENV, checked_page, screenshot, wait_for_status
 from tests.support.pace import slowness
 from tests.support.servers import gunicorn_node
-from tests.support.tutorial import Tutorial, autorun_tutorial
+from tests.support.tutorial import Tutorial, autorun_tutorial, read_down_to
 
 pytestmark = pytest.mark.browser
 
@@ -53,7 +53,7 @@ def test_a_dozen_embeds_all_show_their_timeline_within_5_s(page: Page, tutorial_
     started = time.monotonic()
     # Frames are made as their blocks come near the view: read on, as a reader does.
     for index in range(EMBEDS):
-        page.locator("pre[data-asyncio-playground] + *").nth(index).scroll_into_view_if_needed()
+        read_down_to(page, index)
         left = within - (time.monotonic() - started)
         embed_shows_its_run(page, index, index + 1, timeout=max(left, 0.1) * 1000)
     took = time.monotonic() - started
@@ -83,6 +83,6 @@ def test_no_more_than_two_embeds_autorun_at_once(browser: Browser, tutorial_page
         expect(page.locator("iframe")).to_have_count(EMBEDS)
         for index in range(EMBEDS):
             # Embeds run near the view only: earlier ones grow as they show their runs.
-            page.locator("pre[data-asyncio-playground] + *").nth(index).scroll_into_view_if_needed()
+            read_down_to(page, index)
             embed_shows_its_run(page, index, index + 1, timeout=20_000)
         assert most == 2, most

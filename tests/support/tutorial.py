@@ -11,6 +11,8 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from playwright.sync_api import Page
+
 
 class Tutorial:
     """Another origin: a plain static file server for the author's pages."""
@@ -66,3 +68,13 @@ def autorun_tutorial(tutorial: Tutorial, playground: str, embeds: int, name: str
         for number in range(1, embeds + 1))
     script = f"<script src='{playground}/static/embed.js' async></script>"
     return tutorial.page(name, f"<h1>{embeds} snippets</h1>{sections}{script}")
+
+
+def read_down_to(page: Page, index: int) -> None:
+    """Scroll the tutorial to its embed ``index`` (the block's placeholder or
+    its frame), as a reader reading on: at once, in the page. A locator's
+    scroll would wait for the element to stand still, while frames above
+    grow as they show their runs, and fail when the placeholder it found
+    became the frame meanwhile."""
+    page.evaluate("""(index) => document.querySelectorAll("pre[data-asyncio-playground]")[index]
+        .nextElementSibling.scrollIntoView({block: "nearest"})""", index)
