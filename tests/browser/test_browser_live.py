@@ -46,7 +46,8 @@ def embed_with(base: str, code: str, clock: str = "real") -> str:
 
 
 def test_output_and_timeline_grow_while_the_run_goes_on(page: Page, live_server: str) -> None:
-    page.goto(page_with(live_server, PRINT_SLEEP_PRINT))
+    # 5 s of sleep: time for every check below while the run goes on, even in a slow browser.
+    page.goto(page_with(live_server, print_sleep_print(5)))
     lines = page.locator('[data-testid="output"] [data-output-line]')
     expect(lines.first).to_contain_text("first line", timeout=5_000)
     # The first line is there while the run still goes on, and so is its lane.

@@ -265,11 +265,11 @@ def test_summary_says_what_concurrency_bought_and_how_to_fix_blocking(page: Page
         re.compile(r"3 tasks overlapped: 3\.0\d s of waiting done in 1\.0\d s\."))
     expect(page.get_by_test_id("summary-total")).to_have_text(re.compile(r"1\.0\d s"))
     run_code(page, live_server, BLOCKING)
-    warnings = page.get_by_test_id("summary-warning")
-    expect(warnings).to_have_count(2)
-    expect(warnings.first).to_contain_text("time.sleep(1) held the loop")
-    expect(warnings.first).to_contain_text("time.sleep blocks the loop; use await asyncio.sleep instead.")
-    warnings.first.get_by_role("button").click()
+    # One warning for each task's time.sleep(1) (a busy machine may flag another, short step too).
+    sleeps = page.get_by_test_id("summary-warning").filter(has_text="time.sleep(1) held the loop")
+    expect(sleeps).to_have_count(2)
+    expect(sleeps.first).to_contain_text("time.sleep blocks the loop; use await asyncio.sleep instead.")
+    sleeps.first.get_by_role("button").click()
     assert page.evaluate("window.playground.editor.getCursor().line") == 3
     screenshot(page, "summary-blocking")
 

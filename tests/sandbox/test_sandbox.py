@@ -301,7 +301,8 @@ def test_a_run_stopped_at_a_limit_shows_the_time_it_ran(jail: Bubblewrap) -> Non
         asyncio.run(asyncio.sleep(60))
     """), "real", Limits(wall_seconds=1.5)).to_json()
     assert trace["status"] == "timeout"
-    assert 1.4 <= trace["duration"] <= trace["wall"] + 0.05
+    # Its last event came at 0 s; its clock started after the jail did (later on a busy machine).
+    assert 1.0 <= trace["duration"] <= trace["wall"] + 0.05
     [limit] = [event for event in trace["events"] if event["kind"] == "limit"]
     assert limit["t"] == trace["duration"]
 

@@ -67,10 +67,10 @@ def test_the_real_clock_is_never_cached(app: Flask) -> None:
 
 
 def test_entries_expire_after_the_configured_time() -> None:
-    app = create_app({"TESTING": True, "RUN_CACHE_SECONDS": 0.5})
+    app = create_app({"TESTING": True, "RUN_CACHE_SECONDS": 1})
     first = run(app)
     assert run(app)["cached"] is True
-    time.sleep(0.6)
+    time.sleep(1.1)
     third = run(app)
     assert third["cached"] is False and output_of_ok_run(third) != output_of_ok_run(first)
 
@@ -299,7 +299,9 @@ def test_when_the_run_fails_waiting_requests_run_their_own() -> None:
 
     first = threading.Thread(target=leader)
     first.start()
-    time.sleep(0.1)
+    deadline = time.monotonic() + 10
+    while not calls and time.monotonic() < deadline:  # the leader's run began: the next request follows it
+        time.sleep(0.01)
     follower = threading.Thread(target=lambda: answers.append(decode(cache.run("a", "virtual", busy_then_ok))))
     follower.start()
     time.sleep(0.1)
