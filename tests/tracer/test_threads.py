@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support.traces import RunTrace, events, near, printed
+from tests.support.traces import RunTrace, events, printed
+from tests.support.unloaded import LATE, took
 
 
 def test_wrap_future_on_a_thread_pool_job_waits_for_it(run_trace: RunTrace) -> None:
@@ -26,7 +27,8 @@ def test_wrap_future_on_a_thread_pool_job_waits_for_it(run_trace: RunTrace) -> N
     """)
     assert trace["status"] == "ok" and events(trace, "deadlock") == []
     assert printed(trace) == ["done in a thread"]
-    assert near(trace["duration"], 1.0)
+    # The thread's real second, which the virtual clock waited out (no less).
+    assert took(trace["duration"], 1.0)
 
 
 def test_a_timer_does_not_jump_ahead_of_a_working_thread(run_trace: RunTrace) -> None:
@@ -35,17 +37,23 @@ def test_a_timer_does_not_jump_ahead_of_a_working_thread(run_trace: RunTrace) ->
 
         async def tick():
             await asyncio.sleep(0.5)
-            print("tick at", round(asyncio.get_running_loop().time() - start, 1))
+            print("tick at", round(asyncio.get_running_loop().time() - start, 3))
 
         async def main():
             global start
             start = asyncio.get_running_loop().time()
             await asyncio.gather(tick(), asyncio.to_thread(time.sleep, 1))
-            print("all at", round(asyncio.get_running_loop().time() - start, 1))
+            print("all at", round(asyncio.get_running_loop().time() - start, 3))
 
         asyncio.run(main())
     """)
-    assert printed(trace) == ["tick at 0.5", "all at 1.0"]
+    [tick, done] = printed(trace)
+    assert tick.startswith("tick at ") and done.startswith("all at ")
+    # With the thread working, the loop waits for the timer in real time, and
+    # for the thread after it; a wake-up can come late on a loaded machine,
+    # never early. Had the clock jumped to the timer, the thread's real
+    # second would have ended at 1.5.
+    assert took(float(tick.split()[-1]), 0.5) and took(float(done.split()[-1]), 1.0)
 
 
 def test_other_threads_may_call_the_loop_back(run_trace: RunTrace) -> None:
@@ -76,7 +84,9 @@ def test_other_threads_may_call_the_loop_back(run_trace: RunTrace) -> None:
     """)
     assert trace["status"] == "ok", trace["error"]
     assert printed(trace) == ["woken by a thread", "answered 42"]
-    assert near(trace["duration"], 0.5)
+    # A thread's real 0.3 s, then answer()'s 0.2 s: no less, and a thread's
+    # wake-up can come late on a loaded machine.
+    assert took(trace["duration"], 0.5)
 
 
 def test_a_loop_in_another_thread_waits_for_the_main_one(run_trace: RunTrace) -> None:
@@ -152,13 +162,15 @@ def test_each_executor_job_is_told_with_its_thread_function_task_and_line(run_tr
     assert jobs == [("asyncio_0", "blocking_io", 1, 13, None), (second_thread, "blocking_io", 1, 15, None),
                     ("mine_0", "fails", 1, 18, "ValueError")]
     first, second = trace["jobs"][:2]
-    assert near(first["end"] - first["start"], 0.3) and near(second["end"] - second["start"], 0.2)
+    assert took(first["end"] - first["start"], 0.3) and took(second["end"] - second["start"], 0.2)
     # The task waits on each job from the end of the step that submitted it
-    # (the thread starts on it at once) until the job is done.
+    # (the thread starts on it at once, even before that end) until the job
+    # is done. How soon the thread starts is the machine's: LATE at most.
     waits = [wait for wait in trace["waits"] if wait["on"] and "blocking_io" in wait["on"]]
     assert [wait["on"] for wait in waits] == ["to_thread(blocking_io)", "run_in_executor(blocking_io)"]
     for wait, job in zip(waits, trace["jobs"], strict=False):
-        assert abs(wait["start"] - job["start"]) < 0.05 and job["end"] <= wait["end"]
+        [step] = [step for step in trace["slices"] if step["task"] == 1 and step["end"] == wait["start"]]
+        assert step["start"] <= job["start"] < wait["start"] + LATE and job["end"] <= wait["end"]
 
 
 def test_the_time_functions_keep_their_names(run_trace: RunTrace) -> None:
@@ -184,11 +196,19 @@ def test_waits_open_at_the_wall_limit_run_to_the_stop(run_trace: RunTrace) -> No
             await asyncio.gather(nap(1), nap(2))
         asyncio.run(main())
     """, clock="real", wall_seconds=1.5)
-    assert trace["status"] == "timeout" and near(trace["duration"], 1.5)
+    # Stopped at the limit, 1.5 s on the server's clock: the duration is the
+    # stop on the run's clock, far past the last thing the run told (its
+    # waits, at 1 ms), never past the real time the run took (wall, to the
+    # jail gone). About 1.5 s, but the run's clock starts after the server's
+    # (the jail takes the snippet first) and the server places the stop on it
+    # from what it heard last, both later on a loaded machine (1.12 s seen);
+    # and the server may see the limit pass a little late (1.52 s seen).
+    assert trace["status"] == "timeout" and 0.75 <= trace["duration"] <= trace["wall"]
     waits = cut_off(trace["waits"])
     assert sorted(wait["on"] for wait in waits) == ["asyncio.sleep(20)", "asyncio.sleep(20)", "gather(2 tasks)"]
     assert all(wait["end"] == trace["duration"] for wait in waits)
-    assert all(task["waiting"] > 1.0 for task in trace["tasks"])
+    # Each task waited from its first step to the stop.
+    assert all(task["waiting"] > trace["duration"] / 2 for task in trace["tasks"])
 
 
 def test_a_step_holding_the_loop_at_the_stop_runs_to_it(run_trace: RunTrace) -> None:

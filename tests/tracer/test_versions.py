@@ -13,6 +13,7 @@ from playground.sandbox.jail import Bubblewrap
 from playground.sharing.examples import BY_NAME, EXAMPLES
 from tests.support.pythonruns import PYTHON_IDS, PYTHONS, JailedRuns
 from tests.support.traces import RunTrace, Trace, near, python_of
+from tests.support.unloaded import LATE
 
 SAME_EVERYWHERE = """
     import asyncio, platform, time
@@ -41,7 +42,9 @@ SAME_EVERYWHERE = """
 
 
 def shape(trace: Trace) -> dict[str, Any]:
-    """What must not differ between versions: tasks, slices per task, waits, output, events."""
+    """What must not differ between versions: tasks, slices per task, waits,
+    output, events. Not which steps block: the snippet blocks nowhere, and a
+    loaded machine can stall any step past the threshold (unloaded.py)."""
     return {
         "status": trace["status"],
         "tasks": [(t["id"], t["name"], t["coro"], t["parent"], t["line"], t["state"], t["steps"])
@@ -49,7 +52,7 @@ def shape(trace: Trace) -> dict[str, Any]:
         "slices": sorted(s["task"] for s in trace["slices"] if s["task"] is not None),  # blocking: the machine's
         "waits": [(w["task"], w["on"].split(" (")[0], w["line"], w["chain"]) for w in trace["waits"]],
         "output": [(line["task"], line["text"]) for line in trace["output"][1:]],
-        "events": [(e["kind"], e["task"], e["line"]) for e in trace["events"]],
+        "events": [(e["kind"], e["task"], e["line"]) for e in trace["events"] if e["kind"] != "blocking"],
         "jobs": [(j["fn"], j["task"], j["line"]) for j in trace["jobs"]],
     }
 
@@ -66,7 +69,9 @@ def test_every_python_runs_the_snippet_and_says_which_it_is(tracer_jail: Bubblew
         assert trace["status"] == "ok", (python_id, trace["error"])
         assert trace["python"] == trace["output"][0]["text"] == PYTHONS.get(python_id).version
         assert python_of(trace) == PYTHONS.get(python_id).minor
-        assert 0.75 <= trace["duration"] < 0.9  # and the thread's real time
+        # 0.7 s of virtual sleeps, then the thread's real 0.05 s, which a
+        # loaded machine can make longer (by LATE at most).
+        assert 0.75 <= trace["duration"] < 0.75 + LATE
     shapes = {python_id: shape(trace) for python_id, trace in traces.items()}
     first = shapes[PYTHON_IDS[0]]
     assert first["output"] == [(2, "fetched 0"), (3, "fetched 1"), (4, "fetched 2"), (1, "timed out"), (1, "3")]
@@ -190,8 +195,10 @@ def test_an_eager_step_that_blocks_is_the_eager_tasks(run_trace: RunTrace, pytho
     """)
     assert trace["status"] == "ok", trace["error"]
     [blocker] = [task for task in trace["tasks"] if task["coro"] == "blocker"]
-    [blocking] = [s for s in trace["slices"] if s["blocking"]]
-    assert blocking["task"] == blocker["id"] and blocking["reason"] == "time.sleep(0.3)" and blocking["line"] == 4
+    # The step of the time.sleep (any other step that blocks was stalled by
+    # the machine, unloaded.py): the eager task's, not main's around it.
+    [blocking] = [s for s in trace["slices"] if s["reason"] == "time.sleep(0.3)"]
+    assert blocking["task"] == blocker["id"] and blocking["blocking"] and blocking["line"] == 4
     no_slices_overlap(trace)
 
 
