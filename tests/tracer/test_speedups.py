@@ -195,7 +195,7 @@ def busy_lines(code: str) -> set[int]:
 def alike(trace: dict[str, Any], busy: set[int]) -> Any:
     """What both hot paths must record alike. Which steps block is the
     machine's too: a loaded machine can stall any of hundreds of short steps
-    past the threshold, in one run and not the other (tests/tracer/unloaded.py).
+    past the threshold, in one run and not the other (tests/support/unloaded.py).
     So the steps are compared without their blocking, reason and line (and
     without the steps of no task, told only when they block), and the
     "blocking" events left out, except for the blocking the snippet causes
