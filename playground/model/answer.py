@@ -26,7 +26,8 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circu
 # what the longest values print (tests/web/test_answer.py checks it).
 ITEM_BYTES = {
     "task": 264,  # and the error's texts, when it has one
-    "slice": 120,
+    "slice": 124,  # with a line (a blocking one's) or a yield_line (an ordinary one's)
+    "yield_line": 24,  # what a blocking slice's yield_line adds
     "wait": 110,  # and a comma for each name of the chain
     "output": 72,
     "event": 86,

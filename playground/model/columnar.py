@@ -34,7 +34,7 @@ TABLE_FIELDS: dict[str, tuple[str, ...]] = {
     "output": tuple(Output.__dataclass_fields__),
     "events": tuple(Event.__dataclass_fields__),
 }
-SPARSE_FIELDS: dict[str, tuple[str, ...]] = {"tasks": URL_TASK_FIELDS, "slices": ("line", "cut_off"),
+SPARSE_FIELDS: dict[str, tuple[str, ...]] = {"tasks": URL_TASK_FIELDS, "slices": ("line", "cut_off", "yield_line"),
                                              "waits": WAIT_SPARSE, "jobs": ("cut_off",),
                                              "connections": ("cut_off",),
                                              "children": ("cut_off",)}

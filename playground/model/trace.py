@@ -80,10 +80,13 @@ class Slice:
     reason: str | None
     line: int | None = None  # of a blocking slice, when known
     # True: the step was still running when the run was stopped at a limit,
-    # and ``end`` is that moment. Left out of the JSON when None, as is
-    # ``line``: most slices have neither, and 200,000 of them would add
-    # megabytes.
+    # and ``end`` is that moment. Left out of the JSON when None, as are
+    # ``line`` and ``yield_line``: most slices have none, and 200,000 of them
+    # would add megabytes.
     cut_off: bool | None = None
+    # The snippet line of the ``await asyncio.sleep(0)`` where the step gave
+    # the loop back without waiting (the task stayed ready), when it did.
+    yield_line: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         fields = {"task": self.task, "start": self.start, "end": self.end, "blocking": self.blocking,
@@ -92,6 +95,8 @@ class Slice:
             fields["line"] = self.line
         if self.cut_off is not None:
             fields["cut_off"] = self.cut_off
+        if self.yield_line is not None:
+            fields["yield_line"] = self.yield_line
         return fields
 
 

@@ -78,17 +78,18 @@ class PackedRecords:
             record.state = "done"
 
     def _steps(self, packed: object) -> None:
-        """Ordinary steps, packed: (task id, start, end)."""
-        numbers = unpack(packed, 3)
-        self.messages += len(numbers) // 3 - 1
+        """Ordinary steps, packed: (task id, start, end, yield line or -1)."""
+        numbers = unpack(packed, 4)
+        self.messages += len(numbers) // 4 - 1
         if numbers:
-            self.still_open.steps_ended(max(numbers[2::3]))
+            self.still_open.steps_ended(max(numbers[2::4]))
         tasks, figures = self._tasks, self._figures
         slices = self.trace.slices
         (room, by_answer), dropped = self.caps.slices_room(), False
         start_room = room
-        for task_id, first, last in zip(numbers[0::3], numbers[1::3], numbers[2::3], strict=True):
-            if task_id not in tasks or not 0 <= first <= last <= MAX_TIME_NS:
+        for task_id, first, last, yielded in zip(numbers[0::4], numbers[1::4], numbers[2::4], numbers[3::4],
+                                                 strict=True):
+            if task_id not in tasks or not 0 <= first <= last <= MAX_TIME_NS or not -1 <= yielded <= MAX_ID:
                 self.rejected += 1
                 continue
             counts = figures[task_id]
@@ -96,7 +97,8 @@ class PackedRecords:
             counts[2] += 1
             if room > 0:
                 room -= 1
-                slices.append(Slice(task_id, round(first / 1000) / 1e6, round(last / 1000) / 1e6, False, None))
+                slices.append(Slice(task_id, round(first / 1000) / 1e6, round(last / 1000) / 1e6, False, None,
+                                    yield_line=None if yielded == -1 else yielded))
             else:
                 self.caps.dropped("slices")
                 dropped = True

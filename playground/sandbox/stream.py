@@ -229,18 +229,21 @@ class StreamParser(PackedRecords):
                 kind = message = ""  # the answer is full: the task still failed
             record.error = {"type": kind, "message": message, "line": where}
 
-    def _step(self, task: object, start: object, end: object, reason: object = None, line: object = None) -> None:
+    def _step(self, task: object, start: object, end: object, reason: object = None, line: object = None,
+              yield_line: object = None) -> None:
         task_id = self._known_task(task)
         first, last = nanoseconds(start), nanoseconds(end)
-        where = optional_integer(line)
+        where, yielded = optional_integer(line), optional_integer(yield_line)
         if last < first or not (reason is None or isinstance(reason, str)):
             raise Invalid("not a step")
         self._tally(task_id, first, last, 0)
         self.still_open.steps_ended(last)
         if self.caps.room("slices"):
             text = optional_text(reason, MAX_MESSAGE)
-            if self.caps.count(ITEM_BYTES["slice"] + json_size(text), "slices"):
-                self.trace.slices.append(Slice(task_id, seconds(first), seconds(last), reason is not None, text, where))
+            size = ITEM_BYTES["slice"] + json_size(text) + (0 if yielded is None else ITEM_BYTES["yield_line"])
+            if self.caps.count(size, "slices"):
+                self.trace.slices.append(Slice(task_id, seconds(first), seconds(last), reason is not None, text, where,
+                                               yield_line=yielded))
 
     def _wait(self, task: object, start: object, end: object, on: object, line: object,
               chain: object = None, *how: object) -> None:

@@ -132,6 +132,7 @@ typedef struct {
     long long blocking_ns;
     long long step_start;
     long long step_skipped;
+    long long yield_line;  /* where the running step yields without waiting (asyncio.sleep(0)), or -1 */
     long long last_flush;
     long long next_id;
     PyObject *ids;
@@ -211,6 +212,7 @@ core_init(Core *self, PyObject *args, PyObject *kwargs)
     Py_XSETREF(self->current, Py_NewRef(Py_None));
     Py_XSETREF(self->step_task, Py_NewRef(Py_None));
     self->step_start = self->step_skipped = self->last_flush = 0;
+    self->yield_line = -1;
     self->next_id = 1;
     Py_XSETREF(self->ids, PyDict_New());
     Py_XSETREF(self->waits, PyDict_New());
@@ -628,12 +630,13 @@ core_next_step_impl(Core *self, PyObject *handle)
             Py_XDECREF(last);
         }
         else if (task_id != Py_None) {
-            long long values[3];
+            long long values[4];
             failed = as_ns(task_id, &values[0]);
             if (!failed) {
                 values[1] = start;
                 values[2] = now;
-                failed = buffer_push(&self->steps, values, 3);
+                values[3] = self->yield_line;
+                failed = buffer_push(&self->steps, values, 4);
             }
         }
         if (!failed && task != Py_None) {
@@ -756,6 +759,7 @@ core_next_step_impl(Core *self, PyObject *handle)
     Py_DECREF(owner);
     self->step_start = now;
     self->step_skipped = skipped;
+    self->yield_line = -1;
     if (self->samples != NULL && PyDict_Check(self->samples) && PyDict_GET_SIZE(self->samples)) {
         PyDict_Clear(self->samples); /* ticks of an earlier, short step */
     }
@@ -836,6 +840,7 @@ static PyMemberDef core_members[] = {
     {"blocking_ns", T_LONGLONG, offsetof(Core, blocking_ns), 0, NULL},
     {"_step_start", T_LONGLONG, offsetof(Core, step_start), 0, NULL},
     {"_step_skipped", T_LONGLONG, offsetof(Core, step_skipped), 0, NULL},
+    {"yield_line", T_LONGLONG, offsetof(Core, yield_line), 0, NULL},
     {"_last_flush", T_LONGLONG, offsetof(Core, last_flush), 0, NULL},
     {"_next_id", T_LONGLONG, offsetof(Core, next_id), 0, NULL},
     {"_ids", T_OBJECT_EX, offsetof(Core, ids), 0, NULL},

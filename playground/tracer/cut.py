@@ -22,7 +22,7 @@ _COUNTED_AS = {protocol.STEP: "steps", protocol.STEPS: "steps", protocol.TASK: "
                protocol.WAIT: "waits", protocol.ENDS: "ends", protocol.TASK_END: "ends", protocol.OUTPUT: "output"}
 # Told of what is open, not items themselves: past the cut they go unsent and uncounted.
 NOTES = frozenset({protocol.RUNNING, protocol.WAITING})
-_RECORD_BYTES = {protocol.STEPS: 24, protocol.ENDS: 16}
+_RECORD_BYTES = {protocol.STEPS: protocol.STEP_RECORD_BYTES, protocol.ENDS: 16}
 
 
 class PastCut:
@@ -74,8 +74,8 @@ class PastCut:
                        [name[:protocol.MAX_NAME_CHARS] for name in names[at:at + step]],
                        [coro[:protocol.MAX_NAME_CHARS] for coro in coros[at:at + step]])
                       for at in range(0, len(names), step)]
-        buffer += [(protocol.STEPS, _encode(steps[at:at + _PACKED_BYTES - _PACKED_BYTES % 24]))
-                   for at in range(0, len(steps), _PACKED_BYTES - _PACKED_BYTES % 24)]
+        piece = _PACKED_BYTES - _PACKED_BYTES % protocol.STEP_RECORD_BYTES
+        buffer += [(protocol.STEPS, _encode(steps[at:at + piece])) for at in range(0, len(steps), piece)]
         buffer += [(protocol.ENDS, _encode(ends[at:at + _PACKED_BYTES])) for at in range(0, len(ends), _PACKED_BYTES)]
         buffer += [(protocol.WAIT, *wait) for wait in waits]
         past = buffer[max(0, len(buffer) - over):]

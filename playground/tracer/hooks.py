@@ -24,6 +24,8 @@ class HotPath(Protocol):
     enabled: bool
     # The task whose step runs now, if any.
     current: int | None
+    # Where the running step yields to the loop without waiting (asyncio.sleep(0)), or -1.
+    yield_line: int
 
     def next_step(self, handle: asyncio.Handle) -> None:
         """The loop is about to run ``handle``: the last step ends, the next begins."""
@@ -32,7 +34,7 @@ class HotPath(Protocol):
         """A task was made; its id (it is announced at its first step)."""
 
     def take_steps(self) -> bytes:
-        """The ordinary steps since the last call, as native int64 (task, start, end)."""
+        """The ordinary steps since the last call, as native int64 (task, start, end, yield line or -1)."""
 
     def take_ends(self) -> bytes:
         """The normal task ends since the last call, as native int64 (task, ended)."""

@@ -60,6 +60,10 @@ class PyCore:
         self._step_task: asyncio.Task[Any] | None = None
         self._step_start = 0
         self._step_skipped = 0
+        # The snippet line where the running step gives the loop back without
+        # waiting (``asyncio.sleep(0)``; set by loop.trace_yields),
+        # or -1: kept with the step's record.
+        self.yield_line = -1
         self._last_flush = 0
         self._next_id = 1
         # Our ids of the tasks not yet finished, by id(task). A finished task
@@ -82,7 +86,7 @@ class PyCore:
         # The ids of tasks that ended lately, by id(task), for the done
         # callbacks that run after an end (wakes.py; the recorder rotates it).
         self.ended: dict[int, int] = {}
-        # Ordinary steps as (task id, start, end), tasks that ended normally
+        # Ordinary steps as (task id, start, end, yield line or -1), tasks that ended normally
         # as (task id, ended): packed as int64 at each flush.
         self._steps: list[int] = []
         self._ends: list[int] = []
@@ -185,7 +189,7 @@ class PyCore:
             if now - start >= self.blocking_ns:
                 self._blocking_step(task_id, start, now)
             elif task_id is not None:
-                self._steps.extend((task_id, start, now))
+                self._steps.extend((task_id, start, now, self.yield_line))
             if task is not None:
                 if task.done():
                     self._finished(task_id, task, now)  # type: ignore[arg-type]
@@ -214,6 +218,7 @@ class PyCore:
         self._step_task = owner
         self._step_start = now
         self._step_skipped = skipped
+        self.yield_line = -1
         if self._samples:
             self._samples.clear()  # ticks of an earlier, short step
         self.in_step = True

@@ -23,6 +23,8 @@ what changed between them is named in :mod:`playground.tracer.versions`):
 * ``create_task`` builds a ``TracedTask`` (a subclass of ``asyncio.Task``
   whose ``cancel`` says who cancelled) and registers it with its parent and
   the snippet line that created it.
+* ``asyncio.tasks.__sleep0``, the bare ``yield`` of ``asyncio.sleep(0)``,
+  notes the snippet line where the step yields (``trace_yields``).
 * The selector's ``select(timeout)`` is where the loop would wait: the step
   before it ends there; on the virtual clock it jumps the clock to the next
   timer instead of sleeping, unless real I/O, a job of any thread pool or
@@ -39,7 +41,8 @@ import math
 import selectors
 import sys
 import threading
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Generator
 from concurrent.futures.thread import _worker as _executor_worker
 from concurrent.futures.thread import _WorkItem
 from types import FrameType
@@ -419,3 +422,22 @@ def track_timeouts(recorder: Recorder) -> None:
 
     timeout_type.__aenter__ = __aenter__
     timeout_type.__aexit__ = __aexit__
+
+
+def trace_yields(recorder: Recorder) -> None:
+    """Note where a step gives the loop back with ``asyncio.sleep(0)``, the
+    task staying ready: ``sleep`` awaits ``asyncio.tasks.__sleep0`` (a bare
+    ``yield``, which ``Task.__step`` answers by scheduling the task again),
+    looked up as a module global at each call, on every Python it runs on."""
+
+    def step_yields(frame: FrameType) -> None:
+        if recorder.stepping_here():
+            line = snippet_line(frame)
+            recorder.yield_line = -1 if line is None else line
+
+    @types.coroutine
+    def __sleep0() -> Generator[None, None, None]:
+        recorder.hook("sleep(0)", step_yields, sys._getframe(1))
+        yield
+
+    vars(asyncio.tasks)["__sleep0"] = __sleep0

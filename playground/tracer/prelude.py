@@ -35,7 +35,7 @@ from .channel import Channel
 from .clock import Clock
 from .eager import patch_factories
 from .errors import describe, explain
-from .loop import TracedTask, TracingPolicy, executor_work, track_timeouts
+from .loop import TracedTask, TracingPolicy, executor_work, trace_yields, track_timeouts
 from .processes import child_processes
 from .protocol import ProtocolError, ResourceLimits, RunSettings
 from .recorder import Recorder
@@ -97,6 +97,7 @@ class Run:
         self.clock.install()
         asyncio.set_event_loop_policy(TracingPolicy(recorder, self.end_in_deadlock))
         track_timeouts(recorder)
+        trace_yields(recorder)
         patch_factories(TracedTask)
         executor_work.install(recorder)
         self.network = network.install(recorder)

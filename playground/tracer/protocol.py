@@ -218,11 +218,11 @@ class RunReport:
 START = "start"  # clock ("virtual" or "real")
 TASK = "task"  # id, name, coro, parent id or null, line or null, created
 TASK_END = "done"  # id, ended, state, error type or null, error message or null, line or null
-STEP = "step"  # task id or null, start, end[, blocking reason, line or null]
+STEP = "step"  # task id or null, start, end[, blocking reason, line or null[, yield line or null]]
 # Packed messages carry base64 of native-endian int64 numbers:
 TASKS = "tasks"  # packed (id, parent or -1, line or -1, created) per task, [names], [coros]
 ENDS = "ends"  # packed (id, ended) per task that ended normally ("done")
-STEPS = "steps"  # packed (task id, start, end) per ordinary step
+STEPS = "steps"  # packed (task id, start, end, yield line or -1) per ordinary step (the yield line below)
 # task id, start, end, on or null, line or null, chain (list of names), and how it ended (below):
 # due or null, wake (a WAKE_KINDS name) or null, waker task id or null, waker's line or null
 WAIT = "wait"
@@ -268,6 +268,10 @@ FRAME_ENDS = 2
 FRAME_TASKS = 3
 FRAME_WAITS = 4
 FRAME_KINDS = {FRAME_STEPS: STEPS, FRAME_ENDS: ENDS, FRAME_TASKS: TASKS, FRAME_WAITS: WAITS}
+# Bytes of one record in a steps frame: the yield line is the snippet line of
+# the `await asyncio.sleep(0)` where the step gave the loop back without
+# waiting, the task staying ready; -1 for a step that ended otherwise.
+STEP_RECORD_BYTES = 32
 # Bytes of one record's numbers in a tasks frame and in a waits frame.
 TASK_RECORD_BYTES = 32
 WAIT_RECORD_BYTES = 72

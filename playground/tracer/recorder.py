@@ -30,8 +30,9 @@ from .clock import Clock
 from .cut import PastCut
 from .errors import MAX_MESSAGE
 from .hotpath import FLUSH_INTERVAL_NS, Core
+from .sleeps import StepSleeps
 from .stillopen import TELL_OPEN_AFTER_NS, OpenNotes
-from .waits import describe_canceller, describe_wait, exception_line, number, snippet_line, task_label
+from .waits import describe_canceller, describe_wait, exception_line, snippet_line, task_label
 from .wakes import TaskIds, due_ns, timeout_deadline, woken_how
 
 _STEP = protocol.STEP
@@ -61,8 +62,7 @@ class Recorder(Core):
         self.executor_labels: dict[int, str] = {}
         # Active asyncio.timeout() blocks, by id(task).
         self.timeouts: dict[int, list[Any]] = {}
-        self._sleep_reason: str | None = None
-        self._sleep_line: int | None = None
+        self._sleeps = StepSleeps()
         self._loop_thread = threading.get_ident()
         self._last_loop_end: int | None = None
         self._last_output = 0
@@ -114,13 +114,14 @@ class Recorder(Core):
         steps = self.take_steps()
         ends = self.take_ends()
         waits, self.done_waits = self.done_waits, []
-        sent = self._sent + len(buffer) + len(names) + len(steps) // 24 + len(ends) // 16 + len(waits)
+        sent = (self._sent + len(buffer) + len(names) + len(steps) // protocol.STEP_RECORD_BYTES + len(ends) // 16
+                + len(waits))
         if sent <= self.max_events:
             # Within the cap, the common case: frames, with no base64.
             if packed:
                 self.channel.tasks(packed, names, coros)
             if steps:
-                self.channel.frame(protocol.FRAME_STEPS, steps, record=24)
+                self.channel.frame(protocol.FRAME_STEPS, steps, record=protocol.STEP_RECORD_BYTES)
             if ends:
                 self.channel.frame(protocol.FRAME_ENDS, ends, record=16)
             if waits:
@@ -145,7 +146,7 @@ class Recorder(Core):
         """A batch past the cut: what a reader needs whole goes, the rest is counted."""
         past = self.past_cut
         past.dropped["tasks"] += len(names)
-        past.dropped["steps"] += len(steps) // 24
+        past.dropped["steps"] += len(steps) // protocol.STEP_RECORD_BYTES
         kept_ends = past.ends(ends)
         kept = [message for message in self.buffer if past.keeps(message)]
         self.buffer.clear()
@@ -308,19 +309,17 @@ class Recorder(Core):
         samples = dict(self._samples)
         self._samples.clear()
         busy_ticks = samples.pop(_ANY_LINE, 0)
-        if self._sleep_reason:
-            reason = self._sleep_reason
-        elif busy_ticks == 0 and real_ms * 1e6 >= self.blocking_ns:
+        reason, line = self._sleeps.take(start)
+        if reason is None and busy_ticks == 0 and real_ms * 1e6 >= self.blocking_ns:
             # No CPU-time tick in all that time: the loop sat in a call that
             # waited (a blocking read, select, a lock), not in computation.
             reason = f"a blocking call for {real_ms:.0f} ms (waiting, not computing)"
-        else:
+        elif reason is None:
             reason = f"CPU-bound for {real_ms:.0f} ms"
-        line = self._sleep_line
         if line is None and samples:
             line = max(samples, key=samples.__getitem__)
-        self._sleep_reason = self._sleep_line = None
-        self.buffer.append((_STEP, task_id, start, now, reason, line))
+        yielded = None if self.yield_line == -1 else self.yield_line
+        self.buffer.append((_STEP, task_id, start, now, reason, line, yielded))
         self.buffer.append((protocol.EVENT, now, "blocking", task_id,
                             f"{reason} held the loop for {(now - start) / 1e9:.3f} s", line))
 
@@ -332,11 +331,10 @@ class Recorder(Core):
         """``time.sleep`` was called: it holds the loop if inside a step."""
         if not self.stepping_here():
             return
-        label = f"time.sleep({number(seconds)})"
-        self._sleep_reason = label if self._sleep_reason is None else "time.sleep() calls"
-        self._sleep_line = snippet_line(sys._getframe(1))
+        line = snippet_line(sys._getframe(1))
+        self._sleeps.called(self._step_start, seconds, line)
         if self.enabled and seconds * 1e9 >= TELL_OPEN_AFTER_NS:
-            self.announce_open(self._sleep_line)
+            self.announce_open(line)
             self.flush()
 
     def sample(self, signum: int, frame: FrameType | None) -> None:

@@ -13,7 +13,7 @@
 import { element, keyedChildren, lineLink } from "../lib/dom.js";
 import { formatMoment, plural } from "../lib/format.js";
 import { awaitChain, nameOf, resumedWords, sentence, suspendedWords, whoWakes, whyReady } from "../lib/loop-words.js";
-import { stepModel } from "../lib/steps.js";
+import { stepLines, stepModel } from "../lib/steps.js";
 import { taskNames } from "../lib/trace.js";
 import { str, validLine } from "../lib/values.js";
 
@@ -141,8 +141,7 @@ export function loopView(root, { lines, timeline, output, compact = false }) {
       return;
     }
     parts.running.dataset.task = String(running.slice.task);
-    const resumedLine = running.resumed && running.resumed.line;
-    const suspendedLine = running.suspended && running.suspended.line;
+    const { resumed: resumedLine, suspended: suspendedLine } = stepLines(running);
     parts.running.replaceChildren(
       element("div", { class: "loop-name", text: `${nameOf(running.task)} \u00b7 ${str(running.task && running.task.coro)}()` }),
       element("div", { class: "loop-resumed", "data-testid": "loop-resumed" }, [
@@ -195,8 +194,7 @@ export function loopView(root, { lines, timeline, output, compact = false }) {
     if (!elsewhere) return;
     const { running, t, printedNow } = elsewhere;
     elsewhere = null;
-    lines.markStep({ resumed: running && running.resumed ? running.resumed.line : null,
-      suspended: running && running.suspended ? running.suspended.line : null });
+    lines.markStep(stepLines(running));
     const drawn = timeline();
     if (drawn) drawn.setCursor(t);
     if (output) {

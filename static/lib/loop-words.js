@@ -83,7 +83,7 @@ export function whyReady(entry, names) {
     const parent = names.get(task.parent);
     return parent ? `created by ${parent}${at(task.line)}` : `asyncio.run() created it${at(task.line)}`;
   }
-  if (cause.kind === "yielded") return "it yielded (asyncio.sleep(0)) and went back in the queue";
+  if (cause.kind === "yielded") return `it yielded${at(cause.line)} (asyncio.sleep(0)) and went back in the queue`;
   return wakeWords(cause.wait, names, false);
 }
 
@@ -98,7 +98,7 @@ export function whoWakes(wait, names) {
 export function resumedWords(running) {
   if (running.first) return `starts ${str(running.task && running.task.coro) || "its coroutine"}()`;
   const wait = running.resumed;
-  if (!wait) return "resumes after asyncio.sleep(0)";
+  if (!wait) return `resumes${at(running.resumedFrom)} (after asyncio.sleep(0))`;
   return `resumes at line ${wait.line} (after ${str(wait.on) || "its await"})`;
 }
 
@@ -112,7 +112,7 @@ export function suspendedWords(running) {
   if (running.ended === "error") return `raises ${str(running.task.error && running.task.error.type) || "an exception"}${at(running.task.error && running.task.error.line)}`;
   if (running.ended === "cancelled") return "ends cancelled";
   if (running.slice.cut_off === true) return "was still running when the run was stopped";
-  return "yields to the loop (asyncio.sleep(0)) and stays ready";
+  return `yields to the loop${at(running.yieldedAt)} (asyncio.sleep(0)) and stays ready`;
 }
 
 /** What the running step did, as clauses: printed, created, woke, blocked, how it ended. */
@@ -142,7 +142,7 @@ function endWords(running, task) {
   if (running.ended === "done") return "finished";
   if (running.ended === "error") return `raised ${str(task.error && task.error.type) || "an exception"}`;
   if (running.ended === "cancelled") return "ended cancelled";
-  return "yielded to the loop (it stays ready)";
+  return `yielded to the loop${at(running.yieldedAt)} (it stays ready)`;
 }
 
 /** Who runs next and why, or what the loop waits for. */

@@ -9,7 +9,7 @@
 // tasks' parent, line and created); words are in loop-words.js.
 
 import { traceCut } from "./trace.js";
-import { num, objectsIn } from "./values.js";
+import { lineOf, num, objectsIn } from "./values.js";
 
 // The wakes that are the loop's own doing (between steps), not a step's.
 const EXTERNAL = new Set(["timer", "io", "thread", "process", "callback"]);
@@ -45,7 +45,8 @@ function perTask(steps, waits) {
 /**
  * Pair each step with the wait it resumed from (before) and the wait it
  * suspended on (after), and say when and why it became ready: created,
- * woken from its wait, or yielded (asyncio.sleep(0): no wait between).
+ * woken from its wait, or yielded (asyncio.sleep(0): no wait between; at
+ * the line the step before yielded at, where the trace has it).
  */
 function pairSteps(steps, tasks, byId) {
   const before = new Array(steps.length).fill(null);
@@ -72,7 +73,7 @@ function pairSteps(steps, tasks, byId) {
         cause[k] = { kind: "woken", wait: before[k] };
       } else {
         readyAt[k] = steps[own[j - 1]].end;
-        cause[k] = { kind: "yielded", previous: own[j - 1] };
+        cause[k] = { kind: "yielded", previous: own[j - 1], line: lineOf(steps[own[j - 1]].yield_line) };
       }
     });
   }
@@ -220,19 +221,36 @@ function stateAtTime(model, t) {
   return finish(model, { kind: "moment", position: null, t, running, ready, waiting, woken: [], fresh: [], gap: 0 });
 }
 
-/** A step as the running entry: its task, where it resumed and where it suspended, and how. */
+/**
+ * A step as the running entry: its task, where it resumed and where it
+ * suspended, and how: the waits before and after it, or, around a yield
+ * (asyncio.sleep(0)), the line it yielded at (yieldedAt: this step's;
+ * resumedFrom: its task's step before, which yielded).
+ */
 function runningEntry(model, k) {
   const { steps, paired, byId } = model;
   const slice = steps[k];
   const task = byId.get(slice.task);
   const after = paired.after[k];
   const ended = task && task.ended !== null && task.ended !== undefined && task.ended <= slice.end + 1e-6 && !after;
+  const cause = paired.cause[k];
   return {
     k, slice, task,
     resumed: paired.before[k],
-    first: paired.cause[k].kind === "created",
+    resumedFrom: cause.kind === "yielded" ? cause.line : null,
+    first: cause.kind === "created",
     suspended: after && Math.abs(after.start - slice.end) < 1e-5 ? after : null,
+    yieldedAt: lineOf(slice.yield_line),
     ended: ended ? task.state : null,
+  };
+}
+
+/** The lines the running step resumed at and suspended at (null where not known). */
+export function stepLines(running) {
+  if (!running) return { resumed: null, suspended: null };
+  return {
+    resumed: running.resumed ? running.resumed.line : running.resumedFrom,
+    suspended: running.suspended ? running.suspended.line : running.yieldedAt,
   };
 }
 

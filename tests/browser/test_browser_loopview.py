@@ -12,6 +12,7 @@ import urllib.parse
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.support.browsing import run_example, screenshot, wait_for_status
 from tests.support.loopsnippets import LOCK, QUEUE, TASKGROUP
@@ -51,6 +52,24 @@ def texts(view: Locator, testid: str) -> list[str]:
 
 def ready_tasks(view: Locator) -> list[str]:
     return [item.get_attribute("data-task") or "" for item in view.get_by_test_id("loop-ready").all()]
+
+
+MARKED_LINES = """(name) => {
+    const editor = window.playground.editor, lines = [];
+    for (let i = 0; i < editor.lineCount(); i++) {
+        if ((editor.lineInfo(i).bgClass || "").split(" ").includes(name)) lines.push(i + 1);
+    }
+    return lines;
+}"""
+
+
+def expect_marked(page: Page, name: str, lines: list[int]) -> None:
+    """The editor's lines (from 1) whose background is marked ``name`` come to be ``lines``."""
+    try:
+        page.wait_for_function(f"(lines) => JSON.stringify(({MARKED_LINES})({name!r})) === JSON.stringify(lines)",
+                               arg=lines, timeout=5_000)
+    except PlaywrightTimeoutError:
+        assert page.evaluate(MARKED_LINES, name) == lines
 
 
 def step(view: Locator, times: int = 1) -> None:
@@ -168,7 +187,15 @@ def test_the_ready_queue_grows_while_time_sleep_blocks_the_loop(page: Page, live
     assert ready_tasks(view) == ["2", "3", "4"]
     step(view)
     assert ready_tasks(view) == ["3", "4", "2"]  # Task-2 yielded: back at the end of the queue
-    assert "it yielded" in texts(view, "loop-ready")[2]
+    assert "it yielded at line 5 (asyncio.sleep(0))" in texts(view, "loop-ready")[2]
+    # Where it yielded is where it suspended, marked in the editor; its next step resumes there.
+    expect(view.get_by_test_id("loop-suspended")).to_contain_text("yields to the loop at line 5 (asyncio.sleep(0))")
+    expect_marked(page, "cm-step-suspended", [5])
+    step(view, 3)
+    expect(view.get_by_test_id("loop-running")).to_have_attribute("data-task", "2")
+    expect(view.get_by_test_id("loop-resumed")).to_contain_text("resumes at line 5 (after asyncio.sleep(0))")
+    expect(view.get_by_test_id("loop-suspended")).to_contain_text("returns: the task is done")
+    expect_marked(page, "cm-step-resumed", [5])
 
 
 def test_a_click_on_the_timeline_puts_the_view_at_that_moment(page: Page, live_server: str) -> None:

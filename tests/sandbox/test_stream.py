@@ -31,34 +31,37 @@ def test_valid_messages_build_the_trace() -> None:
     b = builder()
     b.feed(line(["task", 1, "Task-1", "main", None, 3, 0], ["out", S // 2, 1, "stdout", "hi"],
                 ["step", 1, 0, S // 10], ["wait", 1, S // 10, 9 * S // 10, "asyncio.sleep(0.8)", 4, ["main", "sleep"]],
-                ["step", 1, 9 * S // 10, S, "time.sleep(0.1)", 5], ["done", 1, S, "done", None, None, None],
-                ["end", "ok", S]))
+                ["step", 1, 9 * S // 10, S, "time.sleep(0.1)", 5, 6], ["done", 1, S, "done", None, None, None],
+                ["step", 1, S, S, "time.sleep(0.1)", 5, -3], ["end", "ok", S]))
     trace = b.finish()
     assert [t.name for t in trace.tasks] == ["Task-1"] and trace.tasks[0].state == "done"
     assert trace.output[0].text == "hi" and trace.output[0].task == 1 and trace.output[0].t == 0.5
-    assert [(s.start, s.end, s.blocking, s.reason, s.line) for s in trace.slices] == [
-        (0.0, 0.1, False, None, None), (0.9, 1.0, True, "time.sleep(0.1)", 5)]
+    # A blocking step that also yielded (asyncio.sleep(0)) says where; a yield line that is no line is refused.
+    assert [(s.start, s.end, s.blocking, s.reason, s.line, s.yield_line) for s in trace.slices] == [
+        (0.0, 0.1, False, None, None, None), (0.9, 1.0, True, "time.sleep(0.1)", 5, 6)]
     assert trace.waits[0].on == "asyncio.sleep(0.8)" and trace.waits[0].chain == ["main", "sleep"]
     task = trace.tasks[0]
     assert (task.busy, task.waiting, task.scheduled, task.steps) == (0.2, 0.8, 0.0, 2)
-    assert b.claimed_status == "ok" and b.rejected == 0
+    assert b.claimed_status == "ok" and b.rejected == 1
 
 
-def packed(*triples: tuple[int, int, int]) -> str:
-    return base64.b64encode(array("q", [n for triple in triples for n in triple]).tobytes()).decode()
+def packed(*records: tuple[int, ...]) -> str:
+    return base64.b64encode(array("q", [n for record in records for n in record]).tobytes()).decode()
 
 
 def test_packed_steps_are_checked_one_by_one() -> None:
     b = builder()
     b.feed(line(["task", 1, "Task-1", "main", None, None, 0], ["task", 2, "Task-2", "work", 1, None, 0]))
     us = 1000
-    b.feed(line(["steps", packed((1, 0, 10 * us), (2, 10 * us, 20 * us), (99, 0, us), (2, 30 * us, 25 * us),
-                                 (1, -5, 3), (2, 40 * us, 50 * us))]))
-    b.feed(line(["steps", "not base64!"], ["steps", base64.b64encode(b"12345").decode()], ["steps", 42]))
+    b.feed(line(["steps", packed((1, 0, 10 * us, -1), (2, 10 * us, 20 * us, 7), (99, 0, us, -1),
+                                 (2, 30 * us, 25 * us, -1), (1, -5, 3, -1), (2, 40 * us, 50 * us, -1),
+                                 (1, 60 * us, 70 * us, -2), (1, 60 * us, 70 * us, 2**31))]))
+    b.feed(line(["steps", "not base64!"], ["steps", base64.b64encode(b"12345").decode()], ["steps", 42],
+                ["steps", packed((1, 0, 10 * us))]))
     trace = b.finish()
-    assert [(s.task, s.start, s.end) for s in trace.slices] == [
-        (1, 0.0, 1e-05), (2, 1e-05, 2e-05), (2, 4e-05, 5e-05)]
-    assert b.rejected == 6
+    assert [(s.task, s.start, s.end, s.yield_line) for s in trace.slices] == [
+        (1, 0.0, 1e-05, None), (2, 1e-05, 2e-05, 7), (2, 4e-05, 5e-05, None)]
+    assert b.rejected == 9
     assert [t.steps for t in trace.tasks] == [1, 2]
 
 
@@ -74,7 +77,7 @@ def numbers(*values: int) -> bytes:
 def test_frames_carry_steps_and_ends_between_lines_in_any_chunks() -> None:
     us = 1000
     stream = (line(["task", 1, "Task-1", "main", None, None, 0], ["task", 2, "Task-2", "work", 1, None, 0])
-              + frame(protocol.FRAME_STEPS, numbers(1, 0, 10 * us, 2, 10 * us, 20 * us, 99, 0, us))
+              + frame(protocol.FRAME_STEPS, numbers(1, 0, 10 * us, -1, 2, 10 * us, 20 * us, -1, 99, 0, us, -1))
               + frame(protocol.FRAME_ENDS, numbers(2, 30 * us))
               + line(["end", "ok", 40 * us]))
     whole, piecemeal = builder(), builder()
@@ -196,7 +199,7 @@ def test_how_a_wait_ended_is_checked_in_frames_and_lines() -> None:
 def test_bad_frames_are_skipped_to_the_next_line() -> None:
     b = builder(max_line_bytes=4096)
     b.feed(line(["task", 1, "Task-1", "main", None, None, 0]))
-    b.feed(frame(protocol.FRAME_STEPS, numbers(1, 0, 5)[:-3]))  # not whole records
+    b.feed(frame(protocol.FRAME_STEPS, numbers(1, 0, 5, -1)[:-3]))  # not whole records
     b.feed(frame(77, b"\n" * 5) + b"no newline in this garbage")  # unknown kind
     b.feed(b"still garbage\n" + line(["step", 1, 10_000, 20_000]))
     b.feed(frame(protocol.FRAME_STEPS, b"", length=2**31) + b"x" * 100 + b"\n")  # longer than any line may be

@@ -49,9 +49,10 @@ def test_lines_and_frames_past_their_caps_are_rejected_whole() -> None:
     b.feed(line(["task", 1, "Task-1", "main", None, None, 0]))
     at_cap = line(["out", 0, None, "stdout", ""])
     b.feed(at_cap[:-5] + b"x" * (protocol.MAX_LINE_BYTES - len(at_cap)) + at_cap[-5:])  # the newline makes one too many
-    b.feed(frame(protocol.FRAME_STEPS, numbers(*[1, 0, 1] * (protocol.MAX_FRAME_BYTES // 24 + 1))) + b"\n")
-    b.feed(frame(protocol.FRAME_STEPS, numbers(*[1, 0, 1] * (protocol.MAX_FRAME_BYTES // 24))))
-    assert b.rejected == 2 and len(b.trace.slices) == protocol.MAX_FRAME_BYTES // 24 and b.trace.output == []
+    per_frame = protocol.MAX_FRAME_BYTES // protocol.STEP_RECORD_BYTES
+    b.feed(frame(protocol.FRAME_STEPS, numbers(*[1, 0, 1, -1] * (per_frame + 1))) + b"\n")
+    b.feed(frame(protocol.FRAME_STEPS, numbers(*[1, 0, 1, -1] * per_frame)))
+    assert b.rejected == 2 and len(b.trace.slices) == per_frame and b.trace.output == []
 
 
 def test_a_pending_line_is_searched_once() -> None:

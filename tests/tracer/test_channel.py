@@ -86,8 +86,8 @@ def test_big_frames_go_as_frames_within_the_cap(pipe: Pipe) -> None:
     count = 20_000
     numbers = struct.pack(f"={4 * count}q", *(n for i in range(count) for n in (i + 1, -1, -1, 0)))
     pipe.channel.tasks(numbers, ["é" * 300] * count, ["work"] * count)
-    steps = struct.pack(f"={3 * count}q", *(n for i in range(count) for n in (i + 1, 10 * i, 10 * i + 5)))
-    pipe.channel.frame(protocol.FRAME_STEPS, steps, record=24)
+    steps = struct.pack(f"={4 * count}q", *(n for i in range(count) for n in (i + 1, 10 * i, 10 * i + 5, -1)))
+    pipe.channel.frame(protocol.FRAME_STEPS, steps, record=protocol.STEP_RECORD_BYTES)
     stream = pipe.stream()
     _, frames = split(stream)
     assert len(frames) > 2 and all(len(payload) <= protocol.MAX_FRAME_BYTES for _, payload in frames)

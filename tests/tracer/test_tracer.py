@@ -349,3 +349,42 @@ def test_a_line_another_task_left_unfinished_goes_on(run_trace: RunTrace) -> Non
     assert len(lines) == 2
     assert lines[0][0] == spinner["id"] and lines[0][1].endswith("\r" + " " * 10 + "\ranswer 42")
     assert lines[1] == (main["id"], "next line")
+
+
+def test_a_step_that_yields_with_sleep_0_keeps_the_line_it_yielded_at(run_trace: RunTrace) -> None:
+    trace = run_trace("""
+        import asyncio, time
+
+        counter = 0
+
+        async def bump(pause):
+            global counter
+            value = counter
+            time.sleep(pause)
+            await asyncio.sleep(0)
+            counter = value + 1
+
+        async def nested():
+            await bump(0)
+
+        async def main():
+            await asyncio.gather(bump(0), bump(0.06), nested())
+            print(counter)
+
+        asyncio.run(main())
+    """)
+    assert [line["text"] for line in trace["output"]] == ["1"], (trace["status"], trace["error"], trace["output"])
+    by_task = {task["id"]: [s for s in trace["slices"] if s["task"] == task["id"]] for task in trace["tasks"]}
+    [main] = task_named(trace, "main")
+    assert all("yield_line" not in s for s in by_task[main["id"]])  # it waits on gather: no yield
+    # Each bump's first step yields at line 10 (the innermost snippet line, also
+    # under nested()), its second does not; a blocking step (time.sleep(0.06))
+    # keeps its yield line beside its own line.
+    workers = task_named(trace, "bump") + task_named(trace, "nested")
+    assert len(workers) == 3
+    for task in workers:
+        first, second = by_task[task["id"]]
+        assert first["yield_line"] == 10 and "yield_line" not in second, (first, second)
+    # (Its reason is its own time.sleep's: the time.sleep(0) of the steps before it did not block.)
+    [blocked] = [s for s in trace["slices"] if s["reason"] == "time.sleep(0.06)"]
+    assert blocked["blocking"] and blocked["line"] == 9 and blocked["yield_line"] == 10

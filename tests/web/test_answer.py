@@ -105,6 +105,7 @@ def test_each_item_bound_holds_for_its_longest_numbers() -> None:
     items = {
         "task": task.to_json(),
         "slice": Slice(MAX_ID, longest_time, longest_time, False, None, MAX_ID).to_json(),
+        "yielded slice": Slice(MAX_ID, longest_time, longest_time, False, None, yield_line=MAX_ID).to_json(),
         "wait": Wait(MAX_ID, longest_time, longest_time, None, MAX_ID, []).to_json(),
         "output": vars(Output(longest_time, MAX_ID, "stdout", "")),
         "event": vars(Event(longest_time, "", MAX_ID, "", MAX_ID)),
@@ -114,7 +115,10 @@ def test_each_item_bound_holds_for_its_longest_numbers() -> None:
     }
     for kind, item in items.items():
         size = len(dumps(item)) + 1  # and the comma after it
-        assert size <= ITEM_BYTES[kind], (kind, size)
+        assert size <= ITEM_BYTES[kind.removeprefix("yielded ")], (kind, size)
+    # A blocking slice that also yielded adds its yield_line's bound.
+    blocked = Slice(MAX_ID, longest_time, longest_time, True, None, MAX_ID, yield_line=MAX_ID).to_json()
+    assert len(dumps(blocked)) + 1 <= ITEM_BYTES["slice"] + ITEM_BYTES["yield_line"]
     # How a wait ended adds at most its fields' bounds (the longest wake's name, "callback").
     ended = Wait(MAX_ID, longest_time, longest_time, None, MAX_ID, [], None, longest_time, "callback", MAX_ID,
                  MAX_ID).to_json()
