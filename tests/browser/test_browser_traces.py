@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support.browsing import BROWSER_ENV, hover, screenshot, wait_for_status
+from tests.support.browsing import BROWSER_ENV, after_pending_frames, hover, screenshot, wait_for_status
 from tests.support.servers import gunicorn_node
 from tests.support.traces import columnar, cut_trace, hand_to_page, stopped_trace, synthetic_trace
 
@@ -93,6 +93,10 @@ def test_long_output_shows_a_page_of_lines_and_more_on_demand(page: Page, live_s
     expect(rows).to_have_count(1000)
     more = page.get_by_test_id("output-more")
     expect(more).to_have_text("Show 1000 more of 1500 lines not shown")
+    # Rows out of view have an estimated height (content-visibility): those
+    # scrolled to take their own in the next frames, which may move the button.
+    more.scroll_into_view_if_needed()
+    after_pending_frames(page)
     more.click()
     expect(rows).to_have_count(2000)
     expect(more).to_have_text("Show 500 more of 500 lines not shown")
@@ -100,6 +104,7 @@ def test_long_output_shows_a_page_of_lines_and_more_on_demand(page: Page, live_s
     page.locator('[data-testid="timeline"] .tl-toggle').first.click()
     page.locator('[data-testid="timeline"] .tl-scroll').evaluate("(el) => { el.scrollTop = el.scrollHeight; }")
     marker = page.locator('[data-testid="timeline"] .tl-print[data-output-index="2499"]')
+    after_pending_frames(page)
     box = marker.bounding_box()
     assert box is not None
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)

@@ -73,6 +73,13 @@ def run_example(page: Page, url: str, name: str) -> None:
     wait_for_status(page, "ok")
 
 
+def after_pending_frames(page: Page) -> None:
+    """Return once the page drew two more frames: what it puts off to the next
+    one (rows that came into view taking their height, a redraw on resize) is
+    done, so what a click aims at stays put. A loaded machine delays them."""
+    page.evaluate("() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))")
+
+
 def hover(page: Page, locator: Locator) -> None:
     """Move the mouse over the middle of what ``locator`` finds, scrolled into view."""
     locator.scroll_into_view_if_needed()
