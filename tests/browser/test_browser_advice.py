@@ -24,7 +24,10 @@ BLOCKING_WORDS = "blocking steps held the loop"
 # summary rightly says so; on a loaded machine (CI beside other jobs) a step
 # of a snippet that never blocks can be descheduled that long. Such a run's
 # summary is true to its trace but not the one this table is about, so a
-# case that does not expect blocking is run again, a few times at most.
+# case that does not expect blocking is run again, a few times at most. The
+# server hands a virtual-clock run's trace to everyone who runs the same code
+# (playground/sharing/runcache.py), so the same code again would only get the
+# stalled run back: each try ends with a comment of its own, a run of its own.
 LOADED_MACHINE_TRIES = 3
 
 
@@ -142,8 +145,9 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_the_summary_says_only_what_the_trace_shows(page: Page, live_server: str, case: Case) -> None:
-    fragment = f"code={urllib.parse.quote(case.code)}&run=1" + (f"&python={case.python}" if case.python else "")
-    for _ in range(LOADED_MACHINE_TRIES):
+    for attempt in range(LOADED_MACHINE_TRIES):
+        code = case.code + (f"# try {attempt + 1}\n" if attempt else "")
+        fragment = f"code={urllib.parse.quote(code)}&run=1" + (f"&python={case.python}" if case.python else "")
         page.goto("about:blank")
         page.goto(f"{live_server}/#{fragment}")
         wait_for_status(page, case.status, timeout=60_000)
