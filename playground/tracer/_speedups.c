@@ -25,6 +25,7 @@
 #include <Python.h>
 #include <frameobject.h>
 #include <structmember.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #if PY_VERSION_HEX < 0x030B0000
@@ -49,6 +50,24 @@ monotonic_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* stalls.py: a step's sample of the loop thread's times is at most this old. */
+#define STALL_SAMPLE_INTERVAL_NS 1000000LL
+#define STALL_NO_SAMPLE (-1LL)
+
+/* stalls.thread_times: the calling thread's CPU time (ns) and voluntary context switches. */
+static int
+thread_times(long long *cpu_ns, long long *switches)
+{
+    struct timespec ts;
+    struct rusage usage;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0 || getrusage(RUSAGE_THREAD, &usage) != 0) {
+        return -1;
+    }
+    *cpu_ns = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    *switches = usage.ru_nvcsw;
+    return 0;
 }
 
 /* getattr(obj, name, None) as a new reference (None when missing). */
@@ -133,6 +152,10 @@ typedef struct {
     long long step_start;
     long long step_skipped;
     long long yield_line;  /* where the running step yields without waiting (asyncio.sleep(0)), or -1 */
+    /* The loop thread's times when a step started lately (stalls.py). */
+    long long stall_real;
+    long long stall_cpu;
+    long long stall_switches;  /* or STALL_NO_SAMPLE */
     long long last_flush;
     long long next_id;
     PyObject *ids;
@@ -205,6 +228,9 @@ core_init(Core *self, PyObject *args, PyObject *kwargs)
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OL", keywords, &clock, &blocking_ns)) {
         return -1;
     }
+    self->stall_real = -STALL_SAMPLE_INTERVAL_NS;
+    self->stall_cpu = 0;
+    self->stall_switches = STALL_NO_SAMPLE;
     Py_XSETREF(self->clock, Py_NewRef(clock));
     self->blocking_ns = blocking_ns;
     self->enabled = 1;
@@ -272,6 +298,20 @@ core_now(Core *self, long long *now, long long *skipped)
     }
     *now = monotonic_ns() - origin + *skipped;
     return 0;
+}
+
+/* stalls.waited: how long the loop's thread waited for a CPU from the
+ * step's sample to the real time real_now (0 when it gave the CPU up meanwhile). */
+static long long
+core_waited(Core *self, long long real_now)
+{
+    long long cpu, switches;
+    if (self->stall_switches == STALL_NO_SAMPLE || thread_times(&cpu, &switches) < 0 ||
+        switches != self->stall_switches) {
+        return 0;
+    }
+    long long stalled = real_now - self->stall_real - (cpu - self->stall_cpu);
+    return stalled > 0 ? stalled : 0;
 }
 
 /* self.<name>(*args), for the Recorder's Python methods. */
@@ -617,7 +657,7 @@ core_next_step_impl(Core *self, PyObject *handle)
         PyObject *task_id = Py_NewRef(self->current ? self->current : Py_None);
         PyObject *task = Py_NewRef(self->step_task ? self->step_task : Py_None);
         int failed = 0;
-        if (now - start >= self->blocking_ns) {
+        if (now - start >= self->blocking_ns && now - start - core_waited(self, now - skipped) >= self->blocking_ns) {
             PyObject *first = PyLong_FromLongLong(start), *last = PyLong_FromLongLong(now);
             if (first == NULL || last == NULL) {
                 failed = 1;
@@ -760,6 +800,12 @@ core_next_step_impl(Core *self, PyObject *handle)
     self->step_start = now;
     self->step_skipped = skipped;
     self->yield_line = -1;
+    if (now - skipped - self->stall_real >= STALL_SAMPLE_INTERVAL_NS) {
+        self->stall_real = now - skipped;
+        if (thread_times(&self->stall_cpu, &self->stall_switches) < 0) {
+            self->stall_switches = STALL_NO_SAMPLE;
+        }
+    }
     if (self->samples != NULL && PyDict_Check(self->samples) && PyDict_GET_SIZE(self->samples)) {
         PyDict_Clear(self->samples); /* ticks of an earlier, short step */
     }
@@ -819,7 +865,19 @@ core_take_tasks(Core *self, PyObject *Py_UNUSED(ignored))
     return result;
 }
 
+static PyObject *
+core_stalled_ns(Core *self, PyObject *Py_UNUSED(ignored))
+{
+    long long now, skipped;
+    if (core_now(self, &now, &skipped) < 0) {
+        return NULL;
+    }
+    return PyLong_FromLongLong(core_waited(self, now - skipped));
+}
+
 static PyMethodDef core_methods[] = {
+    {"stalled_ns", (PyCFunction)core_stalled_ns, METH_NOARGS,
+     "How long the loop's thread has waited for a CPU since the running step started (stalls.py)."},
     {"next_step", (PyCFunction)core_next_step, METH_O, "The loop is about to run handle; the step before it ended."},
     {"task_created", (PyCFunction)(void (*)(void))core_task_created, METH_FASTCALL,
      "Give a new task its id (negative until announced, 0 for asyncio's own)."},

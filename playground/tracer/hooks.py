@@ -33,6 +33,9 @@ class HotPath(Protocol):
     def task_created(self, task: asyncio.Task[Any], caller: FrameType | None = None) -> int:
         """A task was made; its id (it is announced at its first step)."""
 
+    def stalled_ns(self) -> int:
+        """How long the loop's thread has waited for a CPU since the running step started (stalls.py)."""
+
     def take_steps(self) -> bytes:
         """The ordinary steps since the last call, as native int64 (task, start, end, yield line or -1)."""
 
@@ -46,7 +49,8 @@ class HotPath(Protocol):
 @runtime_checkable
 class RarePaths(Protocol):
     def _blocking_step(self, task_id: int | None, start: int, now: int) -> None:
-        """A step held the loop past the blocking threshold."""
+        """A step held the loop past the blocking threshold, not counting
+        the time its thread waited for a CPU."""
 
     def _task_finished(self, task_id: int, task: asyncio.Task[Any], now: int) -> None:
         """A task ended other than normally (error, cancelled), or its end needs words."""

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from .channel import FLUSH_INTERVAL
 from .clock import Clock, real_perf_counter_ns
 from .protocol import SNIPPET_FILENAME, SPEEDUPS_ENV
+from .stalls import NO_SAMPLE, SAMPLE_INTERVAL_NS, thread_times, waited
 from .waits import snippet_line
 
 FLUSH_INTERVAL_NS = int(FLUSH_INTERVAL * 1e9)
@@ -53,6 +54,9 @@ class PyCore:
     def __init__(self, clock: Clock, blocking_ns: int) -> None:
         self.clock = clock
         self.blocking_ns = blocking_ns
+        # The loop thread's times when a step started lately (stalls.py):
+        # real time, CPU time, voluntary context switches.
+        self._stall_sample = (-SAMPLE_INTERVAL_NS, 0, NO_SAMPLE)
         self.enabled = True
         # The step running now, if any.
         self.in_step = False
@@ -112,6 +116,11 @@ class PyCore:
         raise NotImplementedError
 
     # The hot path.
+
+    def stalled_ns(self) -> int:
+        """How long the loop's thread has waited for a CPU since the sample
+        taken at the running step's start or less than ``SAMPLE_INTERVAL_NS`` before it."""
+        return waited(self.clock.real_elapsed_ns(), self._stall_sample)
 
     def take_steps(self) -> bytes:
         """The ordinary steps so far, packed as native int64, and forget them."""
@@ -186,7 +195,8 @@ class PyCore:
             start = self._step_start
             task_id = self.current
             task = self._step_task
-            if now - start >= self.blocking_ns:
+            held = now - start
+            if held >= self.blocking_ns and held - self.stalled_ns() >= self.blocking_ns:
                 self._blocking_step(task_id, start, now)
             elif task_id is not None:
                 self._steps.extend((task_id, start, now, self.yield_line))
@@ -219,6 +229,8 @@ class PyCore:
         self._step_start = now
         self._step_skipped = skipped
         self.yield_line = -1
+        if now - skipped - self._stall_sample[0] >= SAMPLE_INTERVAL_NS:
+            self._stall_sample = (now - skipped, *thread_times())
         if self._samples:
             self._samples.clear()  # ticks of an earlier, short step
         self.in_step = True

@@ -305,7 +305,8 @@ class Recorder(Core):
         self.buffer += self.open_notes.messages(running, self.waits)
 
     def _blocking_step(self, task_id: int | None, start: int, now: int) -> None:
-        real_ms = (now - start - (self.clock.skipped_ns - self._step_skipped)) / 1e6
+        # Its own time: not what the virtual clock skipped, nor the machine's stalls.
+        real_ms = (now - start - (self.clock.skipped_ns - self._step_skipped) - self.stalled_ns()) / 1e6
         samples = dict(self._samples)
         self._samples.clear()
         busy_ticks = samples.pop(_ANY_LINE, 0)

@@ -1,10 +1,12 @@
 """Runs a loaded machine did not decide the shape of.
 
-A step that holds the loop ``LIMIT_BLOCKING_THRESHOLD`` (50 ms) of real time
-is "blocking". A loaded machine can deschedule any short step for that long:
-it is then blocking "CPU-bound for 60 ms", or "a blocking call for 60 ms
-(waiting, not computing)" when no CPU-time tick came in it, though the
-snippet did nothing slow there. Those are the incidental reasons; a
+A step that holds the loop ``LIMIT_BLOCKING_THRESHOLD`` (50 ms) of its own
+time is "blocking". The tracer leaves out the time the step's thread waited
+for a CPU (tracer/stalls.py), but only when the thread did not also give the
+CPU up in that step: a loaded machine that kept a short step waiting on a
+disk read or a full pipe, and then for a CPU, still makes it blocking "CPU-bound
+for 60 ms", or "a blocking call for 60 ms (waiting, not computing)" when no
+CPU-time tick came in it, though the snippet did nothing slow there. Those are the incidental reasons; a
 ``time.sleep`` in the loop's thread, and its reason, are always the snippet's.
 """
 
