@@ -22,7 +22,7 @@ _COUNTED_AS = {protocol.STEP: "steps", protocol.STEPS: "steps", protocol.TASK: "
                protocol.WAIT: "waits", protocol.ENDS: "ends", protocol.TASK_END: "ends", protocol.OUTPUT: "output"}
 # Told of what is open, not items themselves: past the cut they go unsent and uncounted.
 NOTES = frozenset({protocol.RUNNING, protocol.WAITING})
-_RECORD_BYTES = {protocol.STEPS: protocol.STEP_RECORD_BYTES, protocol.ENDS: 16}
+_RECORD_BYTES = {protocol.STEPS: protocol.STEP_RECORD_BYTES, protocol.ENDS: protocol.END_RECORD_BYTES}
 
 
 class PastCut:
@@ -54,9 +54,9 @@ class PastCut:
     def ends(self, ends: bytes) -> bytes:
         """Of a batch's packed normal ends, those still sent (the rest counted)."""
         room = max(0, protocol.MAX_KEPT_PAST_CUT - self.kept)
-        kept = ends[:16 * room]
-        self.kept += len(kept) // 16
-        self.dropped["ends"] += (len(ends) - len(kept)) // 16
+        kept = ends[:protocol.END_RECORD_BYTES * room]
+        self.kept += len(kept) // protocol.END_RECORD_BYTES
+        self.dropped["ends"] += (len(ends) - len(kept)) // protocol.END_RECORD_BYTES
         return kept
 
     def message(self) -> tuple[Any, ...]:

@@ -272,6 +272,8 @@ FRAME_KINDS = {FRAME_STEPS: STEPS, FRAME_ENDS: ENDS, FRAME_TASKS: TASKS, FRAME_W
 # the `await asyncio.sleep(0)` where the step gave the loop back without
 # waiting, the task staying ready; -1 for a step that ended otherwise.
 STEP_RECORD_BYTES = 32
+# Bytes of one record in an ends frame: (task id, ended).
+END_RECORD_BYTES = 16
 # Bytes of one record's numbers in a tasks frame and in a waits frame.
 TASK_RECORD_BYTES = 32
 WAIT_RECORD_BYTES = 72

@@ -114,8 +114,8 @@ class Recorder(Core):
         steps = self.take_steps()
         ends = self.take_ends()
         waits, self.done_waits = self.done_waits, []
-        sent = (self._sent + len(buffer) + len(names) + len(steps) // protocol.STEP_RECORD_BYTES + len(ends) // 16
-                + len(waits))
+        sent = (self._sent + len(buffer) + len(names) + len(steps) // protocol.STEP_RECORD_BYTES
+                + len(ends) // protocol.END_RECORD_BYTES + len(waits))
         if sent <= self.max_events:
             # Within the cap, the common case: frames, with no base64.
             if packed:
@@ -123,7 +123,7 @@ class Recorder(Core):
             if steps:
                 self.channel.frame(protocol.FRAME_STEPS, steps, record=protocol.STEP_RECORD_BYTES)
             if ends:
-                self.channel.frame(protocol.FRAME_ENDS, ends, record=16)
+                self.channel.frame(protocol.FRAME_ENDS, ends, record=protocol.END_RECORD_BYTES)
             if waits:
                 self.channel.waits(waits)
             self._sent = sent
@@ -152,7 +152,7 @@ class Recorder(Core):
         self.buffer.clear()
         self.buffer += kept
         if kept_ends:
-            self.channel.frame(protocol.FRAME_ENDS, kept_ends, record=16)
+            self.channel.frame(protocol.FRAME_ENDS, kept_ends, record=protocol.END_RECORD_BYTES)
         if kept or kept_ends:
             self.channel.flush()
 
