@@ -35,15 +35,19 @@ while True:
     time.sleep(0.12)
 """
 
-# Short steps, for 0.6 s of the run's CPU time (time.process_time, which
-# neither clock changes): some 1.0 s of real time beside the hog's bursts.
+# Short steps of 0.5 ms of computation each (time.process_time, which
+# neither clock changes), 0.8 s of it in all: some 1.3 s of real time beside
+# the hog's bursts, nearly all of it in steps, so that bursts fall in steps.
 SHORT_STEPS = """
 import asyncio
 import time
 
 async def main():
     start = time.process_time()
-    while time.process_time() - start < 0.6:
+    while time.process_time() - start < 0.8:
+        step = time.process_time()
+        while time.process_time() - step < 0.0005:
+            pass
         await asyncio.sleep(0)
 
 asyncio.run(main())
