@@ -101,10 +101,11 @@ class Channel:
             return
         lines: list[bytes] = []
         buffer = self.buffer
-        for at in range(0, len(buffer), MAX_LINE_MESSAGES):
-            _encode_lines(buffer[at:at + MAX_LINE_MESSAGES], lines)
+        count = len(buffer)
+        for at in range(0, count, MAX_LINE_MESSAGES):
+            _encode_lines(buffer[at:min(at + MAX_LINE_MESSAGES, count)], lines)
         data = b"".join((*self.leading, *lines, *self.frames))
-        self.buffer.clear()
+        del buffer[:count]  # what the sampler added meanwhile goes with the next flush
         self.leading.clear()
         self.frames.clear()
         self._write(data)

@@ -138,7 +138,12 @@ class PyCore:
         """The tasks announced so far, and forget them: their records packed
         as native int64 (id, parent or -1, line or -1, created), their
         names, their coroutines."""
-        new, self._new_tasks = self._new_tasks, []
+        # Emptied in place, never swapped for a new list: this may be the
+        # sampler's flush, come while _announce (or task_woken, for the
+        # recorder's ended waits) computes a record to append to the list
+        # it looked up already.
+        new = self._new_tasks.copy()
+        self._new_tasks.clear()
         packed = array("q", [number for task in new for number in task[:4]]).tobytes()
         return packed, [task[4] for task in new], [task[5] for task in new]
 

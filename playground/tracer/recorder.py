@@ -113,7 +113,8 @@ class Recorder(Core):
         packed, names, coros = self.take_tasks()
         steps = self.take_steps()
         ends = self.take_ends()
-        waits, self.done_waits = self.done_waits, []
+        waits = self.done_waits.copy()
+        self.done_waits.clear()  # in place, as Core.take_tasks (see why there)
         sent = (self._sent + len(buffer) + len(names) + len(steps) // protocol.STEP_RECORD_BYTES
                 + len(ends) // protocol.END_RECORD_BYTES + len(waits))
         if sent <= self.max_events:

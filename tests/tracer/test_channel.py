@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from playground.sandbox.stream import StreamParser
-from playground.tracer import protocol
+from playground.tracer import channel, protocol
 from playground.tracer.channel import Channel, task_payloads
 from playground.tracer.errors import MAX_ERROR_BYTES, fitted
 
@@ -80,6 +80,26 @@ def test_a_big_batch_goes_as_lines_within_the_caps(pipe: Pipe) -> None:
     reader = parser()
     reader.feed(stream)
     assert reader.rejected == 0 and len(reader.trace.output) == 2000
+
+
+def test_a_message_added_while_a_batch_is_encoded_goes_with_the_next(pipe: Pipe,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # As the CPU-time sampler may add one, from its signal handler, between
+    # any two bytecodes of the flush.
+    encode, late = channel._encode_lines, [(protocol.OUTPUT, 0, None, "stdout", "late")]
+
+    def encode_then_add(messages: list[tuple[object, ...]], lines: list[bytes]) -> None:
+        encode(messages, lines)
+        pipe.channel.buffer.extend(late)
+        late.clear()
+
+    monkeypatch.setattr(channel, "_encode_lines", encode_then_add)
+    pipe.channel.send(protocol.OUTPUT, 0, None, "stdout", "first")
+    pipe.channel.flush()
+    reader = parser()
+    reader.feed(pipe.stream())
+    assert reader.rejected == 0
+    assert [line.text for line in reader.trace.output] == ["first", "late"]
 
 
 def test_big_frames_go_as_frames_within_the_cap(pipe: Pipe) -> None:

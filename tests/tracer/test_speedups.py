@@ -19,7 +19,7 @@ from playground.sandbox.jail import DEFAULT_JAIL_PYTHON, Bubblewrap
 from playground.sandbox.pythons import DEFAULT_ROOT
 from playground.sharing.examples import BY_NAME, EXAMPLES
 from tests.support.pythonruns import PYTHON_IDS, PYTHONS, JailedRuns
-from tests.support.traces import RunTrace
+from tests.support.traces import RunTrace, task_named
 
 # Snippets that reach every path of the hot path and the rare paths it calls:
 # first steps and announcements, normal ends, waits and wake-ups, errors,
@@ -132,7 +132,8 @@ SNIPPETS = {example.name: example.code for example in EXAMPLES
 
 # Snippets that take the tracer off its ordinary path, with the limits they
 # run under: past the event cap (the packed records go out as messages and
-# are cut), a hook that fails (recording stops, the run goes on), and a long
+# are cut), a hook that fails (recording stops, the run goes on), the
+# sampler's flush coming in the middle of a record (nothing lost), and a long
 # CPU-bound step that prints while the CPU-time sampler flushes mid-step.
 EDGE_CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "event_cap": ("""
@@ -154,6 +155,33 @@ EDGE_CASES: dict[str, tuple[str, dict[str, Any]]] = {
             sys.modules["tracer.recorder"].Recorder._wait_started = broken
             await asyncio.gather(asyncio.sleep(0.1), asyncio.sleep(0.2))
             print("after")
+        asyncio.run(main())
+    """, {}),
+    # The sampler's flush in the middle of a record: while task_woken computes
+    # a wait's, and while the hot path computes a task's (its name).
+    "flush_mid_record": ("""
+        import asyncio, sys
+        frame = sys._getframe()
+        while "run" not in frame.f_locals:
+            frame = frame.f_back
+        recorder = frame.f_locals["run"].recorder
+        module = sys.modules["tracer.recorder"]
+        woken_how = module.woken_how
+        def flushing_woken_how(*args):
+            recorder.flush()
+            return woken_how(*args)
+        module.woken_how = flushing_woken_how
+        class FlushingTask(asyncio.Task):
+            def get_name(self):
+                recorder.flush()
+                return super().get_name()
+        async def nap(seconds):
+            await asyncio.sleep(seconds)
+        async def main():
+            asyncio.get_running_loop().set_task_factory(
+                lambda loop, coro, **options: FlushingTask(coro, loop=loop, **options))
+            await asyncio.gather(nap(0.1), nap(0.2))
+            print("done")
         asyncio.run(main())
     """, {}),
     # Busy for 0.2 s of CPU time (real: process_time is not virtual), four
@@ -302,7 +330,14 @@ def test_the_hot_paths_agree_off_the_ordinary_path(name: str, hot_paths: HotPath
             assert all(coro == "work" for _, _, coro in tasks[1:])
         return
     assert alike(fast, busy_lines(code)) == alike(slow, busy_lines(code))
-    if name == "hook_disabled":
+    if name == "flush_mid_record":
+        for trace in (fast, slow):
+            assert sorted(task["coro"] for task in trace["tasks"]) == ["main", "nap", "nap"]
+            naps = {task["id"] for task in task_named(trace, "nap")}
+            assert sorted((wait["on"], wait["wake"]) for wait in trace["waits"] if wait["task"] in naps) == [
+                ("asyncio.sleep(0.1)", "timer"), ("asyncio.sleep(0.2)", "timer")]
+            assert [line["text"] for line in trace["output"]] == ["done"]
+    elif name == "hook_disabled":
         stopped = [e for e in fast["events"] if e["message"].startswith("tracing stopped")]
         assert len(stopped) == 1 and "a hook broke" in stopped[0]["message"]
         assert [line["text"] for line in fast["output"]] == ["before", "after"]
