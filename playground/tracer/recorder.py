@@ -149,9 +149,9 @@ class Recorder(Core):
         past.dropped["tasks"] += len(names)
         past.dropped["steps"] += len(steps) // protocol.STEP_RECORD_BYTES
         kept_ends = past.ends(ends)
-        kept = [message for message in self.buffer if past.keeps(message)]
-        self.buffer.clear()
-        self.buffer += kept
+        count = len(self.buffer)  # the sampler may add more meanwhile, for the next flush
+        kept = [message for message in self.buffer[:count] if past.keeps(message)]
+        self.buffer[:count] = kept
         if kept_ends:
             self.channel.frame(protocol.FRAME_ENDS, kept_ends, record=protocol.END_RECORD_BYTES)
         if kept or kept_ends:
