@@ -42,6 +42,7 @@ import re
 import signal
 import subprocess
 import tempfile
+import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -190,6 +191,10 @@ class Stagger:
 # snippet starts (so neither side counts importing them), then notes the moment
 # on the system's monotonic clock, so that python3's time, like the playground's
 # duration, counts from the snippet's start and not the interpreter's.
+# Only the first process does either: the Pythons the snippet starts (a
+# subprocess, a process pool's fork server, multiprocessing's resource
+# tracker) import usercustomize too, start as they would without it, and may
+# start after the snippet ended.
 STARTED_FILE = ".corpus-started"
 # And the moment it ended, as interpreter shutdown begins (after its threads
 # and pools were joined): the shutdown itself, slow on a loaded machine, is
@@ -199,23 +204,29 @@ JAIL_OWN_MODULES = ("__main__", "cython_runtime", "seccomp", "tracer")
 
 
 def usercustomize(preload: tuple[str, ...]) -> str:
-    return (
-        "import importlib, os, time, warnings\n"
-        "with warnings.catch_warnings():\n"
-        "    warnings.simplefilter('ignore')\n"
-        f"    for name in {list(preload)!r}:\n"
-        "        try:\n"
-        "            importlib.import_module(name)\n"
-        "        except Exception:\n"
-        "            pass\n"
-        f"with open(os.path.join(os.path.expanduser('~'), {STARTED_FILE!r}), 'w') as f:\n"
-        "    f.write(repr(time.monotonic()))\n"
-        "def _ended():\n"
-        f"    with open(os.path.join(os.path.expanduser('~'), {ENDED_FILE!r}), 'w') as f:\n"
-        "        f.write(repr(time.monotonic()))\n"
-        "import atexit\n"
-        "atexit.register(_ended)\n"
-    )
+    return textwrap.dedent(f"""\
+        import importlib, os, time, warnings
+        home = os.path.expanduser("~")
+        try:
+            started = os.open(os.path.join(home, {STARTED_FILE!r}), os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        except FileExistsError:
+            started = None  # a Python the snippet started: neither preloaded nor timed
+        if started is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                for name in {list(preload)!r}:
+                    try:
+                        importlib.import_module(name)
+                    except Exception:
+                        pass
+            os.write(started, repr(time.monotonic()).encode())
+            os.close(started)
+            def _ended():
+                with open(os.path.join(home, {ENDED_FILE!r}), "w") as f:
+                    f.write(repr(time.monotonic()))
+            import atexit
+            atexit.register(_ended)
+    """)
 
 
 def preloaded_modules(jail: Bubblewrap, python: Python) -> tuple[str, ...]:
@@ -285,7 +296,7 @@ def run_python3(snippet: Snippet, python: Python, preload: tuple[str, ...] = (),
             returncode = None
         ended = time.monotonic()
         started_file, ended_file = Path(folder, STARTED_FILE), Path(folder, ENDED_FILE)
-        started = float(started_file.read_text()) if started_file.exists() else launched
+        started = float(started_file.read_text() or launched) if started_file.exists() else launched
         if ended_file.exists() and ended_file.read_text():
             ended = float(ended_file.read_text())
     return Python3Run(stdout.decode("utf-8", "replace"), stderr.decode("utf-8", "replace"), returncode,
