@@ -18,6 +18,23 @@ Trace = dict[str, Any]
 RunTrace = Callable[..., Trace]
 
 
+# The first lines of a snippet that drives or breaks the tracer from inside:
+# they bind ``recorder`` to the run's Recorder (the prelude's ``run``, found
+# up the stack, as a snippet can).
+FIND_RECORDER = """\
+import sys as _sys
+_frame = _sys._getframe()
+while "run" not in _frame.f_locals:
+    _frame = _frame.f_back
+recorder = _frame.f_locals["run"].recorder
+"""
+
+
+def with_recorder(snippet: str) -> str:
+    """``snippet`` (dedented) after ``FIND_RECORDER``."""
+    return FIND_RECORDER + textwrap.dedent(snippet)
+
+
 def posted(client: FlaskClient, code: str, clock: str = "virtual") -> Trace:
     """The trace of ``code`` (dedented) run through ``POST /api/run``."""
     response = client.post("/api/run", json={"code": textwrap.dedent(code), "clock": clock})

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support.traces import TOLERANCE, RunTrace, events, near, outputs, python_of, task_named
+from tests.support.traces import TOLERANCE, RunTrace, events, near, outputs, python_of, task_named, with_recorder
 from tests.support.unloaded import run_unstalled, took
 
 
@@ -375,12 +375,8 @@ def test_a_run_stopped_at_a_limit_keeps_everything_before_the_stop(run_trace: Ru
 
 
 def test_a_broken_tracer_stops_tracing_not_the_run(run_trace: RunTrace) -> None:
-    trace = run_trace("""
-        import asyncio, sys
-        frame = sys._getframe()
-        while "run" not in frame.f_locals:
-            frame = frame.f_back
-        recorder = frame.f_locals["run"].recorder
+    trace = run_trace(with_recorder("""
+        import asyncio
         def take_steps_once():
             # A batch that cannot be packed, once (as a clock pushed past int64 ns would make).
             del recorder.take_steps
@@ -390,7 +386,7 @@ def test_a_broken_tracer_stops_tracing_not_the_run(run_trace: RunTrace) -> None:
             await asyncio.sleep(1)
             print("still running")
         asyncio.run(main())
-    """)
+    """))
     assert trace["status"] == "ok"
     [warning] = events(trace, "warning")
     assert warning["message"].startswith("tracing stopped: flush failed (OverflowError")

@@ -19,7 +19,7 @@ from playground.sandbox.jail import DEFAULT_JAIL_PYTHON, Bubblewrap
 from playground.sandbox.pythons import DEFAULT_ROOT
 from playground.sharing.examples import BY_NAME, EXAMPLES
 from tests.support.pythonruns import PYTHON_IDS, PYTHONS, JailedRuns
-from tests.support.traces import RunTrace, task_named
+from tests.support.traces import RunTrace, task_named, with_recorder
 
 # Snippets that reach every path of the hot path and the rare paths it calls:
 # first steps and announcements, normal ends, waits and wake-ups, errors,
@@ -159,12 +159,8 @@ EDGE_CASES: dict[str, tuple[str, dict[str, Any]]] = {
     """, {}),
     # The sampler's flush in the middle of a record: while task_woken computes
     # a wait's, and while the hot path computes a task's (its name).
-    "flush_mid_record": ("""
+    "flush_mid_record": (with_recorder("""
         import asyncio, sys
-        frame = sys._getframe()
-        while "run" not in frame.f_locals:
-            frame = frame.f_back
-        recorder = frame.f_locals["run"].recorder
         module = sys.modules["tracer.recorder"]
         woken_how = module.woken_how
         def flushing_woken_how(*args):
@@ -183,7 +179,7 @@ EDGE_CASES: dict[str, tuple[str, dict[str, Any]]] = {
             await asyncio.gather(nap(0.1), nap(0.2))
             print("done")
         asyncio.run(main())
-    """, {}),
+    """), {}),
     # Busy for 0.2 s of CPU time (real: process_time is not virtual), four
     # times the blocking threshold on a machine of any speed, nearly all of
     # it on the line marked BUSY (one line, so the busiest on every Python).
