@@ -11,6 +11,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from tests.support.codenet import RunCode, sandbox_for
+from tests.support.traces import how_it_ended
 from tests.support.urlserver import LocalServer
 
 CLOCKS = ("virtual", "real")
@@ -40,7 +41,7 @@ def test_open_connection_reaches_an_allowed_server_and_is_drawn(run_code: RunCod
 
         asyncio.run(main())
     """, clock)
-    assert trace["status"] == "ok", trace
+    assert trace["status"] == "ok", how_it_ended(trace)
     assert printed(trace) == ["HTTP/1.0 200 OK"]
     [connection] = trace["connections"]
     assert connection["task"] == trace["tasks"][0]["id"] and connection["line"] == 5
@@ -65,7 +66,7 @@ def test_the_operator_sees_code_connections_in_the_metrics(run_code: RunCode) ->
         except OSError:
             pass
     """)
-    assert trace["status"] == "ok", trace
+    assert trace["status"] == "ok", how_it_ended(trace)
     assert REGISTRY.get_sample_value("playground_code_connections_total", {"outcome": "opened"}) == opened + 1
     assert REGISTRY.get_sample_value("playground_code_connections_total", {"outcome": "refused"}) == refused + 1
     assert (REGISTRY.get_sample_value("playground_code_network_bytes_total", {"direction": "in"}) or 0) > received
@@ -98,7 +99,7 @@ AIOHTTP_GATHER = """
 @pytest.mark.parametrize("clock", CLOCKS)
 def test_aiohttp_gather_takes_the_slowest_answer_and_sequential_the_sum(run_code: RunCode, clock: str) -> None:
     trace = run_code(AIOHTTP_GATHER, clock)
-    assert trace["status"] == "ok", trace
+    assert trace["status"] == "ok", how_it_ended(trace)
     first, gather, sequential = printed(trace)
     assert first == "[200, 200, 200]"
     assert 0.45 <= float(gather.split()[1]) < 0.9, gather
@@ -131,7 +132,7 @@ def test_the_virtual_clock_never_jumps_over_a_timer_while_a_connection_waits(run
         start = time.perf_counter()
         asyncio.run(main())
     """)
-    assert trace["status"] == "ok", trace
+    assert trace["status"] == "ok", how_it_ended(trace)
     answered, slept = printed(trace)
     # aiohttp's import is not counted (start is after it); the answer came
     # after half a second of real waiting, the sleep's five seconds were skipped.
@@ -155,7 +156,7 @@ def test_plain_socket_clients_and_lookups_go_through_the_server(run_code: RunCod
         except socket.gaierror as exc:
             print("gaierror", exc.errno is not None)
     """)
-    assert trace["status"] == "ok", trace
+    assert trace["status"] == "ok", how_it_ended(trace)
     lines = printed(trace)
     assert lines[0] == "127.0.0.1" and "127.0.0.1" in lines[1]
     assert lines[2:] == ["HTTP/1.0 201 Created", "AF_INET True", "gaierror True"]
@@ -185,7 +186,7 @@ def test_tls_is_done_in_the_run_end_to_end(run_code: RunCode, tls_server: LocalS
 
         asyncio.run(main())
     """)
-    assert trace["status"] == "ok", trace
+    assert trace["status"] == "ok", how_it_ended(trace)
     assert printed(trace) == ["200 https", "untrusted: True"]
     trusted = trace["connections"][0]
     assert phase_names(trusted)[:3] == ["connect", "tls", "first_byte"]
@@ -223,7 +224,7 @@ def test_a_run_serves_itself_on_its_own_loopback(run_code: RunCode) -> None:
 
         asyncio.run(main())
     """)
-    assert trace["status"] == "ok", trace
+    assert trace["status"] == "ok", how_it_ended(trace)
     assert printed(trace) == ["Serving on ('127.0.0.1', 8888)", "Received: 'Hello World!'", "refused: True"]
 
 
@@ -248,7 +249,7 @@ def test_a_server_on_every_address_is_reached_on_both_loopbacks(run_code: RunCod
 
         asyncio.run(main())
     """)
-    assert trace["status"] == "ok", trace
+    assert trace["status"] == "ok", how_it_ended(trace)
     assert printed(trace) == ["[('0.0.0.0', 8888), ('::', 8888)]", "127.0.0.1", "::1"]
     assert trace["connections"] == []  # the run's own loopback is not the network
 
@@ -276,7 +277,7 @@ def test_the_caps_of_a_run_hold(run_code: RunCode, server: LocalServer) -> None:
         """, box=capped)
     finally:
         capped.close()
-    assert trace["status"] == "ok", trace
+    assert trace["status"] == "ok", how_it_ended(trace)
     assert printed(trace) == ["True", "True", "OSError True"]
     cut = [event["message"] for event in trace["events"] if event["kind"] == "limit"]
     assert any("URL_CODE_BYTES_IN" in message and "20000 bytes" in message for message in cut), cut

@@ -30,7 +30,7 @@ from playground.services import services as app_services
 from playground.sharing.examples import BY_NAME
 from tests.support.jails import jail_processes, waiting_jails
 from tests.support.pythonruns import PYTHON_IDS
-from tests.support.traces import printed, python_of
+from tests.support.traces import how_it_ended, printed, python_of
 
 Trace = dict[str, Any]
 
@@ -811,7 +811,7 @@ def _(trace: Trace, _s: Services) -> None:
     asyncio.run(main())
 """)
 def _(trace: Trace, services: Services) -> None:
-    assert trace["status"] == "ok", trace
+    assert trace["status"] == "ok", how_it_ended(trace)
     assert printed(trace) == ["ConnectionRefusedError 111"]
     assert services.accepted == []
 
@@ -1012,7 +1012,7 @@ def server_is_fine(client: FlaskClient) -> Iterator[None]:
     descriptors, temporaries = open_descriptors(), temporary_dirs()
     yield
     trace = post_run(client, BY_NAME["gather"].code)
-    assert trace["status"] == "ok", trace
+    assert trace["status"] == "ok", how_it_ended(trace)
     assert printed(trace) == ["Hello"] * 3 + ["World"] * 3
     assert jail_processes() == []
     assert open_descriptors() == descriptors

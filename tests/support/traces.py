@@ -55,6 +55,15 @@ def events(trace: Trace, kind: str) -> list[dict[str, Any]]:
     return [event for event in trace["events"] if event["kind"] == kind]
 
 
+def how_it_ended(trace: Trace) -> str:
+    """What a failed assertion on a run's status should say: its status,
+    error, limits and last events (a whole trace is cut short in pytest's
+    message, before the part that tells why)."""
+    return json.dumps({"status": trace.get("status"), "error": trace.get("error"), "limits": trace.get("limits"),
+                       "duration": trace.get("duration"), "wall": trace.get("wall"),
+                       "last_events": trace.get("events", [])[-4:]})
+
+
 def printed(trace: Trace) -> list[str]:
     """What the snippet printed on its standard output, a line each."""
     return [line["text"] for line in trace["output"] if line["stream"] == "stdout"]

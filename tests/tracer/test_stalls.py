@@ -55,21 +55,29 @@ asyncio.run(main())
 
 OWN_BLOCKING = """
 import asyncio
+import resource
 import time
 
 async def sleeper():
     time.sleep(0.3)
 
 async def cruncher():
+    switches = resource.getrusage(resource.RUSAGE_THREAD).ru_nvcsw
     start = time.process_time()
     while time.process_time() - start < 0.2:
         pass
+    print("gave the CPU up", resource.getrusage(resource.RUSAGE_THREAD).ru_nvcsw - switches)
 
 async def main():
     await asyncio.gather(sleeper(), cruncher())
 
 asyncio.run(main())
 """
+# A computing thread can still give the CPU up: a page fault that waits
+# (1 to 3 runs of OWN_BLOCKING in 60 here, beside the hog). Then the step's
+# stall cannot be told apart (stalls.py) and its reason keeps it; such a
+# run shows nothing of what this test is about, and the next try runs.
+TRIES = 4
 
 
 @pytest.fixture(scope="module", params=["C", "Python"])
@@ -115,13 +123,20 @@ def test_a_step_the_machine_stalled_is_not_blocking(hogged_runs: JailedRuns) -> 
 
 
 def test_the_snippets_own_blocking_still_is_and_its_reason_leaves_the_stall_out(hogged_runs: JailedRuns) -> None:
-    trace = hogged_runs.run(OWN_BLOCKING, "virtual")
-    assert trace["status"] == "ok", trace["error"]
-    reasons = sorted(s["reason"] for s in trace["slices"] if s["blocking"])
-    assert len(reasons) == 2, reasons
-    cpu_bound, slept = reasons
-    assert slept == "time.sleep(0.3)"
-    found = re.fullmatch(r"CPU-bound for (\d+) ms", cpu_bound)
-    assert found, cpu_bound
-    # 0.2 s of CPU time, and hardly more: the bursts the hog took in it are left out.
-    assert 195 <= int(found[1]) < 260, cpu_bound
+    outputs = []
+    for _ in range(TRIES):
+        trace = hogged_runs.run(OWN_BLOCKING, "virtual")
+        assert trace["status"] == "ok", trace["error"]
+        reasons = sorted(s["reason"] for s in trace["slices"] if s["blocking"])
+        assert len(reasons) == 2, reasons
+        cpu_bound, slept = reasons
+        assert slept == "time.sleep(0.3)"
+        found = re.fullmatch(r"CPU-bound for (\d+) ms", cpu_bound)
+        assert found, cpu_bound
+        assert int(found[1]) >= 195, cpu_bound
+        outputs.append("".join(line["text"] for line in trace["output"]))
+        if outputs[-1] == "gave the CPU up 0":
+            # 0.2 s of CPU time, and hardly more: the bursts the hog took in it are left out.
+            assert int(found[1]) < 260, cpu_bound
+            return
+    pytest.fail(f"the computing step gave the CPU up in each of {TRIES} tries: {outputs}")

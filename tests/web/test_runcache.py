@@ -20,6 +20,7 @@ from playground import create_app
 from playground.sandbox.service import Busy
 from playground.services import services
 from playground.sharing.runcache import RunCache
+from tests.support.traces import how_it_ended
 
 RANDOM = (
     "import asyncio, random\n"
@@ -37,7 +38,7 @@ def run(app: Flask, code: str = RANDOM, clock: str = "virtual") -> dict[str, Any
 
 
 def output_of_ok_run(trace: dict[str, Any]) -> str:
-    assert trace["status"] == "ok", trace
+    assert trace["status"] == "ok", how_it_ended(trace)
     return "".join(line["text"] for line in trace["output"])
 
 
