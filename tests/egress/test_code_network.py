@@ -11,7 +11,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from tests.support.codenet import RunCode, sandbox_for
-from tests.support.traces import how_it_ended
+from tests.support.traces import how_it_ended, near
 from tests.support.urlserver import LocalServer
 
 CLOCKS = ("virtual", "real")
@@ -118,8 +118,9 @@ def test_the_virtual_clock_never_jumps_over_a_timer_while_a_connection_waits(run
         import aiohttp
 
         async def sleeper():
+            begun = time.perf_counter()
             await asyncio.sleep(5)
-            print(f"slept {time.perf_counter() - start:.1f}")
+            print(f"slept {time.perf_counter() - begun:.3f}")
 
         async def main():
             async with aiohttp.ClientSession() as session:
@@ -137,7 +138,7 @@ def test_the_virtual_clock_never_jumps_over_a_timer_while_a_connection_waits(run
     # aiohttp's import is not counted (start is after it); the answer came
     # after half a second of real waiting, the sleep's five seconds were skipped.
     assert answered in ("answered 0.5", "answered 0.6", "answered 0.7"), answered
-    assert slept == "slept 5.0"
+    assert slept.startswith("slept ") and near(float(slept.removeprefix("slept ")), 5.0), slept
     assert trace["wall"] < 3
 
 

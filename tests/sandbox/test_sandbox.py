@@ -301,8 +301,9 @@ def test_a_run_stopped_at_a_limit_shows_the_time_it_ran(jail: Bubblewrap) -> Non
         asyncio.run(asyncio.sleep(60))
     """), "real", Limits(wall_seconds=1.5)).to_json()
     assert trace["status"] == "timeout"
-    # Its last event came at 0 s; its clock started after the jail did (later on a busy machine).
-    assert 1.0 <= trace["duration"] <= trace["wall"] + 0.05
+    # Its last event came at 0 s; its clock started after the jail did, later
+    # on a busy machine (tests/tracer/test_threads.py saw 1.12 s of 1.5 there).
+    assert 0.75 <= trace["duration"] <= trace["wall"] + 0.05
     [limit] = [event for event in trace["events"] if event["kind"] == "limit"]
     assert limit["t"] == trace["duration"]
 

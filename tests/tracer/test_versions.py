@@ -16,7 +16,7 @@ from tests.support.traces import RunTrace, Trace, near, python_of
 from tests.support.unloaded import LATE
 
 SAME_EVERYWHERE = """
-    import asyncio, platform, time
+    import asyncio, platform, threading
 
     async def fetch(n):
         await asyncio.sleep(n / 10)
@@ -32,9 +32,11 @@ SAME_EVERYWHERE = """
                 await asyncio.sleep(1)
         except TimeoutError:
             print("timed out")
-        # A job long enough that it is never over before the loop awaits it
-        # (3.14 sets a job's future at once when it is already done).
-        await asyncio.to_thread(time.sleep, 0.05)
+        # A job that ends only once the loop awaits it (3.14 sets a job's
+        # future at once when it is already done: no wait to trace).
+        ready = threading.Event()
+        asyncio.get_running_loop().call_soon(ready.set)
+        await asyncio.to_thread(ready.wait)
         print(sum(task.result() for task in tasks))
 
     asyncio.run(main())
@@ -69,9 +71,9 @@ def test_every_python_runs_the_snippet_and_says_which_it_is(tracer_jail: Bubblew
         assert trace["status"] == "ok", (python_id, trace["error"])
         assert trace["python"] == trace["output"][0]["text"] == PYTHONS.get(python_id).version
         assert python_of(trace) == PYTHONS.get(python_id).minor
-        # 0.7 s of virtual sleeps, then the thread's real 0.05 s, which a
-        # loaded machine can make longer (by LATE at most).
-        assert 0.75 <= trace["duration"] < 0.75 + LATE
+        # 0.7 s of virtual sleeps, then the thread's job, which a loaded
+        # machine can make longer (by LATE at most).
+        assert 0.7 <= trace["duration"] < 0.7 + LATE
     shapes = {python_id: shape(trace) for python_id, trace in traces.items()}
     first = shapes[PYTHON_IDS[0]]
     assert first["output"] == [(2, "fetched 0"), (3, "fetched 1"), (4, "fetched 2"), (1, "timed out"), (1, "3")]

@@ -103,21 +103,25 @@ def test_a_cancel_from_a_task_names_its_line(run_trace: RunTrace) -> None:
 
 def test_awaiting_a_task_is_woken_by_its_end_and_a_thread_by_its_job(run_trace: RunTrace) -> None:
     trace = run_trace("""
-        import asyncio, time
+        import asyncio, threading
 
         async def child():
             await asyncio.sleep(1)
 
         async def main():
             await asyncio.create_task(child())
-            await asyncio.to_thread(time.sleep, 0.01)
+            # The job ends only once main awaits it (a job already done is
+            # never waited for: 3.14 sets its future at once).
+            ready = threading.Event()
+            asyncio.get_running_loop().call_soon(ready.set)
+            await asyncio.to_thread(ready.wait)
 
         asyncio.run(main())
     """)
     [main], [child] = task_named(trace, "main"), task_named(trace, "child")
     awaited, threaded = waits_of(trace, main)
     assert (awaited["wake"], awaited["waker"]) == ("done", child["id"])
-    assert threaded["on"] == "to_thread(sleep)" and threaded["wake"] == "thread" and "waker" not in threaded
+    assert threaded["on"] == "to_thread(Event.wait)" and threaded["wake"] == "thread" and "waker" not in threaded
 
 
 def test_a_timeout_is_due_at_its_deadline_and_fires_as_a_timer(run_trace: RunTrace) -> None:
