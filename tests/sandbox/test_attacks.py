@@ -336,6 +336,12 @@ def _(trace: Trace, _s: Services) -> None:
             hinted_at(trace, "limit of 64 open files")
         else:
             assert trace["error"]["type"] in ("ConnectionResetError", "BrokenPipeError", "EOFError"), trace["error"]
+    elif trace["status"] == "error" and trace["error"]["type"] == "OSError":
+        # A child started by fork holds two pipe ends in the snippet until it
+        # is reaped; children a busy machine keeps alive can hold more than
+        # the open-file limit before their number reaches the process limit.
+        failed_with(trace, "OSError", "Too many open files")
+        hinted_at(trace, "limit of 64 open files")
     elif trace["status"] == "error":
         assert trace["error"]["type"] in ("BlockingIOError", "RuntimeError"), trace["error"]
         assert "processes" in limits_hit(trace)
