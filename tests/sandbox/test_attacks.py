@@ -317,7 +317,15 @@ def _(trace: Trace, _s: Services) -> None:
     # Each start reaps the processes that ended: the loop goes on until the
     # CPU limit (or, on a busy machine, the wall-clock limit), unless the
     # process limit refuses a fork or a thread first.
-    if python_of(trace) >= (3, 14) and trace["status"] in ("error", "output_limit"):
+    if trace["status"] == "error" and trace["error"]["type"] == "OSError":
+        # Or the open-file limit does: a child started by fork holds two pipe
+        # ends in the snippet until it is reaped, and children a busy machine
+        # keeps alive can hold more than it before their number reaches the
+        # process limit; on 3.14+, each new fork server (below) costs the
+        # snippet descriptors too.
+        failed_with(trace, "OSError", "Too many open files")
+        hinted_at(trace, "limit of 64 open files")
+    elif python_of(trace) >= (3, 14) and trace["status"] in ("error", "output_limit"):
         # Processes start from a fork server (3.14's default start method),
         # which imports the snippet as its main module: the unguarded loop
         # fails there ("start a new process before the current process has
@@ -325,23 +333,13 @@ def _(trace: Trace, _s: Services) -> None:
         # snippet's Process.start() meets a closed connection, as in python3
         # (3.15 starts a new fork server, which fails alike, until the output
         # limit stops the run; the fork server's traceback may still be on
-        # its way when the snippet's error ends the run). Each new fork server
-        # costs the snippet descriptors, so the open-file limit may stop it
-        # first. On a busy machine a limit below may come first.
+        # its way when the snippet's error ends the run). On a busy machine a
+        # limit below may come first.
         if trace["status"] == "output_limit":
             assert any("bootstrapping phase" in line["text"] for line in trace["output"])
             assert "output_bytes" in limits_hit(trace)
-        elif trace["error"]["type"] == "OSError":
-            failed_with(trace, "OSError", "Too many open files")
-            hinted_at(trace, "limit of 64 open files")
         else:
             assert trace["error"]["type"] in ("ConnectionResetError", "BrokenPipeError", "EOFError"), trace["error"]
-    elif trace["status"] == "error" and trace["error"]["type"] == "OSError":
-        # A child started by fork holds two pipe ends in the snippet until it
-        # is reaped; children a busy machine keeps alive can hold more than
-        # the open-file limit before their number reaches the process limit.
-        failed_with(trace, "OSError", "Too many open files")
-        hinted_at(trace, "limit of 64 open files")
     elif trace["status"] == "error":
         assert trace["error"]["type"] in ("BlockingIOError", "RuntimeError"), trace["error"]
         assert "processes" in limits_hit(trace)
