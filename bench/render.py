@@ -58,7 +58,9 @@ RENDER = """async (trace) => {
 STEP = """async ([trace, most]) => {
     window.playground.renderTrace(trace, 0.5);
     const next = document.querySelector('[data-testid="step-next"]');
-    const { latestLoopView: view } = await import("/static/features/loop-view.js");
+    // The page's own module (under its /assets/<digest>/ URL), not another copy from /static/.
+    const entry = document.querySelector('script[type="module"]').src;
+    const { latestLoopView: view } = await import(new URL("../features/loop-view.js", entry));
     const times = [];
     while (times.length < most && !next.disabled) {
         const started = performance.now();
