@@ -7,10 +7,11 @@ import { num } from "./values.js";
 export function formatDuration(d) {
   d = num(d, 0);
   if (d <= 0) return "0 s";
-  if (d < 1e-6) return "<1 \u00b5s";
-  if (d < 1e-3) return `${Math.round(d * 1e6)} \u00b5s`;
+  // Each bound is where the shorter unit would round up to the next ("1000 ms" for 0.9996 s).
+  if (d < 0.5e-6) return "<1 \u00b5s";
+  if (d < 0.9995e-3) return `${Math.round(d * 1e6)} \u00b5s`;
   if (d < 1e-2) return `${(d * 1e3).toFixed(1)} ms`;
-  if (d < 1) return `${Math.round(d * 1e3)} ms`;
+  if (d < 0.9995) return `${Math.round(d * 1e3)} ms`;
   return `${d.toFixed(2)} s`;
 }
 

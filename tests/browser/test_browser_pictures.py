@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 import struct
 from pathlib import Path
 from xml.etree import ElementTree
@@ -14,13 +13,11 @@ from xml.etree import ElementTree
 import pytest
 from playwright.sync_api import Page
 
-from tests.support.browsing import run_example
+from tests.support.browsing import duration_seconds, run_example
 
 pytestmark = pytest.mark.browser
 
 SVG = "{http://www.w3.org/2000/svg}"
-TICK = re.compile(r"^(\d+(?:\.\d+)?) (s|ms|\u00b5s)$")
-SCALE = {"s": 1.0, "ms": 1e-3, "\u00b5s": 1e-6}
 
 
 def download(page: Page, testid: str) -> bytes:
@@ -31,12 +28,8 @@ def download(page: Page, testid: str) -> bytes:
 
 def ticks(svg: ElementTree.Element) -> list[float]:
     """The times of the axis labels, in seconds."""
-    found = []
-    for node in svg.iter(f"{SVG}text"):
-        match = TICK.match(node.text or "")
-        if match:
-            found.append(float(match.group(1)) * SCALE[match.group(2)])
-    return found
+    said = (duration_seconds(node.text or "") for node in svg.iter(f"{SVG}text"))
+    return [seconds for seconds in said if seconds is not None]
 
 
 def evenly_one_two_five(times: list[float]) -> bool:

@@ -27,6 +27,17 @@ CHROMIUM_ARGS = [
 BROWSER_ENV = {"PLAYGROUND_RATELIMIT_ENABLED": "false"}
 
 
+# A duration as the page writes it (static/lib/format.js): "35 \u00b5s", "4.1 ms", "120 ms", "1.00 s".
+DURATION = re.compile(r"^(\d+(?:\.\d+)?) (s|ms|\u00b5s)$")
+DURATION_UNIT = {"s": 1.0, "ms": 1e-3, "\u00b5s": 1e-6}
+
+
+def duration_seconds(text: str) -> float | None:
+    """The seconds a duration the page wrote says, None when text is not one."""
+    match = DURATION.match(text.strip())
+    return float(match.group(1)) * DURATION_UNIT[match.group(2)] if match else None
+
+
 @contextmanager
 def chromium() -> Iterator[Browser]:
     """Debian's Chromium. Open it per test module: Playwright's sync API keeps
