@@ -16,16 +16,47 @@ const ON_OTHERS = /^(Lock|Semaphore|BoundedSemaphore|Event|Condition|Barrier|Que
 // Work that could have been started together with more of the same.
 const REPEATABLE = /^(asyncio\.sleep\(|to_thread\(|run_in_executor\(|DNS lookup|socket connect)/;
 
-/** How the tracer names a task in a wait's label: its name, or "coro() (Task-N)" for asyncio's default name. */
-function taskLabel(task) {
-  const name = str(task.name);
-  return name.startsWith("Task-") ? `${str(task.coro)}() (${name})` : name;
+/**
+ * Whether a wait's label names one of the tasks, as the tracer names a task
+ * in a label: its name, or "coro() (Task-N)" for asyncio's default name.
+ * Reads the tasks' names once, and makes no label of its own for each task.
+ */
+function taskLabels(tasks) {
+  const byName = new Map();
+  for (const task of tasks) {
+    const name = str(task.name);
+    const same = byName.get(name);
+    if (same) same.push(task);
+    else byName.set(name, [task]);
+  }
+  return (on) => {
+    if (!on.startsWith("Task-") && byName.has(on)) return true;
+    const open = on.lastIndexOf(" (");
+    if (open < 0 || !on.endsWith(")") || !on.slice(0, open).endsWith("()")) return false;
+    const name = on.slice(open + 2, -1);
+    const coro = on.slice(0, open - 2);
+    return name.startsWith("Task-") && (byName.get(name) || []).some((task) => str(task.coro) === coro);
+  };
 }
 
-/** What a wait was on: "tasks" (other tasks), "others" (a lock, event or queue) or "work". */
-function waitKind(on, labels) {
-  if (ON_TASKS.test(on) || labels.has(on)) return "tasks";
-  return ON_OTHERS.test(on) ? "others" : "work";
+/**
+ * What a wait on `on` is: its kind ("tasks": other tasks, "others": a lock,
+ * event or queue, or "work"), whether it names a task (a wait on one task
+ * rather than a group), and, for repeatable work, the call it makes
+ * ("asyncio.sleep"), or null. Read once per label: a run's waits repeat a few.
+ */
+function labelReader(isTaskLabel) {
+  const read = new Map();
+  return (on) => {
+    let known = read.get(on);
+    if (!known) {
+      const task = isTaskLabel(on);
+      const kind = ON_TASKS.test(on) || task ? "tasks" : ON_OTHERS.test(on) ? "others" : "work";
+      known = { kind, task, repeatable: kind === "work" && REPEATABLE.test(on) ? on.split("(")[0] : null };
+      read.set(on, known);
+    }
+    return known;
+  };
 }
 
 /**
@@ -63,33 +94,34 @@ function sweep(starts, ends) {
  * came again from one line while nothing else waited.
  */
 export function waitFacts(tasks, waits, until) {
-  const labels = new Set(tasks.map(taskLabel));
-  const starts = [];
-  const ends = [];
+  const read = labelReader(taskLabels(tasks));
+  const starts = new Float64Array(waits.length);
+  const ends = new Float64Array(waits.length);
+  let count = 0;
   const seen = new Set();
   let grouped = false;
   let others = 0;
   let repeated = false;
   let waited = 0;
   for (const w of waits) {
-    const on = str(w.on);
-    const kind = waitKind(on, labels);
-    if (kind === "tasks") grouped = grouped || !labels.has(on);
+    const { kind, task, repeatable } = read(str(w.on));
+    if (kind === "tasks") grouped = grouped || !task;
     if (kind !== "work") others++;
     const start = num(w.start, 0);
     const end = Math.min(num(w.end, 0), until);
     if (kind !== "work" || end <= start) continue;
-    starts.push(start);
-    ends.push(end);
+    starts[count] = start;
+    ends[count] = end;
+    count++;
     waited += end - start;
-    if (isMissing(w.line) || !REPEATABLE.test(on)) continue;
-    const key = `${w.line} ${on.split("(")[0]}`;
-    repeated = repeated || seen.has(key);
+    if (repeated || repeatable === null || isMissing(w.line)) continue;
+    const key = `${w.line} ${repeatable}`;
+    repeated = seen.has(key);
     seen.add(key);
   }
-  const { most, union } = sweep(Float64Array.from(starts), Float64Array.from(ends));
+  const { most, union } = sweep(starts.subarray(0, count), ends.subarray(0, count));
   return {
-    count: starts.length,
+    count,
     waited,
     union,
     overlap: most,

@@ -15,8 +15,12 @@ import { formatMoment, plural } from "../lib/format.js";
 import { awaitChain, nameOf, resumedWords, sentence, suspendedWords, whoWakes, whyReady } from "../lib/loop-words.js";
 import { stepLines, stepModel } from "../lib/steps.js";
 import { taskNames } from "../lib/trace.js";
-import { str, validLine } from "../lib/values.js";
+import { objectsIn, str, validLine } from "../lib/values.js";
 
+// Past this many steps, a trace's step model (about 1.5 ms per 1,000 steps)
+// is built once the rest of the result is on screen, in the page's idle
+// time, or at once when the reader reaches for the view first.
+const BUILT_AT_ONCE = 20_000;
 // Entries a list shows at most (a 100,000-task gather has them all ready at once).
 const LIST_AT_MOST = 40;
 // Printed lines the view repeats, the latest.
@@ -89,6 +93,15 @@ function fill(list, items, keyOf, make, empty) {
 /** A line number that shows its line in the editor when clicked. */
 const lineButton = (line, text, onSelectLine) => (validLine(line) ? lineLink(line, text, onSelectLine) : text);
 
+/** Settles once the browser has painted what the page holds now, behind any task already due. */
+function afterPaint() {
+  return new Promise((resolve) => requestAnimationFrame(() => {
+    if (globalThis.scheduler && typeof globalThis.scheduler.postTask === "function") {
+      globalThis.scheduler.postTask(resolve, { priority: "background" });
+    } else setTimeout(resolve, 0);
+  }));
+}
+
 /** The view made last (the page has one): for benchmarks and tests. */
 export let latestLoopView = null;
 
@@ -107,6 +120,9 @@ export function loopView(root, { lines, timeline, output, compact = false }) {
   let names = new Map();
   let position = 0;
   let engaged = false;
+  // The trace whose model is still to be built, and the promise of it.
+  let unbuilt = null;
+  let ready = Promise.resolve();
 
   function render(state) {
     const total = model.positions.length;
@@ -203,7 +219,20 @@ export function loopView(root, { lines, timeline, output, compact = false }) {
     }
   }
 
+  /** Build the model of the trace shown, if it is still to be built, and show its start. */
+  function buildModel() {
+    if (!unbuilt) return;
+    const trace = unbuilt;
+    unbuilt = null;
+    model = stepModel(trace);
+    names = taskNames(trace);
+    position = 0;
+    root.hidden = model.positions.length < 2;
+    if (!root.hidden) render(model.stateAt(0));
+  }
+
   function go(p) {
+    buildModel();
     if (!model) return;
     position = Math.max(0, Math.min(model.positions.length - 1, p));
     engaged = true;
@@ -211,6 +240,7 @@ export function loopView(root, { lines, timeline, output, compact = false }) {
   }
 
   function step(delta) {
+    buildModel();
     if (!model) return;
     if (position === null) {
       const t = model.lastMoment;
@@ -233,23 +263,31 @@ export function loopView(root, { lines, timeline, output, compact = false }) {
   latestLoopView = {
     /** A new run: its model, shown at the start (the page untouched until the reader steps). */
     show(trace) {
-      model = stepModel(trace);
-      names = taskNames(trace);
-      position = 0;
+      model = null;
+      unbuilt = trace;
       engaged = false;
       lines.markStep({ resumed: null, suspended: null });
-      root.hidden = model.positions.length < 2;
-      if (!root.hidden) render(model.stateAt(0));
+      if (objectsIn(trace.slices).length <= BUILT_AT_ONCE) {
+        buildModel();
+        ready = Promise.resolve();
+        return;
+      }
+      root.hidden = true;
+      ready = afterPaint().then(() => {
+        if (unbuilt === trace) buildModel();
+      });
     },
     /** No run shown. */
     clear() {
       model = null;
+      unbuilt = null;
       engaged = false;
       root.hidden = true;
       lines.markStep({ resumed: null, suspended: null });
     },
     /** The view at moment t of the run (a click on the timeline, the replay cursor); null: leave it. */
     atTime(t) {
+      buildModel();
       if (!model || t === null || t === undefined || !Number.isFinite(t)) return;
       position = null;
       model.lastMoment = t;
@@ -260,6 +298,10 @@ export function loopView(root, { lines, timeline, output, compact = false }) {
     go,
     /** Show now what the next frame would (the editor, the timeline, the output): for benchmarks. */
     settle,
+    /** Settles once the model of the trace shown is built (at once for most runs). */
+    get ready() {
+      return ready;
+    },
     get position() {
       return position;
     },

@@ -28,54 +28,77 @@ export function lastAtOrBefore(starts, t, strict = false) {
   return lo - 1;
 }
 
-/** Each task's steps and waits (both in time order), by task id. */
-function perTask(steps, waits) {
-  const tasks = new Map();
-  const of = (id) => {
-    let entry = tasks.get(id);
-    if (!entry) tasks.set(id, (entry = { steps: [], waits: [] }));
-    return entry;
-  };
-  steps.forEach((slice, k) => of(slice.task).steps.push(k));
-  for (const wait of waits) of(wait.task).waits.push(wait);
-  for (const entry of tasks.values()) entry.waits.sort((a, b) => a.start - b.start);
-  return tasks;
+/**
+ * items grouped by task, in their order within each (a counting sort):
+ * order holds the items' indices, the task at place i owning
+ * order[first[i]] to order[first[i + 1]] (its place in placeOf).
+ */
+function byTask(items, placeOf) {
+  const first = new Int32Array(placeOf.size + 1);
+  const places = Int32Array.from(items, (item) => placeOf.get(item.task));
+  for (const place of places) first[place + 1]++;
+  for (let i = 0; i < placeOf.size; i++) first[i + 1] += first[i];
+  const filled = first.slice(0, placeOf.size);
+  const order = new Int32Array(items.length);
+  places.forEach((place, index) => { order[filled[place]++] = index; });
+  return { first, order };
+}
+
+/** Each task's steps and waits, both as byTask's runs, each run in time order. */
+function perTask(steps, waits, placeOf) {
+  const own = byTask(steps, placeOf);
+  const waited = byTask(waits, placeOf);
+  const { first, order } = waited;
+  for (let i = 0; i < placeOf.size; i++) {
+    for (let j = first[i] + 1; j < first[i + 1]; j++) {
+      if (waits[order[j - 1]].start > waits[order[j]].start) {
+        order.subarray(first[i], first[i + 1]).sort((x, y) => waits[x].start - waits[y].start);
+        break;
+      }
+    }
+  }
+  return { size: placeOf.size, own, waited };
 }
 
 /**
  * Pair each step with the wait it resumed from (before) and the wait it
- * suspended on (after), and say when and why it became ready: created,
- * woken from its wait, or yielded (asyncio.sleep(0): no wait between; at
- * the line the step before yielded at, where the trace has it).
+ * suspended on (after), each the wait's index or -1, and say when and why
+ * it became ready: created, woken from its wait, or yielded
+ * (asyncio.sleep(0): no wait between; at the line the step before yielded
+ * at, where the trace has it).
  */
-function pairSteps(steps, tasks, byId) {
-  const before = new Array(steps.length).fill(null);
-  const after = new Array(steps.length).fill(null);
+function pairSteps(steps, waits, tasks, taskList) {
+  const before = new Int32Array(steps.length).fill(-1);
+  const after = new Int32Array(steps.length).fill(-1);
   const readyAt = new Float64Array(steps.length);
   const cause = new Array(steps.length);
-  for (const [id, { steps: own, waits }] of tasks) {
-    let p = 0;
-    own.forEach((k, j) => {
+  const { own, waited } = tasks;
+  for (let i = 0; i < tasks.size; i++) {
+    let p = waited.first[i];
+    const lastWait = waited.first[i + 1];
+    for (let j = own.first[i]; j < own.first[i + 1]; j++) {
+      const k = own.order[j];
       const slice = steps[k];
-      while (p < waits.length && waits[p].start < slice.start) p++;
-      const next = j + 1 < own.length ? steps[own[j + 1]] : null;
-      if (p < waits.length && (!next || waits[p].start <= next.start)) {
-        after[k] = waits[p];
-        if (next) before[own[j + 1]] = waits[p];
+      while (p < lastWait && waits[waited.order[p]].start < slice.start) p++;
+      const nextK = j + 1 < own.first[i + 1] ? own.order[j + 1] : -1;
+      if (p < lastWait && (nextK < 0 || waits[waited.order[p]].start <= steps[nextK].start)) {
+        after[k] = waited.order[p];
+        if (nextK >= 0) before[nextK] = waited.order[p];
         p++;
       }
-      if (j === 0) {
-        const task = byId.get(id);
-        readyAt[k] = Math.min(num(task && task.created, slice.start), slice.start);
-        cause[k] = { kind: "created", task };
-      } else if (before[k]) {
-        readyAt[k] = Math.min(num(before[k].end, slice.start), slice.start);
-        cause[k] = { kind: "woken", wait: before[k] };
+      if (j === own.first[i]) {
+        readyAt[k] = Math.min(num(taskList[i].created, slice.start), slice.start);
+        cause[k] = { kind: "created", task: taskList[i] };
+      } else if (before[k] >= 0) {
+        const wait = waits[before[k]];
+        readyAt[k] = Math.min(num(wait.end, slice.start), slice.start);
+        cause[k] = { kind: "woken", wait };
       } else {
-        readyAt[k] = steps[own[j - 1]].end;
-        cause[k] = { kind: "yielded", previous: own[j - 1], line: lineOf(steps[own[j - 1]].yield_line) };
+        const previous = own.order[j - 1];
+        readyAt[k] = steps[previous].end;
+        cause[k] = { kind: "yielded", previous, line: lineOf(steps[previous].yield_line) };
       }
-    });
+    }
   }
   return { before, after, readyAt, cause };
 }
@@ -136,11 +159,10 @@ function placeSteps(steps, starts, paired) {
  * step it suspended, to the one where its task is ready again.
  */
 function placeWaits(waits, paired, placed, times) {
-  const index = new Map(waits.map((wait, i) => [wait, i]));
   const begin = new Float64Array(waits.length).fill(NaN);
   const end = new Float64Array(waits.length).fill(NaN);
-  paired.after.forEach((wait, k) => { if (wait) begin[index.get(wait)] = placed.stepPosition[k]; });
-  paired.before.forEach((wait, k) => { if (wait) end[index.get(wait)] = placed.shownAt[k]; });
+  paired.after.forEach((wait, k) => { if (wait >= 0) begin[wait] = placed.stepPosition[k]; });
+  paired.before.forEach((wait, k) => { if (wait >= 0) end[wait] = placed.shownAt[k]; });
   waits.forEach((wait, i) => {
     if (Number.isNaN(begin[i])) begin[i] = positionAt(times, wait.start);
     if (Number.isNaN(end[i])) end[i] = wait.cut_off === true ? Infinity : positionAt(times, wait.end, true);
@@ -153,6 +175,14 @@ function positionAt(times, t, strict = false) {
   return Math.max(0, lastAtOrBefore(times, t, strict) + (strict ? 1 : 0));
 }
 
+/** The steps in order of start: as given when they are (a tracer writes them so, and checking costs less than sorting), else a sorted copy. */
+function inStartOrder(steps) {
+  for (let k = 1; k < steps.length; k++) {
+    if (!(steps[k - 1].start <= steps[k].start)) return steps.slice().sort((a, b) => a.start - b.start);
+  }
+  return steps;
+}
+
 /**
  * The step model of a trace: {positions, stateAt(p), stateAtTime(t),
  * positionAfter(t), positionBefore(t), names, byId}. A cut trace is stepped
@@ -161,15 +191,27 @@ function positionAt(times, t, strict = false) {
 export function stepModel(trace) {
   const tasks = objectsIn(trace.tasks);
   const byId = new Map(tasks.map((task) => [task.id, task]));
+  // Each task's place among the tasks with a step or a wait (byId's task for its id).
+  const placeOf = new Map();
+  const taskList = [];
+  const place = (item) => {
+    if (!byId.has(item.task)) return false;
+    if (!placeOf.has(item.task)) {
+      placeOf.set(item.task, taskList.length);
+      taskList.push(byId.get(item.task));
+    }
+    return true;
+  };
   const cut = traceCut(trace);
   const until = cut && cut.at !== null ? cut.at : Infinity;
-  const steps = objectsIn(trace.slices).filter((s) => byId.has(s.task) && num(s.start, Infinity) <= until)
-    .slice().sort((a, b) => a.start - b.start);
-  const waits = objectsIn(trace.waits).filter((w) => byId.has(w.task) && num(w.start, Infinity) <= until);
-  const starts = Float64Array.from(steps, (s) => s.start);
-  const paired = pairSteps(steps, perTask(steps, waits), byId);
+  const steps = inStartOrder(objectsIn(trace.slices).filter((s) => num(s.start, Infinity) <= until && place(s)));
+  const waits = objectsIn(trace.waits).filter((w) => num(w.start, Infinity) <= until && place(w));
+  const starts = new Float64Array(steps.length);
+  steps.forEach((slice, k) => { starts[k] = slice.start; });
+  const paired = pairSteps(steps, waits, perTask(steps, waits, placeOf), taskList);
   const placed = placeSteps(steps, starts, paired);
-  const times = Float64Array.from(placed.positions, (p) => p.t);
+  const times = new Float64Array(placed.positions.length);
+  placed.positions.forEach((position, p) => { times[p] = position.t; });
   const waitsAt = placeWaits(waits, paired, placed, times);
   const model = { trace, steps, waits, paired, placed, waitsAt, byId, starts, times, positions: placed.positions, cut };
   return {
@@ -228,15 +270,15 @@ function stateAtTime(model, t) {
  * resumedFrom: its task's step before, which yielded).
  */
 function runningEntry(model, k) {
-  const { steps, paired, byId } = model;
+  const { steps, waits, paired, byId } = model;
   const slice = steps[k];
   const task = byId.get(slice.task);
-  const after = paired.after[k];
+  const after = paired.after[k] >= 0 ? waits[paired.after[k]] : null;
   const ended = task && task.ended !== null && task.ended !== undefined && task.ended <= slice.end + 1e-6 && !after;
   const cause = paired.cause[k];
   return {
     k, slice, task,
-    resumed: paired.before[k],
+    resumed: paired.before[k] >= 0 ? waits[paired.before[k]] : null,
     resumedFrom: cause.kind === "yielded" ? cause.line : null,
     first: cause.kind === "created",
     suspended: after && Math.abs(after.start - slice.end) < 1e-5 ? after : null,

@@ -70,6 +70,29 @@ def test_a_hundred_thousand_tasks_draw_a_bounded_page(page: Page, live_server: s
     assert lanes(page).count() < 200
 
 
+def test_a_hundred_thousand_tasks_step_once_the_result_is_on_screen(page: Page, live_server: str) -> None:
+    # 200,000 steps: the loop view's model is built after the result is
+    # shown, not before it, and then steps like any other.
+    page.goto(f"{live_server}/?example=gather")
+    reader = hand_to_page(page, "madeUpTrace", synthetic_trace(100_000))
+    at_once = page.evaluate(f"""() => {{
+        window.playground.renderTrace({reader}, 0.5);
+        const shown = (testid) => document.querySelector(`[data-testid="${{testid}}"]`);
+        return [shown("loop-view").hidden, shown("summary-concurrency").textContent];
+    }}""")
+    assert at_once[0] is True and "99999 tasks overlapped" in at_once[1]
+    view = page.get_by_test_id("loop-view")
+    expect(view).to_be_visible()
+    expect(view.get_by_test_id("loop-position")).to_contain_text("start")
+    view.get_by_test_id("step-next").click()
+    expect(view.get_by_test_id("loop-position")).to_contain_text("step 1 of 300000")
+    expect(view.get_by_test_id("loop-running")).to_have_attribute("data-task", "2")
+    view.get_by_test_id("step-next").click()
+    expect(view.get_by_test_id("loop-running")).to_have_attribute("data-task", "3")
+    expect(view.get_by_test_id("loop-waiting")).to_have_count(2)
+    expect(view.get_by_test_id("loop-timer")).to_have_count(2)
+
+
 def test_a_chain_of_tasks_each_made_by_the_last_folds_and_unfolds(page: Page, live_server: str) -> None:
     # 30,000 levels deep: no walk of the tree may recurse per level or look
     # up every ancestor of every lane.
