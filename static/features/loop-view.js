@@ -17,9 +17,9 @@ import { stepLines, stepModel } from "../lib/steps.js";
 import { taskNames } from "../lib/trace.js";
 import { objectsIn, str, validLine } from "../lib/values.js";
 
-// Past this many steps, a trace's step model (about 1.5 ms per 1,000 steps)
-// is built once the rest of the result is on screen, in the page's idle
-// time, or at once when the reader reaches for the view first.
+// Past this many steps, a trace's step model (about 1 to 1.5 ms per 1,000
+// steps) is built in a background task once the rest of the result is
+// painted, or at once when the reader clicks the timeline first.
 const BUILT_AT_ONCE = 20_000;
 // Entries a list shows at most (a 100,000-task gather has them all ready at once).
 const LIST_AT_MOST = 40;
@@ -261,7 +261,7 @@ export function loopView(root, { lines, timeline, output, compact = false }) {
   });
 
   latestLoopView = {
-    /** A new run: its model, shown at the start (the page untouched until the reader steps). */
+    /** A new run: its model, shown at the start (the page untouched until the reader steps); past BUILT_AT_ONCE steps, once the result is painted. */
     show(trace) {
       model = null;
       unbuilt = trace;
@@ -287,8 +287,9 @@ export function loopView(root, { lines, timeline, output, compact = false }) {
     },
     /** The view at moment t of the run (a click on the timeline, the replay cursor); null: leave it. */
     atTime(t) {
+      if (t === null || t === undefined || !Number.isFinite(t)) return;
       buildModel();
-      if (!model || t === null || t === undefined || !Number.isFinite(t)) return;
+      if (!model) return;
       position = null;
       model.lastMoment = t;
       engaged = true;

@@ -91,6 +91,15 @@ def test_a_hundred_thousand_tasks_step_once_the_result_is_on_screen(page: Page, 
     expect(view.get_by_test_id("loop-running")).to_have_attribute("data-task", "3")
     expect(view.get_by_test_id("loop-waiting")).to_have_count(2)
     expect(view.get_by_test_id("loop-timer")).to_have_count(2)
+    # A click on the timeline before the model is built builds it at once.
+    page.evaluate(f"""async () => {{
+        const entry = document.querySelector('script[type="module"]').src;
+        const {{ latestLoopView }} = await import(new URL("../features/loop-view.js", entry));
+        window.playground.renderTrace({reader}, 0.5);
+        latestLoopView.atTime(0.5);
+    }}""")
+    expect(view.get_by_test_id("loop-position")).to_have_text("at 0.500 s")
+    expect(view.get_by_test_id("loop-timer")).to_have_count(40)
 
 
 def test_a_chain_of_tasks_each_made_by_the_last_folds_and_unfolds(page: Page, live_server: str) -> None:
