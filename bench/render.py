@@ -35,7 +35,7 @@ from playwright.sync_api import Page
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support.browsing import BROWSER_ENV, chromium  # noqa: E402
+from tests.support.browsing import BROWSER_ENV, LOOP_VIEW_OF_PAGE, chromium  # noqa: E402
 from tests.support.servers import gunicorn_node  # noqa: E402
 from tests.support.traces import columnar, hand_to_page, synthetic_trace  # noqa: E402
 
@@ -57,12 +57,6 @@ RENDER = """async (trace) => {
     window.playground.timeline().zoom(4);
     const zoomed = performance.now() - zoom;
     return [measure.duration, whole, painted, unfolded, zoomed, stepping];
-}"""
-# The page's loop view, from the page's own module (under its /assets/<digest>/
-# URL, not another copy from /static/).
-LOOP_VIEW = """async () => {
-    const entry = document.querySelector('script[type="module"]').src;
-    return (await import(new URL("../features/loop-view.js", entry))).latestLoopView;
 }"""
 # Step through the loop view: every step computed, drawn (the view, the editor's
 # marks, the timeline's cursor, the output) and laid out before the next.
@@ -93,8 +87,8 @@ EXPAND = """async (columns) => {
 def timed(page: Page, script: str, name: str, value: Any, rounds: int) -> list[Any]:
     """script's figures for value (handed to the page as window[name]), once per round."""
     reader = hand_to_page(page, name, value)
-    timings = [page.evaluate(f"async () => {{ const loopViewOfPage = {LOOP_VIEW}; return ({script})({reader}); }}")
-               for _ in range(rounds)]
+    call = f"async () => {{ const loopViewOfPage = {LOOP_VIEW_OF_PAGE}; return ({script})({reader}); }}"
+    timings = [page.evaluate(call) for _ in range(rounds)]
     page.evaluate("(name) => { delete window[name]; }", name)
     return timings
 

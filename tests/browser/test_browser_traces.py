@@ -16,7 +16,14 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support.browsing import BROWSER_ENV, after_pending_frames, hover, screenshot, wait_for_status
+from tests.support.browsing import (
+    BROWSER_ENV,
+    LOOP_VIEW_OF_PAGE,
+    after_pending_frames,
+    hover,
+    screenshot,
+    wait_for_status,
+)
 from tests.support.servers import gunicorn_node
 from tests.support.traces import columnar, cut_trace, hand_to_page, stopped_trace, synthetic_trace
 from tests.support.unloaded import LATE
@@ -94,10 +101,9 @@ def test_a_hundred_thousand_tasks_step_once_the_result_is_on_screen(page: Page, 
     expect(view.get_by_test_id("loop-timer")).to_have_count(2)
     # A click on the timeline before the model is built builds it at once.
     page.evaluate(f"""async () => {{
-        const entry = document.querySelector('script[type="module"]').src;
-        const {{ latestLoopView }} = await import(new URL("../features/loop-view.js", entry));
+        const loopView = await ({LOOP_VIEW_OF_PAGE})();
         window.playground.renderTrace({reader}, 0.5);
-        latestLoopView.atTime(0.5);
+        loopView.atTime(0.5);
     }}""")
     expect(view.get_by_test_id("loop-position")).to_have_text("at 0.500 s")
     expect(view.get_by_test_id("loop-timer")).to_have_count(40)

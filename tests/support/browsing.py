@@ -27,6 +27,15 @@ CHROMIUM_ARGS = [
 BROWSER_ENV = {"PLAYGROUND_RATELIMIT_ENABLED": "false"}
 
 
+# The page's loop view (static/features/loop-view.js's latestLoopView), from
+# the page's own module: under its /assets/<digest>/ URL, not another copy
+# from /static/, whose view was never made.
+LOOP_VIEW_OF_PAGE = """async () => {
+    const entry = document.querySelector('script[type="module"]').src;
+    return (await import(new URL("../features/loop-view.js", entry))).latestLoopView;
+}"""
+
+
 # A duration as the page writes it (static/lib/format.js): "35 \u00b5s", "4.1 ms", "120 ms", "1.00 s".
 DURATION = re.compile(r"^(\d+(?:\.\d+)?) (s|ms|\u00b5s)$")
 DURATION_UNIT = {"s": 1.0, "ms": 1e-3, "\u00b5s": 1e-6}
