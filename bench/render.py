@@ -9,8 +9,8 @@ prints the medians of: expanding the compact columnar form a real run arrives
 in (``expandTrace``), ``performance.measure("timeline-render")`` (drawing the
 timeline), the whole result (timeline, summary, task table, output), the
 whole result until the browser has laid it out and painted it (the next
-frame), until the loop view is ready to step (its model is built in the
-page's idle time once the result is on screen, past 20,000 steps), unfolding
+frame), until the loop view is ready to step (past 20,000 steps, its model is
+built in a background task once the result is painted), unfolding
 every lane, and a zoom. Then the loop view's Step
 (static/features/loop-view.js): a trace of --steps steps (a gather of half
 as many tasks) stepped through from its start, each step laid out before the

@@ -50,9 +50,9 @@ function labelReader(isTaskLabel) {
   return (on) => {
     let known = read.get(on);
     if (!known) {
-      const task = isTaskLabel(on);
-      const kind = ON_TASKS.test(on) || task ? "tasks" : ON_OTHERS.test(on) ? "others" : "work";
-      known = { kind, task, repeatable: kind === "work" && REPEATABLE.test(on) ? on.split("(")[0] : null };
+      const namesTask = isTaskLabel(on);
+      const kind = ON_TASKS.test(on) || namesTask ? "tasks" : ON_OTHERS.test(on) ? "others" : "work";
+      known = { kind, namesTask, repeatable: kind === "work" && REPEATABLE.test(on) ? on.split("(")[0] : null };
       read.set(on, known);
     }
     return known;
@@ -104,8 +104,8 @@ export function waitFacts(tasks, waits, until) {
   let repeated = false;
   let waited = 0;
   for (const w of waits) {
-    const { kind, task, repeatable } = read(str(w.on));
-    if (kind === "tasks") grouped = grouped || !task;
+    const { kind, namesTask, repeatable } = read(str(w.on));
+    if (kind === "tasks") grouped = grouped || !namesTask;
     if (kind !== "work") others++;
     const start = num(w.start, 0);
     const end = Math.min(num(w.end, 0), until);
